@@ -37,6 +37,9 @@ struct TensorType {
 class Storage {
  public:
   explicit Storage(size_t bytes);  // zero-filled, 64-byte aligned
+  // Skips the zero fill: for outputs the engine overwrites completely anyway.
+  struct Uninitialized {};
+  Storage(size_t bytes, Uninitialized);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -94,5 +97,9 @@ void configure_blas_once();
 
 // Number of worker threads the engine uses (the machine's cores unless GRPO_XLA_CPU_THREADS is set).
 int num_threads();
+
+// Which sgemm dot_general uses, e.g. "OpenBLAS 0.3.21 (core SkylakeX)" or "built-in sgemm (no BLAS library
+// found)". Loads the BLAS library if that has not happened yet.
+std::string blas_description();
 
 }  // namespace grpo::cpu

@@ -1,0 +1,53 @@
+{
+  # Three native products, all built by `npm run build:native` (node-gyp; see docs/DECISIONS.md):
+  #   grpo_xla.node            the N-API addon, a generic PJRT client (native/addon, native/pjrt)
+  #   grpo_xla_cpu_plugin.so   our CPU PJRT plugin (native/cpu/*.cc + every native/cpu/engine/*.cc)
+  #   sgemm_bench              raw OpenBLAS sgemm for `npm run bench -- ops` (not part of any API)
+  'variables': {
+    # Fails the build with a clear message when libopenblas-dev is missing (the engine dlopens it later).
+    'openblas_libdir': '<!(sh native/cpu/check_openblas.sh)',
+  },
+  'target_defaults': {
+    'cflags!': ['-fno-exceptions'],
+    'cflags_cc!': ['-fno-exceptions', '-fno-rtti', '-std=gnu++17', '-std=gnu++20'],
+    'cflags': ['-O3', '-Wall', '-Wextra', '-Wno-unused-parameter'],
+    'cflags_cc': ['-std=c++20', '-fexceptions', '-frtti'],
+  },
+  'targets': [
+    {
+      'target_name': 'grpo_xla',
+      'sources': [
+        'native/addon/addon.cc',
+        'native/addon/addon_buffers.cc',
+        'native/addon/napi_util.cc',
+        'native/addon/pjrt_client.cc',
+      ],
+      'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS'],
+      'libraries': ['-ldl'],
+    },
+    {
+      'target_name': 'grpo_xla_cpu_plugin',
+      'type': 'shared_library',
+      'product_prefix': '',
+      'product_extension': 'so',
+      'sources': [
+        'native/cpu/plugin.cc',
+        'native/cpu/plugin_buffers.cc',
+        'native/cpu/plugin_executables.cc',
+        'native/cpu/compile_options.cc',
+        '<!@(ls native/cpu/engine/*.cc)',
+      ],
+      # Only GetPjrtApi is exported; the engine's symbols stay inside the plugin.
+      'cflags': ['-fvisibility=hidden', '-fPIC'],
+      'ldflags': ['-Wl,--no-undefined'],
+      'libraries': ['-ldl', '-lpthread'],
+    },
+    {
+      'target_name': 'sgemm_bench',
+      'type': 'executable',
+      'sources': ['bench/native/sgemm_bench.cc'],
+      'libraries': ['-ldl'],
+    },
+  ],
+}

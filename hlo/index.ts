@@ -1,0 +1,3 @@
+export * from "./types.js";
+export * from "./attributes.js";
+export * from "./builder.js";

@@ -1,0 +1,207 @@
+// The addon's PJRT client core, free of N-API: loading a plugin, the one error path (check), the args
+// helper, and one RAII class per PJRT handle. Everything here may run on a worker thread; failures throw
+// PjrtError, which addon.cc turns into a JS Error carrying the PJRT code.
+#pragma once
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../pjrt/pjrt_c_api.h"
+
+namespace grpo::addon {
+
+// A PJRT failure (or a failure of ours in talking to a plugin), with the PJRT error code.
+class PjrtError : public std::runtime_error {
+ public:
+  PjrtError(PJRT_Error_Code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  PJRT_Error_Code code() const { return code_; }
+
+ private:
+  PJRT_Error_Code code_;
+};
+
+const char* error_code_name(PJRT_Error_Code code);
+
+// Zero-fills an args struct and sets its struct_size (extension_start stays null).
+template <typename Args>
+Args pjrt_args() {
+  Args args;
+  std::memset(&args, 0, sizeof(args));
+  args.struct_size = PjrtStructSize<Args>::value;
+  return args;
+}
+
+// A plugin loaded with dlopen, initialised once. Never unloaded: plugins keep threads and static state.
+class Plugin {
+ public:
+  // Loads `path` (or returns the plugin already loaded from it). Throws PjrtError with a message that says
+  // why a file is not a usable PJRT plugin.
+  static std::shared_ptr<const Plugin> load(const std::string& path);
+
+  const PJRT_Api* api() const { return api_; }
+  const std::string& path() const { return path_; }
+  int major_version() const { return api_->pjrt_api_version.major_version; }
+  int minor_version() const { return api_->pjrt_api_version.minor_version; }
+
+  // Whether the plugin's table is long enough to hold the slot at `offset` and fills it.
+  bool has_slot(size_t offset, const void* function) const {
+    return offset + sizeof(void*) <= api_->struct_size && function != nullptr;
+  }
+
+  // The one error path: reads the message and code of `error`, destroys it and throws PjrtError.
+  void check(PJRT_Error* error, const char* function) const;
+
+ private:
+  Plugin(std::string path, const PJRT_Api* api) : path_(std::move(path)), api_(api) {}
+  std::string path_;
+  const PJRT_Api* api_;
+};
+
+// Calls slot `name` of plugin `plugin` with `args`, after checking the plugin provides it.
+#define GRPO_PJRT_CALL(plugin, name, args)                                                                  \
+  do {                                                                                                      \
+    const PJRT_Api* grpo_api = (plugin).api();                                                              \
+    if (!(plugin).has_slot(offsetof(PJRT_Api, PJRT_##name), reinterpret_cast<const void*>(grpo_api->PJRT_##name))) \
+      throw ::grpo::addon::PjrtError(PJRT_Error_Code_UNIMPLEMENTED,                                         \
+                                     "PJRT_" #name " is not provided by the plugin " + (plugin).path());    \
+    (plugin).check(grpo_api->PJRT_##name(args), "PJRT_" #name);                                             \
+  } while (0)
+
+// Live-object counters behind liveBuffers() / liveExecutables().
+extern std::atomic<int64_t> live_buffer_count;
+extern std::atomic<int64_t> live_executable_count;
+
+// An event returned by the plugin: always destroyed, awaited on demand.
+class Event {
+ public:
+  Event(std::shared_ptr<const Plugin> plugin, PJRT_Event* event) : plugin_(std::move(plugin)), event_(event) {}
+  ~Event();
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  void await(const char* what) const;  // blocks; throws the event's error
+
+ private:
+  std::shared_ptr<const Plugin> plugin_;
+  PJRT_Event* event_;
+};
+
+class Client {
+ public:
+  // One create option; `type` says which value field is meaningful.
+  struct Option {
+    std::string name;
+    PJRT_NamedValue_Type type;
+    std::string string_value;
+    int64_t int64_value = 0;
+    std::vector<int64_t> int64_list;
+    float float_value = 0;
+    bool bool_value = false;
+  };
+
+  Client(std::shared_ptr<const Plugin> plugin, const std::vector<Option>& options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const Plugin& plugin() const { return *plugin_; }
+  const std::shared_ptr<const Plugin>& plugin_ptr() const { return plugin_; }
+  PJRT_Client* get() const { return client_; }
+  const std::string& platform_name() const { return platform_name_; }
+  const std::string& platform_version() const { return platform_version_; }
+  int process_index() const { return process_index_; }
+  std::vector<PJRT_Device*> devices(bool addressable_only) const;
+
+ private:
+  std::shared_ptr<const Plugin> plugin_;
+  PJRT_Client* client_ = nullptr;
+  std::string platform_name_;
+  std::string platform_version_;
+  int process_index_ = 0;
+};
+
+// A device of a client; the shared_ptr keeps the client alive as long as the device is in use.
+struct DeviceInfo {
+  int id = 0;
+  std::string kind;
+  std::string debug_string;
+  std::string to_string;
+  bool addressable = true;
+  int local_hardware_id = -1;
+};
+DeviceInfo describe_device(const Client& client, PJRT_Device* device);
+
+struct MemoryStats {
+  int64_t bytes_in_use = 0;
+  bool has_peak = false;
+  int64_t peak_bytes_in_use = 0;
+  bool has_limit = false;
+  int64_t bytes_limit = 0;
+};
+MemoryStats device_memory_stats(const Client& client, PJRT_Device* device);
+
+class Buffer {
+ public:
+  // Takes ownership of `buffer` and reads its type and dims.
+  Buffer(std::shared_ptr<Client> client, PJRT_Buffer* buffer);
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  static std::unique_ptr<Buffer> from_host(std::shared_ptr<Client> client, PJRT_Device* device, const void* data,
+                                           PJRT_Buffer_Type type, const std::vector<int64_t>& dims);
+  // Copies into `destination` (`size` bytes, the dense size). With `row_major_layout` it passes an explicit
+  // row-major host layout, which TPU needs because its device layouts are tiled.
+  void to_host(void* destination, size_t size, bool row_major_layout) const;
+  bool is_deleted() const;
+  size_t on_device_size() const;
+
+  PJRT_Buffer* get() const { return buffer_; }
+  PJRT_Buffer_Type type() const { return type_; }
+  const std::vector<int64_t>& dims() const { return dims_; }
+  const std::shared_ptr<Client>& client() const { return client_; }
+
+ private:
+  std::shared_ptr<Client> client_;
+  PJRT_Buffer* buffer_;
+  PJRT_Buffer_Type type_ = PJRT_Buffer_Type_INVALID;
+  std::vector<int64_t> dims_;
+};
+
+class LoadedExecutable {
+ public:
+  static std::unique_ptr<LoadedExecutable> compile(std::shared_ptr<Client> client, const std::string& mlir_text,
+                                                   const std::string& compile_options);
+  ~LoadedExecutable();
+  LoadedExecutable(const LoadedExecutable&) = delete;
+  LoadedExecutable& operator=(const LoadedExecutable&) = delete;
+
+  // Runs on `device` (a portable single-device executable). `donate[i]` false puts argument i in
+  // non_donatable_input_indices. Waits for the device to finish.
+  std::vector<std::unique_ptr<Buffer>> execute(PJRT_Device* device, const std::vector<PJRT_Buffer*>& arguments,
+                                               const std::vector<bool>& donate) const;
+
+  const std::string& name() const { return name_; }
+  size_t num_outputs() const { return num_outputs_; }
+  const std::vector<PJRT_Buffer_Type>& output_types() const { return output_types_; }
+  const std::vector<std::vector<int64_t>>& output_dims() const { return output_dims_; }
+  const std::string& fingerprint() const { return fingerprint_; }
+  int64_t generated_code_size() const { return generated_code_size_; }
+
+ private:
+  LoadedExecutable(std::shared_ptr<Client> client, PJRT_LoadedExecutable* executable);
+  void read_metadata();
+  std::shared_ptr<Client> client_;
+  PJRT_LoadedExecutable* executable_;
+  std::string name_;
+  size_t num_outputs_ = 0;
+  std::vector<PJRT_Buffer_Type> output_types_;       // empty when the plugin does not report them
+  std::vector<std::vector<int64_t>> output_dims_;    // likewise
+  std::string fingerprint_;
+  int64_t generated_code_size_ = -1;
+};
+
+}  // namespace grpo::addon

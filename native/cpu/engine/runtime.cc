@@ -1,0 +1,114 @@
+// Buffer bookkeeping of one run: slots, reference counts, in-place reuse and the run-local storage pool.
+#include "runtime.h"
+
+namespace grpo::cpu {
+
+RunContext::RunContext(size_t num_values) : slots_(num_values, nullptr) {}
+
+RunContext::~RunContext() = default;
+
+Buf* RunContext::new_buf(std::shared_ptr<Storage> storage, bool writable) {
+  Buf* b;
+  if (!free_bufs_.empty()) {
+    b = free_bufs_.back();
+    free_bufs_.pop_back();
+  } else {
+    bufs_.emplace_back();
+    b = &bufs_.back();
+  }
+  b->storage = std::move(storage);
+  b->refs = 0;
+  b->writable = writable;
+  b->donated_param = -1;
+  return b;
+}
+
+void RunContext::bind(int value, Buf* buf) {
+  ++buf->refs;
+  slots_[value] = buf;
+}
+
+void RunContext::alias(int out, int in) { bind(out, slots_[in]); }
+
+void* RunContext::alloc(int value, size_t bytes) {
+  for (DonationTarget& t : donation_targets) {
+    if (t.value == value && t.storage && t.storage->size() == bytes) {
+      Buf* b = new_buf(std::move(t.storage), true);
+      t.storage.reset();
+      bind(value, b);
+      return b->storage->data();
+    }
+  }
+  std::shared_ptr<Storage> storage;
+  for (size_t i = 0; i < pool_.size(); ++i) {
+    if (pool_[i]->size() == bytes) {
+      pool_bytes_ -= pool_[i]->size();
+      storage = std::move(pool_[i]);
+      pool_[i] = std::move(pool_.back());
+      pool_.pop_back();
+      break;
+    }
+  }
+  if (!storage) storage = std::make_shared<Storage>(bytes, Storage::Uninitialized{});
+  Buf* b = new_buf(std::move(storage), true);
+  bind(value, b);
+  return b->storage->data();
+}
+
+void* RunContext::alloc_reuse(const Step& step, int output_position, size_t bytes,
+                              std::initializer_list<int> candidates, bool* reused) {
+  const int out = step.outputs[output_position];
+  for (const DonationTarget& t : donation_targets) {
+    if (t.value == out && t.storage) return alloc(out, bytes);  // the donated buffer beats any reuse
+  }
+  for (int position : candidates) {
+    if (!step.input_dies[position]) continue;
+    const int in = step.inputs[position];
+    Buf* b = slots_[in];
+    if (!b || !b->writable || b->refs != 1 || b->storage->size() != bytes) continue;
+    // The reference moves from the dying operand to the output.
+    slots_[in] = nullptr;
+    slots_[out] = b;
+    if (reused) *reused = true;
+    return b->storage->data();
+  }
+  if (reused) *reused = false;
+  return alloc(out, bytes);
+}
+
+void RunContext::unref(Buf* b) {
+  if (--b->refs > 0) return;
+  if (b->donated_param >= 0) {
+    // A donated parameter that dies before its aliased result is computed: keep its storage for that result.
+    for (auto& [param_value, result_value] : donation_waiting) {
+      if (param_value != b->donated_param) continue;
+      for (DonationTarget& t : donation_targets) {
+        if (t.value == result_value && !t.storage) t.storage = b->storage;
+      }
+    }
+  } else if (b->writable && b->storage.use_count() == 1 && pool_.size() < kPoolMaxEntries &&
+             pool_bytes_ + b->storage->size() <= kPoolMaxBytes) {
+    // Kept (bounded) for the same-sized allocations a while loop makes every iteration; freed at the run's end.
+    pool_bytes_ += b->storage->size();
+    pool_.push_back(std::move(b->storage));
+  }
+  b->storage.reset();
+  free_bufs_.push_back(b);
+}
+
+void RunContext::release(int value) {
+  Buf* b = slots_[value];
+  if (!b) return;
+  slots_[value] = nullptr;
+  unref(b);
+}
+
+void RunContext::run_block(const Block& block) {
+  for (int v : block.release_at_entry) release(v);
+  for (const auto& step : block.steps) {
+    step->execute(*this);
+    for (int v : step->release_after) release(v);
+  }
+}
+
+}  // namespace grpo::cpu

@@ -1,0 +1,25 @@
+// A small fork-join pool: parallel_for splits [0, n) into chunks run by num_threads() workers.
+#pragma once
+
+#include <cstdint>
+
+namespace grpo::cpu {
+
+// Runs body(begin, end) over chunks of [0, n). Chunks are at least `grain` long; with one chunk, or when another
+// parallel_for already holds the pool (a concurrent run()), everything runs inline on the caller.
+void parallel_for_raw(int64_t n, int64_t grain, void (*body)(void* ctx, int64_t begin, int64_t end), void* ctx);
+
+template <class F>
+void parallel_for(int64_t n, int64_t grain, F&& body) {
+  if (n <= grain) {
+    if (n > 0) body(int64_t(0), n);
+    return;
+  }
+  auto trampoline = [](void* ctx, int64_t begin, int64_t end) { (*static_cast<F*>(ctx))(begin, end); };
+  parallel_for_raw(n, grain, trampoline, &body);
+}
+
+// Elements of simple elementwise work below which a split costs more than it gains.
+constexpr int64_t kParallelGrain = 1 << 15;
+
+}  // namespace grpo::cpu

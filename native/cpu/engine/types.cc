@@ -1,0 +1,94 @@
+// Element types, tensor types and the Storage blocks whose sizes the plugin reports as device memory.
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "common.h"
+
+namespace grpo::cpu {
+
+size_t dtype_size(DType dtype) {
+  switch (dtype) {
+    case DType::kPred: return 1;
+    case DType::kS32: return 4;
+    case DType::kS64: return 8;
+    case DType::kU32: return 4;
+    case DType::kF32: return 4;
+    case DType::kBF16: return 2;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::kPred: return "i1";
+    case DType::kS32: return "i32";
+    case DType::kS64: return "i64";
+    case DType::kU32: return "ui32";
+    case DType::kF32: return "f32";
+    case DType::kBF16: return "bf16";
+  }
+  return "?";
+}
+
+int64_t TensorType::num_elements() const { return product(dims); }
+
+size_t TensorType::byte_size() const { return size_t(num_elements()) * dtype_size(dtype); }
+
+std::string TensorType::to_string() const {
+  std::string s = "tensor<";
+  for (int64_t d : dims) s += std::to_string(d) + "x";
+  return s + dtype_name(dtype) + ">";
+}
+
+std::string join_ints(const std::vector<int64_t>& values) {
+  std::string s;
+  for (size_t i = 0; i < values.size(); ++i) s += (i ? ", " : "") + std::to_string(values[i]);
+  return s;
+}
+
+namespace {
+
+std::atomic<int64_t> g_bytes_in_use{0};
+std::atomic<int64_t> g_peak_bytes{0};
+std::atomic<int64_t> g_live_count{0};
+
+void* allocate_aligned(size_t bytes) {
+  // aligned_alloc wants a multiple of the alignment; a zero-byte tensor still gets a distinct pointer.
+  size_t rounded = std::max<size_t>(64, (bytes + 63) & ~size_t(63));
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+void track_allocation(size_t bytes) {
+  int64_t now = g_bytes_in_use.fetch_add(int64_t(bytes)) + int64_t(bytes);
+  int64_t peak = g_peak_bytes.load();
+  while (now > peak && !g_peak_bytes.compare_exchange_weak(peak, now)) {
+  }
+  g_live_count.fetch_add(1);
+}
+
+}  // namespace
+
+Storage::Storage(size_t bytes) : data_(allocate_aligned(bytes)), size_(bytes) {
+  std::memset(data_, 0, bytes);
+  track_allocation(bytes);
+}
+
+Storage::Storage(size_t bytes, Uninitialized) : data_(allocate_aligned(bytes)), size_(bytes) {
+  track_allocation(bytes);
+}
+
+Storage::~Storage() {
+  std::free(data_);
+  g_bytes_in_use.fetch_sub(int64_t(size_));
+  g_live_count.fetch_sub(1);
+}
+
+int64_t bytes_in_use() { return g_bytes_in_use.load(); }
+int64_t peak_bytes_in_use() { return g_peak_bytes.load(); }
+int64_t live_storage_count() { return g_live_count.load(); }
+
+}  // namespace grpo::cpu

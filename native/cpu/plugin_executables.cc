@@ -1,0 +1,341 @@
+// Compilation and execution in our CPU PJRT plugin: Client_Compile hands MLIR text to the engine;
+// LoadedExecutable_Execute checks the arguments, decides donation and runs the engine's program.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "compile_options.h"
+#include "plugin_internal.h"
+
+namespace grpo::cpu::plugin {
+namespace {
+
+std::string fingerprint_of(const std::string& text) {
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a, 64 bit
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
+
+std::shared_ptr<CompiledProgram> compile_program(const std::string& mlir_text) {
+  auto program = std::make_shared<CompiledProgram>();
+  program->engine_executable = compile(mlir_text);
+  for (const TensorType& result : program->engine_executable->result_types()) {
+    program->output_types.push_back(dtype_to_pjrt(result.dtype));
+    program->output_dims.insert(program->output_dims.end(), result.dims.begin(), result.dims.end());
+    program->output_ranks.push_back(result.dims.size());
+  }
+  program->fingerprint = fingerprint_of(mlir_text);
+  return program;
+}
+
+// ------------------------------------------------------------------------------------------------ compile
+
+PJRT_Error* Client_Compile(PJRT_Client_Compile_Args* args) {
+  const char* function = "PJRT_Client_Compile";
+  return guarded(function, args, GRPO_PJRT_STRUCT_SIZE(PJRT_Client_Compile_Args, executable), [&] {
+    const PJRT_Program* program = args->program;
+    if (program == nullptr || program->code == nullptr) {
+      return make_error(PJRT_Error_Code_INVALID_ARGUMENT, std::string(function) + ": no program");
+    }
+    std::string format(program->format != nullptr ? program->format : "", program->format_size);
+    if (format != "mlir") {
+      return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                        std::string(function) + ": program format '" + format +
+                            "' is not supported; the grpo-xla CPU plugin compiles format \"mlir\" (StableHLO text)");
+    }
+    std::string text(program->code, program->code_size);
+    if (text.size() >= 4 && std::memcmp(text.data(), "ML\xEFR", 4) == 0) {
+      return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                        std::string(function) + ": MLIR bytecode is not supported; send the module as MLIR text");
+    }
+    parse_compile_options(reinterpret_cast<const uint8_t*>(args->compile_options), args->compile_options_size);
+    auto loaded = std::make_unique<PJRT_LoadedExecutable>();
+    loaded->program = compile_program(text);
+    loaded->client = args->client;
+    args->executable = loaded.release();
+    return static_cast<PJRT_Error*>(nullptr);
+  });
+}
+
+// ------------------------------------------------------------------------------------------------ executable
+
+PJRT_Error* Executable_Destroy(PJRT_Executable_Destroy_Args* args) {
+  return guarded("PJRT_Executable_Destroy", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_Destroy_Args, executable), [&] {
+    delete args->executable;
+    return static_cast<PJRT_Error*>(nullptr);
+  });
+}
+
+PJRT_Error* Executable_Name(PJRT_Executable_Name_Args* args) {
+  return guarded("PJRT_Executable_Name", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_Name_Args, executable_name_size), [&] {
+                   const std::string& name = args->executable->program->engine_executable->name();
+                   args->executable_name = name.data();
+                   args->executable_name_size = name.size();
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* Executable_NumReplicas(PJRT_Executable_NumReplicas_Args* args) {
+  return guarded("PJRT_Executable_NumReplicas", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_NumReplicas_Args, num_replicas), [&] {
+                   args->num_replicas = 1;
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* Executable_NumPartitions(PJRT_Executable_NumPartitions_Args* args) {
+  return guarded("PJRT_Executable_NumPartitions", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_NumPartitions_Args, num_partitions), [&] {
+                   args->num_partitions = 1;
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* Executable_NumOutputs(PJRT_Executable_NumOutputs_Args* args) {
+  return guarded("PJRT_Executable_NumOutputs", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_NumOutputs_Args, num_outputs), [&] {
+                   args->num_outputs = args->executable->program->output_types.size();
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* Executable_SizeOfGeneratedCodeInBytes(PJRT_Executable_SizeOfGeneratedCodeInBytes_Args* args) {
+  return guarded("PJRT_Executable_SizeOfGeneratedCodeInBytes", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_SizeOfGeneratedCodeInBytes_Args, size_in_bytes), [&] {
+                   args->size_in_bytes = args->executable->program->engine_executable->code_size_bytes();
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* Executable_Fingerprint(PJRT_Executable_Fingerprint_Args* args) {
+  return guarded("PJRT_Executable_Fingerprint", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_Fingerprint_Args, executable_fingerprint_size), [&] {
+                   const std::string& fingerprint = args->executable->program->fingerprint;
+                   args->executable_fingerprint = fingerprint.data();
+                   args->executable_fingerprint_size = fingerprint.size();
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* Executable_OutputElementTypes(PJRT_Executable_OutputElementTypes_Args* args) {
+  return guarded("PJRT_Executable_OutputElementTypes", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_OutputElementTypes_Args, num_output_types), [&] {
+                   auto& types = args->executable->program->output_types;
+                   args->output_types = types.data();
+                   args->num_output_types = types.size();
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* Executable_OutputDimensions(PJRT_Executable_OutputDimensions_Args* args) {
+  return guarded("PJRT_Executable_OutputDimensions", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_OutputDimensions_Args, dim_sizes), [&] {
+                   const CompiledProgram& program = *args->executable->program;
+                   args->num_outputs = program.output_ranks.size();
+                   args->dims = program.output_dims.data();
+                   args->dim_sizes = program.output_ranks.data();
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+// ------------------------------------------------------------------------------------------------ loaded
+
+PJRT_Error* LoadedExecutable_Destroy(PJRT_LoadedExecutable_Destroy_Args* args) {
+  return guarded("PJRT_LoadedExecutable_Destroy", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_Destroy_Args, executable), [&] {
+                   delete args->executable;
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* LoadedExecutable_GetExecutable(PJRT_LoadedExecutable_GetExecutable_Args* args) {
+  return guarded("PJRT_LoadedExecutable_GetExecutable", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_GetExecutable_Args, executable), [&] {
+                   args->executable = new PJRT_Executable{args->loaded_executable->program};
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* LoadedExecutable_AddressableDevices(PJRT_LoadedExecutable_AddressableDevices_Args* args) {
+  return guarded("PJRT_LoadedExecutable_AddressableDevices", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_AddressableDevices_Args, num_addressable_devices), [&] {
+                   args->addressable_devices = args->executable->client->devices;
+                   args->num_addressable_devices = 1;
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* LoadedExecutable_Delete(PJRT_LoadedExecutable_Delete_Args* args) {
+  return guarded("PJRT_LoadedExecutable_Delete", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_Delete_Args, executable), [&] {
+                   std::lock_guard<std::mutex> lock(buffer_state_mutex());
+                   args->executable->deleted = true;
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* LoadedExecutable_IsDeleted(PJRT_LoadedExecutable_IsDeleted_Args* args) {
+  return guarded("PJRT_LoadedExecutable_IsDeleted", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_IsDeleted_Args, is_deleted), [&] {
+                   std::lock_guard<std::mutex> lock(buffer_state_mutex());
+                   args->is_deleted = args->executable->deleted;
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+PJRT_Error* LoadedExecutable_Fingerprint(PJRT_LoadedExecutable_Fingerprint_Args* args) {
+  return guarded("PJRT_LoadedExecutable_Fingerprint", args,
+                 GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_Fingerprint_Args, executable_fingerprint_size), [&] {
+                   const std::string& fingerprint = args->executable->program->fingerprint;
+                   args->executable_fingerprint = fingerprint.data();
+                   args->executable_fingerprint_size = fingerprint.size();
+                   return static_cast<PJRT_Error*>(nullptr);
+                 });
+}
+
+// ------------------------------------------------------------------------------------------------ execute
+
+std::string invalid(const std::string& what) { return "PJRT_LoadedExecutable_Execute: " + what; }
+
+// Which parameters give their buffer to an output: those the module aliases (tf.aliasing_output) unless
+// the caller listed them in non_donatable_input_indices.
+std::vector<bool> donated_parameters(const Executable& executable, const PJRT_ExecuteOptions* options) {
+  std::vector<bool> donated(executable.parameter_types().size(), false);
+  for (int parameter : executable.result_aliases()) {
+    if (parameter >= 0 && static_cast<size_t>(parameter) < donated.size()) donated[parameter] = true;
+  }
+  if (options != nullptr && options->struct_size >= GRPO_PJRT_STRUCT_SIZE(PJRT_ExecuteOptions,
+                                                                          num_non_donatable_input_indices)) {
+    for (size_t i = 0; i < options->num_non_donatable_input_indices; ++i) {
+      int64_t index = options->non_donatable_input_indices[i];
+      if (index >= 0 && static_cast<size_t>(index) < donated.size()) donated[index] = false;
+    }
+  }
+  return donated;
+}
+
+PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
+  const char* function = "PJRT_LoadedExecutable_Execute";
+  return guarded(function, args, GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_Execute_Args, execute_device), [&] {
+    PJRT_LoadedExecutable* loaded = args->executable;
+    PJRT_Client* client = loaded->client;
+    Executable& executable = *loaded->program->engine_executable;
+    const std::vector<TensorType>& parameters = executable.parameter_types();
+    if (args->num_devices != 1) {
+      return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                        invalid("num_devices is " + std::to_string(args->num_devices) + "; this plugin has one device"));
+    }
+    if (args->execute_device != nullptr && args->execute_device != &client->device) {
+      return make_error(PJRT_Error_Code_INVALID_ARGUMENT, invalid("execute_device is not this client's device"));
+    }
+    if (args->num_args != parameters.size()) {
+      return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                        invalid("@main takes " + std::to_string(parameters.size()) + " arguments, got " +
+                                std::to_string(args->num_args)));
+    }
+    if (args->output_lists == nullptr || args->output_lists[0] == nullptr) {
+      return make_error(PJRT_Error_Code_INVALID_ARGUMENT, invalid("output_lists must be allocated by the caller"));
+    }
+    PJRT_Buffer* const* arguments = args->num_args > 0 ? args->argument_lists[0] : nullptr;
+    std::vector<bool> donated = donated_parameters(executable, args->options);
+
+    // Under the state lock: check each argument, take its storage and, for donated ones, take the buffer
+    // away from its owner now, as real plugins do at launch.
+    std::vector<Tensor> inputs(args->num_args);
+    std::vector<bool> reuse_storage(args->num_args, false);
+    std::vector<PJRT_Buffer*> donated_buffers;
+    {
+      std::lock_guard<std::mutex> lock(buffer_state_mutex());
+      if (loaded->deleted) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, invalid("the executable was deleted"));
+      for (size_t i = 0; i < args->num_args; ++i) {
+        PJRT_Buffer* buffer = arguments[i];
+        if (buffer == nullptr) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, invalid("argument " + std::to_string(i) + " is null"));
+        if (buffer->deleted || buffer->storage == nullptr) {
+          return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                            invalid("argument " + std::to_string(i) + " was deleted or donated to an earlier execution"));
+        }
+        if (!(buffer->type == parameters[i])) {
+          return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                            invalid("argument " + std::to_string(i) + " must be " + parameters[i].to_string() +
+                                    ", got " + buffer->type.to_string()));
+        }
+        if (donated[i]) {
+          for (size_t j = 0; j < args->num_args; ++j) {
+            if (j != i && arguments[j] == buffer) {
+              return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                                invalid("argument " + std::to_string(i) + " is donated but the same buffer is also " +
+                                        "argument " + std::to_string(j) + "; mark it non-donatable"));
+            }
+          }
+        }
+      }
+      for (size_t i = 0; i < args->num_args; ++i) {
+        PJRT_Buffer* buffer = arguments[i];
+        inputs[i].type = buffer->type;
+        if (donated[i]) {
+          // Written in place only when nothing else (say, a concurrent execution) still reads the storage.
+          reuse_storage[i] = buffer->storage.use_count() == 1;
+          inputs[i].storage = std::move(buffer->storage);
+          buffer->deleted = true;
+          donated_buffers.push_back(buffer);
+        } else {
+          inputs[i].storage = buffer->storage;
+        }
+      }
+    }
+
+    std::vector<Tensor> outputs;
+    try {
+      std::lock_guard<std::mutex> lock(client->execute_mutex);
+      outputs = executable.run(inputs, reuse_storage);
+    } catch (...) {
+      // A failed launch gives the donated buffers back: the engine checks before it writes anything.
+      std::lock_guard<std::mutex> lock(buffer_state_mutex());
+      for (size_t i = 0, d = 0; i < args->num_args; ++i) {
+        if (!donated[i]) continue;
+        donated_buffers[d]->storage = std::move(inputs[i].storage);
+        donated_buffers[d]->deleted = false;
+        ++d;
+      }
+      throw;
+    }
+    inputs.clear();  // drop our references before handing results out
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      args->output_lists[0][k] = new_buffer(std::move(outputs[k].type), std::move(outputs[k].storage), &client->device);
+    }
+    if (args->device_complete_events != nullptr) args->device_complete_events[0] = new_ready_event();
+    return static_cast<PJRT_Error*>(nullptr);
+  });
+}
+
+}  // namespace
+
+void install_executable_slots(PJRT_Api& api) {
+  api.PJRT_Client_Compile = Client_Compile;
+  api.PJRT_Executable_Destroy = Executable_Destroy;
+  api.PJRT_Executable_Name = Executable_Name;
+  api.PJRT_Executable_NumReplicas = Executable_NumReplicas;
+  api.PJRT_Executable_NumPartitions = Executable_NumPartitions;
+  api.PJRT_Executable_NumOutputs = Executable_NumOutputs;
+  api.PJRT_Executable_SizeOfGeneratedCodeInBytes = Executable_SizeOfGeneratedCodeInBytes;
+  api.PJRT_Executable_Fingerprint = Executable_Fingerprint;
+  api.PJRT_Executable_OutputElementTypes = Executable_OutputElementTypes;
+  api.PJRT_Executable_OutputDimensions = Executable_OutputDimensions;
+  api.PJRT_LoadedExecutable_Destroy = LoadedExecutable_Destroy;
+  api.PJRT_LoadedExecutable_GetExecutable = LoadedExecutable_GetExecutable;
+  api.PJRT_LoadedExecutable_AddressableDevices = LoadedExecutable_AddressableDevices;
+  api.PJRT_LoadedExecutable_Delete = LoadedExecutable_Delete;
+  api.PJRT_LoadedExecutable_IsDeleted = LoadedExecutable_IsDeleted;
+  api.PJRT_LoadedExecutable_Fingerprint = LoadedExecutable_Fingerprint;
+  api.PJRT_LoadedExecutable_Execute = LoadedExecutable_Execute;
+}
+
+}  // namespace grpo::cpu::plugin

@@ -1,0 +1,115 @@
+// The handle types behind our CPU plugin's PJRT C API, and the helpers its slot implementations share.
+// plugin.cc holds the API table, errors, events, the client and its device; plugin_buffers.cc the buffers;
+// plugin_executables.cc compilation and execution.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../pjrt/pjrt_c_api.h"
+#include "engine/engine.h"
+
+// ------------------------------------------------------------------------------------------------ handles
+
+struct PJRT_Error {
+  PJRT_Error_Code code;
+  std::string message;
+};
+
+// Our work finishes before a call returns, so every event is born ready and only carries the outcome.
+struct PJRT_Event {
+  PJRT_Error_Code code = PJRT_Error_Code_OK;
+  std::string message;
+};
+
+struct PJRT_DeviceDescription {
+  int id = 0;
+  std::string kind = "cpu";
+  std::string debug_string;
+  std::string to_string;
+};
+
+struct PJRT_Device {
+  PJRT_DeviceDescription description;
+  PJRT_Client* client = nullptr;
+};
+
+struct PJRT_Client {
+  PJRT_Device device;
+  PJRT_Device* devices[1] = {&device};
+  std::string platform_name = "cpu";
+  std::string platform_version;
+  // One execution at a time: the engine already spreads each run over all cores.
+  std::mutex execute_mutex;
+};
+
+struct PJRT_Buffer {
+  grpo::cpu::TensorType type;
+  PJRT_Device* device = nullptr;
+  // Guarded by buffer_state_mutex(): deletion and donation may race with a concurrent execute.
+  std::shared_ptr<grpo::cpu::Storage> storage;
+  bool deleted = false;
+};
+
+// A compiled program plus what PJRT_Executable's queries return, computed once.
+struct CompiledProgram {
+  std::unique_ptr<grpo::cpu::Executable> engine_executable;
+  std::vector<PJRT_Buffer_Type> output_types;
+  std::vector<int64_t> output_dims;  // all outputs' dims, concatenated
+  std::vector<size_t> output_ranks;
+  std::string fingerprint;
+};
+
+struct PJRT_Executable {
+  std::shared_ptr<CompiledProgram> program;
+};
+
+struct PJRT_LoadedExecutable {
+  std::shared_ptr<CompiledProgram> program;
+  PJRT_Client* client = nullptr;
+  bool deleted = false;  // guarded by buffer_state_mutex()
+};
+
+// ------------------------------------------------------------------------------------------------ helpers
+
+namespace grpo::cpu::plugin {
+
+PJRT_Error* make_error(PJRT_Error_Code code, std::string message);
+PJRT_Error* error_from_current_exception(const char* function);
+
+// Every slot body runs through here: it checks that the caller's args struct is present and at least
+// `needed` bytes (the end of the last field we touch), and turns every C++ exception into a PJRT error that
+// names the function, since nothing may unwind through the C ABI.
+template <typename Args, typename Body>
+PJRT_Error* guarded(const char* function, Args* args, size_t needed, Body&& body) noexcept {
+  if (args == nullptr) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, std::string(function) + ": args is null");
+  if (args->struct_size < needed) {
+    return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                      std::string(function) + ": args struct_size " + std::to_string(args->struct_size) +
+                          " is smaller than the " + std::to_string(needed) + " bytes this plugin reads");
+  }
+  try {
+    return body();
+  } catch (...) {
+    return error_from_current_exception(function);
+  }
+}
+
+std::mutex& buffer_state_mutex();
+
+// PJRT element type <-> engine dtype. Returns false for types the engine does not support.
+bool dtype_from_pjrt(PJRT_Buffer_Type type, DType* dtype);
+inline PJRT_Buffer_Type dtype_to_pjrt(DType dtype) { return static_cast<PJRT_Buffer_Type>(dtype); }
+
+PJRT_Buffer* new_buffer(TensorType type, std::shared_ptr<Storage> storage, PJRT_Device* device);
+PJRT_Event* new_ready_event();
+
+// Slot implementations living outside plugin.cc, installed into the table by plugin.cc.
+void install_buffer_slots(PJRT_Api& api);
+void install_executable_slots(PJRT_Api& api);
+
+}  // namespace grpo::cpu::plugin
+

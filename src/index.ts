@@ -1,0 +1,14 @@
+// The public API of grpo-xla.
+export { jit, Lowered, Compiled, type JitOptions, type Jitted } from "./transforms/jit.js";
+export { grad, valueAndGrad, vjp, type GradOptions } from "./transforms/autodiff.js";
+export * as np from "./lib/np.js";
+export * as lax from "./ops/index.js";
+export { ArrayBase, ScalarConst } from "./core/array_base.js";
+export { Aval } from "./core/aval.js";
+export type { DType } from "./core/dtype.js";
+export { Primitive } from "./core/primitive.js";
+export { Program } from "./core/program.js";
+export { Tracer } from "./core/trace.js";
+export { ShapeError, TraceError } from "./core/errors.js";
+export { DeviceArray, liveArrays } from "./runtime/array.js";
+export { Device, type DeviceKind, getDevice, defaultDevice, setDefaultDevice, closeDevices } from "./runtime/device.js";

@@ -1,0 +1,138 @@
+// DeviceArray: a concrete array living on one device. Operations dispatch asynchronously: an array may be
+// pending (its producing computation still running); `await x.data()` waits and copies to host. Memory is freed
+// deterministically with dispose() / `using`; the garbage collector only backs that up.
+import { ArrayBase } from "../core/array_base.js";
+import { Aval, showShape } from "../core/aval.js";
+import type { AnyTypedArray } from "../core/dtype.js";
+import type { BackendBuffer, HostData } from "./backend.js";
+import type { Device } from "./device.js";
+import type { HostTensor } from "./host.js";
+
+export type Payload = { kind: "host"; tensor: HostTensor } | { kind: "buffer"; buffer: BackendBuffer };
+
+let live = 0;
+
+/** Disposes device buffers of arrays the program dropped without dispose(). */
+const finalizer = new FinalizationRegistry<Promise<Payload>>((payload) => {
+  payload.then(
+    (p) => {
+      if (p.kind === "buffer") p.buffer.dispose();
+    },
+    () => {},
+  );
+});
+
+export class DeviceArray extends ArrayBase {
+  private payloadPromise: Promise<Payload> | undefined;
+  private state: "live" | "disposed" | "consumed" = "live";
+  readonly aval: Aval;
+
+  constructor(
+    aval: Aval,
+    readonly device: Device,
+    payload: Promise<Payload>,
+  ) {
+    super();
+    this.aval = aval;
+    // A failure is reported when the array is read; until then it must not count as an unhandled rejection.
+    payload.catch(() => {});
+    this.payloadPromise = payload;
+    live++;
+    finalizer.register(this, payload, this);
+  }
+
+  static fromHost(tensor: HostTensor, device: Device): DeviceArray {
+    return new DeviceArray(new Aval(tensor.shape, tensor.dtype), device, device.upload(tensor));
+  }
+
+  get isDisposed(): boolean {
+    return this.state !== "live";
+  }
+
+  /** True when this array was donated to a computation that reused its memory. */
+  get isConsumed(): boolean {
+    return this.state === "consumed";
+  }
+
+  private check(where: string): Promise<Payload> {
+    if (this.state === "disposed" || this.payloadPromise === undefined) {
+      throw new Error(`${where}: array ${this.aval.dtype}${showShape(this.shape)} on ${this.device} was disposed`);
+    }
+    if (this.state === "consumed") {
+      throw new Error(
+        `${where}: array ${this.aval.dtype}${showShape(this.shape)} on ${this.device} was donated to a computation ` +
+          `and its memory reused; use that computation's output instead`,
+      );
+    }
+    return this.payloadPromise;
+  }
+
+  /** The payload, for executors. Throws if disposed or donated. */
+  payload(where = "use"): Promise<Payload> {
+    return this.check(where);
+  }
+
+  /** Gives up this array's memory to a computation (donation). The array is unusable afterwards. */
+  consume(where: string): Promise<Payload> {
+    const p = this.check(where);
+    this.state = "consumed";
+    this.payloadPromise = undefined;
+    live--;
+    finalizer.unregister(this);
+    return p;
+  }
+
+  /** Waits for the value and copies it to host: Float32Array (f32), Uint16Array (bf16 bits), Int32Array,
+   * Uint32Array, Uint8Array (bool). */
+  async data(): Promise<AnyTypedArray> {
+    return (await this.tensor()).data;
+  }
+
+  /** Waits for the value and returns it as a host tensor (a copy). */
+  async tensor(): Promise<HostTensor> {
+    const payload = await this.check("data()");
+    if (payload.kind === "host") {
+      const t = payload.tensor;
+      return { dtype: t.dtype, shape: t.shape, data: t.data.slice() };
+    }
+    const data: HostData = await payload.buffer.toHost();
+    return { dtype: this.aval.dtype, shape: this.aval.shape, data };
+  }
+
+  /** Waits until the computation producing this array finished (rethrowing its error). */
+  async ready(): Promise<this> {
+    await this.check("ready()");
+    return this;
+  }
+
+  dispose(): void {
+    if (this.state !== "live") {
+      this.state = this.state === "consumed" ? "consumed" : "disposed";
+      return;
+    }
+    const p = this.payloadPromise;
+    this.state = "disposed";
+    this.payloadPromise = undefined;
+    live--;
+    finalizer.unregister(this);
+    p?.then(
+      (payload) => {
+        if (payload.kind === "buffer") payload.buffer.dispose();
+      },
+      () => {},
+    );
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  override toString(): string {
+    return `DeviceArray<${this.aval} on ${this.device}${this.state === "live" ? "" : `, ${this.state}`}>`;
+  }
+}
+
+/** Number of DeviceArrays neither disposed nor donated. */
+export function liveArrays(): number {
+  return live;
+}

@@ -1,0 +1,81 @@
+// Devices: where arrays live and programs run. `reference` interprets Programs on tfjs (the test oracle);
+// `cpu`, `gpu` and `tpu` run compiled StableHLO through a PJRT plugin (a Backend).
+import type { Backend, HostData } from "./backend.js";
+import type { DeviceArray, Payload } from "./array.js";
+import type { HostTensor } from "./host.js";
+
+export type DeviceKind = "reference" | "cpu" | "gpu" | "tpu";
+export const DEVICE_KINDS: readonly DeviceKind[] = ["reference", "cpu", "gpu", "tpu"];
+
+export class Device {
+  constructor(
+    readonly kind: DeviceKind,
+    readonly backend: Backend | undefined,
+  ) {}
+
+  toString(): string {
+    return this.kind;
+  }
+
+  /** Places a host tensor on this device. */
+  upload(tensor: HostTensor): Promise<Payload> {
+    if (this.backend === undefined) return Promise.resolve({ kind: "host", tensor });
+    if (tensor.data instanceof BigInt64Array) {
+      return Promise.reject(new TypeError(`${this.kind}: i64 arrays cannot be transferred`));
+    }
+    const backend = this.backend;
+    return backend.fromHost(tensor.data as HostData, tensor.dtype, tensor.shape).then((buffer) => ({ kind: "buffer", buffer }));
+  }
+
+  /** The payload of `array` on this device, copying it across devices when it lives elsewhere. */
+  async transfer(array: DeviceArray, where: string): Promise<Payload> {
+    if (array.device === this) return array.payload(where);
+    const tensor = await array.tensor();
+    return this.upload(tensor);
+  }
+}
+
+type BackendOpener = (kind: "cpu" | "gpu" | "tpu") => Backend;
+
+let opener: BackendOpener | undefined;
+const opened = new Map<DeviceKind, Device>();
+let defaultKind: DeviceKind = "reference";
+
+/** Installed by src/runtime/index.ts: opens the PJRT backend of a device kind. */
+export function setBackendOpener(open: BackendOpener): void {
+  opener = open;
+}
+
+/** The device of a kind, opening its backend on first use. Throws with instructions when it is absent. */
+export function getDevice(kind: DeviceKind | Device = defaultKind): Device {
+  if (kind instanceof Device) return kind;
+  const existing = opened.get(kind);
+  if (existing) return existing;
+  if (!DEVICE_KINDS.includes(kind)) {
+    throw new RangeError(`unknown device '${String(kind)}': use one of ${DEVICE_KINDS.join(", ")}`);
+  }
+  let device: Device;
+  if (kind === "reference") device = new Device("reference", undefined);
+  else {
+    if (opener === undefined) throw new Error(`device '${kind}': the PJRT runtime is not loaded`);
+    device = new Device(kind, opener(kind));
+  }
+  opened.set(kind, device);
+  return device;
+}
+
+export function defaultDevice(): Device {
+  return getDevice(defaultKind);
+}
+
+/** Sets the device that new arrays and eager operations use when none is given. */
+export function setDefaultDevice(kind: DeviceKind): void {
+  getDevice(kind);
+  defaultKind = kind;
+}
+
+/** Closes every opened backend (tests call this at the end). */
+export function closeDevices(): void {
+  for (const device of opened.values()) device.backend?.dispose();
+  opened.clear();
+}

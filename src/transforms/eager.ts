@@ -1,0 +1,66 @@
+// Eager evaluation: a primitive applied outside any trace runs at once on the device of its operands, as a
+// one-equation program (compiled once per signature on PJRT devices).
+import { type ArrayBase, ScalarConst } from "../core/array_base.js";
+import type { Aval } from "../core/aval.js";
+import type { Params, Primitive } from "../core/primitive.js";
+import { type Atom, type Equation, Lit, Program, Var } from "../core/program.js";
+import { DeviceArray } from "../runtime/array.js";
+import { type Device, defaultDevice } from "../runtime/device.js";
+import { PreparedProgram } from "./execute.js";
+
+const prepared = new WeakMap<Device, Map<string, PreparedProgram>>();
+
+/** The one device all concrete operands live on (or the default device when there are none). */
+export function commonDevice(where: string, inputs: readonly ArrayBase[]): Device {
+  let device: Device | undefined;
+  for (const x of inputs) {
+    if (!(x instanceof DeviceArray)) continue;
+    if (device !== undefined && x.device !== device) {
+      throw new Error(`${where}: operands live on different devices (${device} and ${x.device}); move one with np.asarray(x, {device})`);
+    }
+    device = x.device;
+  }
+  return device ?? defaultDevice();
+}
+
+export function evalEager<P extends Primitive>(
+  primitive: P,
+  params: Params<P>,
+  inputs: readonly ArrayBase[],
+  outAvals: readonly Aval[],
+): DeviceArray[] {
+  const device = commonDevice(primitive, inputs);
+  const atoms: Atom[] = [];
+  const programInputs: Var[] = [];
+  const args: DeviceArray[] = [];
+  for (const x of inputs) {
+    if (x instanceof ScalarConst) atoms.push(new Lit(x.value, x.dtype));
+    else if (x instanceof DeviceArray) {
+      const v = new Var(x.aval);
+      programInputs.push(v);
+      atoms.push(v);
+      args.push(x);
+    } else throw new TypeError(`${primitive}: operand ${String(x)} is neither a concrete array nor a number`);
+  }
+  const outputs = outAvals.map((a) => new Var(a));
+  const equation: Equation = { primitive, params, inputs: atoms, outputs } as Equation;
+  const program = new Program(programInputs, [equation], outputs);
+  return cachedPrepare(device, program).run(args);
+}
+
+/** Identical one-op programs share their compiled executable: the key is the program's printed form. */
+function cachedPrepare(device: Device, program: Program): PreparedProgram {
+  if (device.backend === undefined) return new PreparedProgram(program, device, [], "eager");
+  let cache = prepared.get(device);
+  if (cache === undefined) {
+    cache = new Map();
+    prepared.set(device, cache);
+  }
+  const key = program.toString();
+  let entry = cache.get(key);
+  if (entry === undefined) {
+    entry = new PreparedProgram(program, device, [], `eager_${program.equations[0]!.primitive}`);
+    cache.set(key, entry);
+  }
+  return entry;
+}

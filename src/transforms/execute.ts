@@ -1,0 +1,97 @@
+// Running a Program on a device: the reference device interprets it; PJRT devices compile its StableHLO once
+// (cached by module text) and execute it. Results come back at once as pending DeviceArrays.
+import { Aval } from "../core/aval.js";
+import type { Program } from "../core/program.js";
+import { DeviceArray, type Payload } from "../runtime/array.js";
+import type { BackendBuffer, BackendExecutable } from "../runtime/backend.js";
+import type { Device } from "../runtime/device.js";
+import type { HostTensor } from "../runtime/host.js";
+import { interpret } from "./interpret.js";
+import { lowerProgram } from "./lower.js";
+
+const executables = new WeakMap<Device, Map<string, Promise<BackendExecutable>>>();
+
+/** A program prepared for one device: lowered and compiling (PJRT) or ready to interpret (reference). */
+export class PreparedProgram {
+  readonly aliases: number[];
+  readonly text: string | undefined;
+  private readonly executable: Promise<BackendExecutable> | undefined;
+
+  constructor(
+    readonly program: Program,
+    readonly device: Device,
+    readonly donate: readonly boolean[],
+    name: string,
+  ) {
+    if (device.backend === undefined) {
+      this.aliases = program.inputs.map(() => -1);
+      this.text = undefined;
+      this.executable = undefined;
+      return;
+    }
+    const lowered = lowerProgram(program, { donate, name });
+    this.aliases = lowered.aliases;
+    this.text = lowered.text;
+    let cache = executables.get(device);
+    if (cache === undefined) {
+      cache = new Map();
+      executables.set(device, cache);
+    }
+    let compiled = cache.get(lowered.text);
+    if (compiled === undefined) {
+      compiled = device.backend.compile(lowered.text);
+      compiled.catch(() => {});
+      cache.set(lowered.text, compiled);
+    }
+    this.executable = compiled;
+  }
+
+  /** Runs on `args` (already checked against the program's input avals). Donated args are consumed now. */
+  run(args: readonly DeviceArray[]): DeviceArray[] {
+    const device = this.device;
+    const payloads = args.map((a, i) =>
+      this.donate[i] && a.device === device ? a.consume("donated argument") : device.transfer(a, `argument ${i}`),
+    );
+    // Copies made to bring arguments from other devices are freed once the computation is done.
+    const temporaries = args.map((a) => a.device !== device);
+    // Arrays donated from another device cannot lend their memory; they are consumed after the copy.
+    args.forEach((a, i) => {
+      if (this.donate[i] && a.device !== device && !a.isDisposed) a.dispose();
+    });
+    const outAvals = this.program.outputs.map((o) => new Aval(o.aval.shape, o.aval.dtype));
+    let results: Promise<Payload[]>;
+    if (this.executable === undefined) {
+      results = Promise.all(payloads).then((ps) => {
+        const inputs = ps.map((p) => hostOf(p));
+        return interpret(this.program, inputs).map((tensor) => ({ kind: "host", tensor }) as Payload);
+      });
+    } else {
+      const executable = this.executable;
+      const donate = this.donate.map((d, i) => d && this.aliases[i]! >= 0);
+      results = Promise.all([executable, Promise.all(payloads)]).then(async ([exe, ps]) => {
+        const buffers = ps.map((p) => bufferOf(p));
+        const outs = await exe.execute(buffers, donate);
+        return outs.map((buffer) => ({ kind: "buffer", buffer }) as Payload);
+      });
+    }
+    results.catch(() => {});
+    void results
+      .finally(() => Promise.all(payloads.map((p, i) => (temporaries[i] ? p.then(releasePayload) : undefined))))
+      .catch(() => {});
+    return outAvals.map((aval, i) => new DeviceArray(aval, device, results.then((r) => r[i]!)));
+  }
+}
+
+function releasePayload(payload: Payload): void {
+  if (payload.kind === "buffer") payload.buffer.dispose();
+}
+
+function hostOf(payload: Payload): HostTensor {
+  if (payload.kind !== "host") throw new Error("internal: a device buffer reached the reference interpreter");
+  return payload.tensor;
+}
+
+function bufferOf(payload: Payload): BackendBuffer {
+  if (payload.kind !== "buffer") throw new Error("internal: a host tensor reached a PJRT executable");
+  return payload.buffer;
+}

@@ -1,0 +1,209 @@
+// jit: trace a function once per signature (argument structure, shapes, dtypes, static arguments), lower it,
+// compile it for one device and run it there. Results are DeviceArrays that stay on the device until read.
+import { ArrayBase, ScalarConst } from "../core/array_base.js";
+import { Aval, showShape } from "../core/aval.js";
+import { type DType } from "../core/dtype.js";
+import type { Program } from "../core/program.js";
+import { type Leaf, type PyTree, type TreeDef, flatten, treedefKey, unflatten } from "../core/pytree.js";
+import { isTracing, withNewTrace } from "../core/trace.js";
+import { DeviceArray } from "../runtime/array.js";
+import { type Device, type DeviceKind, defaultDevice, getDevice } from "../runtime/device.js";
+import { toHostTensor } from "../runtime/host.js";
+import { PreparedProgram } from "./execute.js";
+import { lowerProgram } from "./lower.js";
+
+export interface JitOptions {
+  /** Where the compiled program runs: "reference", "cpu", "gpu", "tpu" (default: the default device). */
+  device?: DeviceKind | Device;
+  /** Positions of arguments that are compile-time constants (any JSON-serialisable value); a new value
+   * means a new trace. */
+  staticArgnums?: readonly number[];
+  /** Positions of arguments whose buffers the computation may reuse for its outputs. Donated arrays are
+   * unusable after the call. */
+  donateArgnums?: readonly number[];
+  /** Name of the module (for dumps and profiles). */
+  name?: string;
+}
+
+/** DeviceArray in place of every array type of a result. */
+export type Materialized<T> = T extends ArrayBase
+  ? DeviceArray
+  : T extends number
+    ? DeviceArray
+    : T extends readonly unknown[]
+      ? { [K in keyof T]: Materialized<T[K]> }
+      : T extends object
+        ? { [K in keyof T]: Materialized<T[K]> }
+        : T;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunction = (...args: any[]) => any;
+
+export interface Jitted<F extends AnyFunction> {
+  (...args: Parameters<F>): Materialized<ReturnType<F>>;
+  /** Traces and lowers for these arguments without running. */
+  lower(...args: Parameters<F>): Lowered;
+  /** Number of distinct signatures traced so far. */
+  readonly cacheSize: number;
+}
+
+/** A traced and lowered signature. */
+export class Lowered {
+  constructor(
+    readonly program: Program,
+    private readonly consts: readonly ArrayBase[],
+    readonly inputAvals: readonly Aval[],
+    private readonly outTree: TreeDef,
+    private readonly donate: readonly boolean[],
+    private readonly device: Device,
+    private readonly name: string,
+  ) {}
+
+  /** The StableHLO module text that would run. */
+  stablehlo(): string {
+    return lowerProgram(this.program, { donate: [...this.consts.map(() => false), ...this.donate], name: this.name }).text;
+  }
+
+  /** The traced Program, printed. */
+  programText(): string {
+    return this.program.toString();
+  }
+
+  /** Compiles for the device; the result accepts exactly the lowered signature. */
+  compile(): Compiled {
+    return new Compiled(
+      new PreparedProgram(this.program, this.device, [...this.consts.map(() => false), ...this.donate], this.name),
+      this.consts,
+      this.inputAvals,
+      this.outTree,
+    );
+  }
+}
+
+/** An executable for one signature. Calling it with other shapes or dtypes is an error. */
+export class Compiled {
+  constructor(
+    private readonly prepared: PreparedProgram,
+    private readonly consts: readonly ArrayBase[],
+    readonly inputAvals: readonly Aval[],
+    readonly outputTree: TreeDef,
+  ) {}
+
+  /** Runs on flat leaves (arrays in the order of the flattened arguments). */
+  runFlat(leaves: readonly ArrayBase[]): DeviceArray[] {
+    if (leaves.length !== this.inputAvals.length) {
+      throw new TypeError(`compiled ${this.prepared.device} program takes ${this.inputAvals.length} arrays, got ${leaves.length}`);
+    }
+    const args = leaves.map((leaf, i) => {
+      const expected = this.inputAvals[i]!;
+      if (!expected.equals(leaf.aval)) {
+        throw new TypeError(`argument leaf ${i}: expected ${expected}, got ${leaf.aval} (shape ${showShape(leaf.shape)}, dtype ${leaf.dtype})`);
+      }
+      return materialize(leaf, this.prepared.device);
+    });
+    const constArgs = this.consts.map((c) => materialize(c, this.prepared.device));
+    return this.prepared.run([...constArgs, ...args]);
+  }
+
+  call(...args: unknown[]): PyTree {
+    const { leaves } = flattenArguments(args, [], "compiled program");
+    return unflatten(this.outputTree, this.runFlat(leaves));
+  }
+}
+
+function materialize(x: ArrayBase, device: Device): DeviceArray {
+  if (x instanceof DeviceArray) return x;
+  if (x instanceof ScalarConst) return DeviceArray.fromHost(toHostTensor(x.value, x.dtype, []), device);
+  throw new TypeError(`a traced value (${x.aval}) was passed to a compiled program outside its trace`);
+}
+
+/** Converts JS numbers and booleans among the leaves into scalars: f32 and bool. */
+function leafToArray(leaf: Leaf): ArrayBase {
+  if (leaf instanceof ArrayBase) return leaf;
+  const dtype: DType = typeof leaf === "boolean" ? "bool" : "f32";
+  return new ScalarConst(typeof leaf === "boolean" ? (leaf ? 1 : 0) : leaf, dtype);
+}
+
+interface FlatArguments {
+  leaves: ArrayBase[];
+  treedef: TreeDef;
+  /** For each leaf, the argument position it came from. */
+  argumentOf: number[];
+  staticKey: string;
+}
+
+function flattenArguments(args: readonly unknown[], staticArgnums: readonly number[], where: string): FlatArguments {
+  const dynamic: unknown[] = [];
+  const argumentOf: number[] = [];
+  const statics: unknown[] = [];
+  args.forEach((a, i) => {
+    if (staticArgnums.includes(i)) statics.push(a);
+    else {
+      const { leaves } = flatten(a as PyTree);
+      leaves.forEach(() => argumentOf.push(i));
+      dynamic.push(a);
+    }
+  });
+  let staticKey: string;
+  try {
+    staticKey = JSON.stringify(statics);
+  } catch (e) {
+    throw new TypeError(`${where}: static arguments must be JSON-serialisable (${(e as Error).message})`);
+  }
+  const { leaves, treedef } = flatten(dynamic as PyTree);
+  return { leaves: leaves.map(leafToArray), treedef, argumentOf, staticKey };
+}
+
+export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jitted<F> {
+  const staticArgnums = options.staticArgnums ?? [];
+  const donateArgnums = options.donateArgnums ?? [];
+  const name = options.name ?? (fn.name || "jitted");
+  const cache = new Map<string, Compiled & { lowered: Lowered }>();
+
+  const trace = (args: readonly unknown[]): { lowered: Lowered; key: string; leaves: ArrayBase[] } => {
+    if (args.length < fn.length) {
+      throw new TypeError(`jit(${name}): expected ${fn.length} arguments, got ${args.length}`);
+    }
+    const flat = flattenArguments(args, staticArgnums, `jit(${name})`);
+    const device = options.device === undefined ? deviceOfLeaves(flat.leaves) : getDevice(options.device);
+    const key = `${device.kind}|${treedefKey(flat.treedef)}|${flat.leaves.map((l) => l.aval.toString()).join(";")}|${flat.staticKey}`;
+    const cached = cache.get(key);
+    if (cached) return { lowered: cached.lowered, key, leaves: flat.leaves };
+    const avals = flat.leaves.map((l) => new Aval(l.shape, l.dtype));
+    let outTree: TreeDef | undefined;
+    const closed = withNewTrace(`jit(${name})`, (t) => {
+      const tracers = avals.map((a) => t.newArgument(a));
+      let k = 0;
+      const dynamicArgs = unflatten(flat.treedef, tracers) as unknown[];
+      const callArgs = args.map((a, i) => (staticArgnums.includes(i) ? a : dynamicArgs[k++]));
+      const out = fn(...callArgs) as PyTree;
+      const flatOut = flatten(out);
+      outTree = flatOut.treedef;
+      return t.finish(flatOut.leaves.map(leafToArray));
+    });
+    const donate = flat.argumentOf.map((argIndex) => donateArgnums.includes(argIndex));
+    const lowered = new Lowered(closed.program, closed.consts, avals, outTree!, donate, device, name);
+    return { lowered, key, leaves: flat.leaves };
+  };
+
+  const call = (...args: Parameters<F>): Materialized<ReturnType<F>> => {
+    if (isTracing()) return fn(...args);
+    const { lowered, key, leaves } = trace(args);
+    let compiled = cache.get(key);
+    if (compiled === undefined) {
+      compiled = Object.assign(lowered.compile(), { lowered });
+      cache.set(key, compiled);
+    }
+    const outputs = compiled.runFlat(leaves);
+    return unflatten(compiled.outputTree, outputs) as Materialized<ReturnType<F>>;
+  };
+  return Object.defineProperties(call, {
+    lower: { value: (...args: Parameters<F>) => trace(args).lowered },
+    cacheSize: { get: () => cache.size },
+  }) as Jitted<F>;
+}
+
+function deviceOfLeaves(leaves: readonly ArrayBase[]): Device {
+  for (const l of leaves) if (l instanceof DeviceArray) return l.device;
+  return defaultDevice();
+}
