@@ -3,6 +3,7 @@ export { jit, Lowered, Compiled, type JitOptions, type Jitted } from "./transfor
 export { grad, valueAndGrad, vjp, type GradOptions } from "./transforms/autodiff.js";
 export * as np from "./lib/np.js";
 export * as lax from "./ops/index.js";
+export { whileLoop, forLoop } from "./lib/control.js";
 export { ArrayBase, ScalarConst } from "./core/array_base.js";
 export { Aval } from "./core/aval.js";
 export type { DType } from "./core/dtype.js";
