@@ -1,0 +1,314 @@
+// The Backend contract (backend.ts) over a PJRT plugin: PjrtBackend owns a client and its first addressable
+// device, PjrtBuffer a device buffer, PjrtExecutable a compiled program. Everything is freed by dispose();
+// a FinalizationRegistry only backs that up.
+import type { DType } from "../core/dtype.js";
+import type { Backend, BackendBuffer, BackendExecutable, HostData, MemoryStats } from "./backend.js";
+import { type CompileOptions, encodeCompileOptions } from "./compile_options.js";
+import {
+  type CreateOption,
+  type NativeBuffer,
+  type NativeClient,
+  type NativeDevice,
+  type NativeError,
+  type NativeExecutable,
+  type NativePlugin,
+  loadAddon,
+} from "./native.js";
+import { type PjrtDeviceKind, findPlugin, pluginNotFoundMessage } from "./plugins.js";
+
+/** PJRT_Buffer_Type values of the dtypes the project uses. */
+const PJRT_TYPE: Record<DType, number> = { bool: 1, i32: 4, i64: 5, u32: 8, f32: 11, bf16: 13 };
+const DTYPE_OF_PJRT_TYPE = new Map<number, DType>(Object.entries(PJRT_TYPE).map(([dtype, type]) => [type, dtype as DType]));
+
+const HOST_ARRAY: Record<DType, new (length: number) => ArrayBufferView & { length: number }> = {
+  f32: Float32Array,
+  bf16: Uint16Array,
+  i32: Int32Array,
+  u32: Uint32Array,
+  bool: Uint8Array,
+  i64: BigInt64Array,
+};
+
+function showType(dtype: DType, shape: readonly number[]): string {
+  return `${dtype}[${shape.join(",")}]`;
+}
+
+export type ClientOptionValue = string | number | boolean | number[] | { float: number };
+
+export interface BackendOptions {
+  /** Path of the PJRT plugin, overriding discovery (see plugins.ts). */
+  pluginPath?: string;
+  /** PJRT_Client_Create options, e.g. {preallocate: false, memory_fraction: 0.8} for XLA's CUDA plugin.
+   * Integers go as int64, other numbers as float; wrap as {float: 1} to force a float. */
+  clientOptions?: Record<string, ClientOptionValue>;
+  /** Extra compile options (XLA flags as env_option_overrides). */
+  compileOptions?: Omit<CompileOptions, "numDevices">;
+}
+
+// Options that XLA's plugins read as floats even when the value is whole.
+const FLOAT_OPTIONS = new Set(["memory_fraction"]);
+
+function toCreateOptions(options: Record<string, ClientOptionValue> = {}): CreateOption[] {
+  return Object.entries(options).map(([name, value]): CreateOption => {
+    if (typeof value === "string") return [name, "string", value];
+    if (typeof value === "boolean") return [name, "bool", value];
+    if (Array.isArray(value)) return [name, "int64list", value];
+    if (typeof value === "object") return [name, "float", value.float];
+    return Number.isInteger(value) && !FLOAT_OPTIONS.has(name) ? [name, "int64", value] : [name, "float", value];
+  });
+}
+
+/** Frees what a GC'd wrapper still held; dispose() unregisters, so this only runs for forgotten objects. */
+const finalizer = new FinalizationRegistry<{ dispose(): void }>((native) => native.dispose());
+
+export class PjrtBuffer implements BackendBuffer {
+  constructor(
+    readonly backend: PjrtBackend,
+    readonly native: NativeBuffer,
+    readonly dtype: DType,
+    readonly shape: readonly number[],
+  ) {
+    finalizer.register(this, native, this);
+  }
+
+  get disposed(): boolean {
+    return this.native.state !== "live";
+  }
+
+  /** True when an execution took this buffer (donation): its memory may now hold an output. */
+  get consumed(): boolean {
+    return this.native.state === "donated";
+  }
+
+  /** Throws when the buffer can no longer be used, naming why. */
+  assertLive(what: string): void {
+    const state = this.native.state;
+    if (state === "donated") {
+      throw new Error(`${what}: buffer ${showType(this.dtype, this.shape)} was donated to an execution and can no longer be used`);
+    }
+    if (state === "disposed") throw new Error(`${what}: buffer ${showType(this.dtype, this.shape)} was disposed`);
+  }
+
+  async toHost(): Promise<HostData> {
+    this.assertLive("toHost");
+    const data = await this.native.toHost(this.backend.platformName === "tpu");
+    return data as HostData;
+  }
+
+  dispose(): void {
+    finalizer.unregister(this);
+    this.native.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+export class PjrtExecutable implements BackendExecutable {
+  constructor(
+    readonly backend: PjrtBackend,
+    readonly native: NativeExecutable,
+  ) {
+    finalizer.register(this, native, this);
+  }
+
+  get numOutputs(): number {
+    return this.native.numOutputs;
+  }
+
+  get disposed(): boolean {
+    return this.native.disposed;
+  }
+
+  async execute(args: readonly BackendBuffer[], donate: readonly boolean[] = []): Promise<PjrtBuffer[]> {
+    if (this.native.disposed) throw new Error("execute: the executable was disposed");
+    if (donate.length > args.length) throw new RangeError(`execute: ${donate.length} donate flags for ${args.length} arguments`);
+    const natives = args.map((arg, index) => {
+      if (!(arg instanceof PjrtBuffer) || arg.backend !== this.backend) {
+        throw new TypeError(`execute: argument ${index} is not a buffer of this ${this.backend.kind} backend`);
+      }
+      arg.assertLive(`execute argument ${index}`);
+      return arg.native;
+    });
+    const flags = args.map((_, index) => donate[index] === true);
+    let outputs: NativeBuffer[];
+    try {
+      outputs = await this.native.execute(natives, flags, this.backend.device);
+    } catch (error) {
+      throw this.backend.wrapError(error, "execute");
+    }
+    return outputs.map((output, index) => this.backend.wrapBuffer(output, `output ${index}`));
+  }
+
+  dispose(): void {
+    finalizer.unregister(this);
+    this.native.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+// libtpu allows one client per process (and one process per TPU host, through its lock file).
+let openTpuBackend: PjrtBackend | undefined;
+
+export class PjrtBackend implements Backend {
+  readonly platformName: string;
+  readonly description: string;
+  readonly device: NativeDevice;
+  private readonly compileOptions: Uint8Array;
+  private disposedFlag = false;
+
+  constructor(
+    readonly kind: PjrtDeviceKind,
+    readonly plugin: NativePlugin,
+    readonly client: NativeClient,
+    options: BackendOptions = {},
+  ) {
+    const device = client.addressableDevices()[0];
+    if (device === undefined) throw new Error(`${kind}: the PJRT plugin ${plugin.path} has no addressable device`);
+    this.device = device;
+    this.platformName = client.platformName;
+    const { major, minor } = plugin.apiVersion;
+    this.description =
+      `${kind}: ${plugin.path} (PJRT C API ${major}.${minor}; platform ${client.platformName} ${client.platformVersion}; ` +
+      `device ${device.kind}, ${client.addressableDevices().length} addressable)`;
+    this.compileOptions = encodeCompileOptions({ ...options.compileOptions, numDevices: 1 });
+  }
+
+  get disposed(): boolean {
+    return this.disposedFlag;
+  }
+
+  async compile(mlirText: string): Promise<PjrtExecutable> {
+    this.assertOpen("compile");
+    try {
+      return new PjrtExecutable(this, await this.client.compile(mlirText, this.compileOptions));
+    } catch (error) {
+      throw this.wrapError(error, "compile");
+    }
+  }
+
+  async fromHost(data: HostData, dtype: DType, shape: readonly number[]): Promise<PjrtBuffer> {
+    this.assertOpen("fromHost");
+    const expectedArray = HOST_ARRAY[dtype];
+    if (expectedArray === undefined) throw new TypeError(`fromHost: unknown dtype '${String(dtype)}'`);
+    if (!(data instanceof expectedArray)) {
+      throw new TypeError(`fromHost: ${dtype} data must be a ${expectedArray.name}, got ${data.constructor.name}`);
+    }
+    const size = shape.reduce((product, dim) => product * dim, 1);
+    if (shape.some((dim) => !Number.isInteger(dim) || dim < 0)) throw new RangeError(`fromHost: bad shape [${shape.join(",")}]`);
+    if (data.length !== size) {
+      throw new RangeError(`fromHost: ${showType(dtype, shape)} needs ${size} elements, the data has ${data.length}`);
+    }
+    try {
+      const native = await this.client.bufferFromHost(data, PJRT_TYPE[dtype], shape, this.device);
+      return new PjrtBuffer(this, native, dtype, [...shape]);
+    } catch (error) {
+      throw this.wrapError(error, "fromHost");
+    }
+  }
+
+  memoryStats(): MemoryStats | undefined {
+    if (this.disposedFlag) return undefined;
+    try {
+      const stats = this.device.memoryStats();
+      return stats.peakBytesInUse === undefined
+        ? { bytesInUse: stats.bytesInUse }
+        : { bytesInUse: stats.bytesInUse, peakBytesInUse: stats.peakBytesInUse };
+    } catch {
+      return undefined;  // the plugin does not report memory (UNIMPLEMENTED)
+    }
+  }
+
+  /** Plugin attributes (versions, BLAS choice, ...). */
+  attributes(): Record<string, unknown> {
+    return this.plugin.attributes();
+  }
+
+  dispose(): void {
+    if (this.disposedFlag) return;
+    this.disposedFlag = true;
+    if (openTpuBackend === this) openTpuBackend = undefined;
+    this.client.dispose();  // the native client lives on until its last buffer and executable are gone
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** @internal */
+  wrapBuffer(native: NativeBuffer, what: string): PjrtBuffer {
+    const dtype = DTYPE_OF_PJRT_TYPE.get(native.type);
+    if (dtype === undefined) {
+      native.dispose();
+      throw new TypeError(`${what} has PJRT element type ${native.type}, which grpo-xla has no dtype for`);
+    }
+    return new PjrtBuffer(this, native, dtype, native.dims);
+  }
+
+  /** @internal Adds the device kind to a native error, keeping its PJRT code. */
+  wrapError(error: unknown, what: string): Error {
+    if (!(error instanceof Error)) return new Error(`${this.kind} ${what}: ${String(error)}`);
+    const native = error as NativeError;
+    const wrapped: NativeError = new Error(`${this.kind} ${what}: ${native.message}`, { cause: error });
+    if (native.code !== undefined) wrapped.code = native.code;
+    if (native.pjrtCode !== undefined) wrapped.pjrtCode = native.pjrtCode;
+    return wrapped;
+  }
+
+  private assertOpen(what: string): void {
+    if (this.disposedFlag) throw new Error(`${this.kind} ${what}: the backend was disposed`);
+  }
+}
+
+/**
+ * Opens the PJRT backend of a device kind: finds its plugin (plugins.ts), loads it once per process and
+ * creates a client. Throws with instructions when the plugin is absent.
+ */
+export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}): PjrtBackend {
+  const location = findPlugin(kind, options.pluginPath);
+  if (location === undefined) throw new Error(pluginNotFoundMessage(kind));
+  if (kind === "tpu" && openTpuBackend !== undefined) {
+    throw new Error("a TPU backend is already open in this process: reuse it (libtpu allows one client per process, one process per TPU host)");
+  }
+  const addon = loadAddon();
+  let plugin: NativePlugin;
+  try {
+    plugin = new addon.Plugin(location.path);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${kind}: ${message} (found via ${location.source})`, { cause: error });
+  }
+  let client: NativeClient;
+  try {
+    client = plugin.createClient(toCreateOptions(options.clientOptions));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = kind === "tpu" ? " (is another process using the TPU? libtpu holds /tmp/libtpu_lockfile)" : "";
+    throw new Error(`${kind}: creating the PJRT client failed: ${message}${hint}`, { cause: error });
+  }
+  const backend = new PjrtBackend(kind, plugin, client, options);
+  if (kind === "tpu") openTpuBackend = backend;
+  return backend;
+}
+
+/** Device buffers alive in this process (leak checks). */
+export function liveBuffers(): number {
+  try {
+    return loadAddon().liveBuffers();
+  } catch {
+    return 0;
+  }
+}
+
+/** Compiled executables alive in this process (leak checks). */
+export function liveExecutables(): number {
+  try {
+    return loadAddon().liveExecutables();
+  } catch {
+    return 0;
+  }
+}
