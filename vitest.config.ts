@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["tests/**/*.test.ts"],
+    // Compiles and reference-interpreted programs can take a while on shared CI cores.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Forks, not threads: native addons (the PJRT client) are loaded into test processes.
+    pool: "forks",
+    // Each test file gets its own GRPO_XLA_DUMP_DIR; every module lowered there must verify with mlir-opt-22.
+    setupFiles: ["tests/helpers/setup.ts"],
+  },
+});
