@@ -1,0 +1,194 @@
+// The `ops` suite: dot_general throughput through our cpu device (execute only, inputs kept on device)
+// against raw OpenBLAS sgemm with the same OPENBLAS_CORETYPE (build/Release/sgemm_bench) and tfjs-wasm
+// matMul, plus the per-call overhead of executing a tiny program. Options: --sizes=256,1024 --quick.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import type { PjrtBackend, PjrtBuffer } from "../src/runtime/pjrt.js";
+import { openBackend } from "../src/runtime/pjrt.js";
+import { nativeBuildDir, packageRoot } from "../src/runtime/native.js";
+
+const DEFAULT_SIZES = [256, 1024, 2048, 4096];
+
+/** Timed repetitions per size (after one warm-up), chosen to keep the suite around two minutes. */
+function repsFor(n: number): number {
+  if (n <= 256) return 50;
+  if (n <= 1024) return 10;
+  if (n <= 2048) return 5;
+  return 3;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function gflops(n: number, seconds: number): number {
+  return (2 * n * n * n) / seconds / 1e9;
+}
+
+function matmulModule(n: number): string {
+  const type = `tensor<${n}x${n}xf32>`;
+  return [
+    "module attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {",
+    `  func.func @main(%a: ${type}, %b: ${type}) -> ${type} {`,
+    `    %0 = "stablehlo.dot_general"(%a, %b) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [0]>} : (${type}, ${type}) -> ${type}`,
+    `    "func.return"(%0) : (${type}) -> ()`,
+    "  }",
+    "}",
+  ].join("\n");
+}
+
+function tinyAddModule(): string {
+  const type = "tensor<4xf32>";
+  return [
+    "module attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {",
+    `  func.func @main(%a: ${type}, %b: ${type}) -> ${type} {`,
+    `    %0 = "stablehlo.add"(%a, %b) : (${type}, ${type}) -> ${type}`,
+    `    "func.return"(%0) : (${type}) -> ()`,
+    "  }",
+    "}",
+  ].join("\n");
+}
+
+function randomMatrix(n: number, seed: number): Float32Array {
+  const data = new Float32Array(n * n);
+  let state = seed >>> 0;
+  for (let i = 0; i < data.length; ++i) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    data[i] = state / 2 ** 32 - 0.5;
+  }
+  return data;
+}
+
+async function oursGflops(backend: PjrtBackend, n: number, reps: number): Promise<number> {
+  const executable = await backend.compile(matmulModule(n));
+  const a = await backend.fromHost(randomMatrix(n, 1), "f32", [n, n]);
+  const b = await backend.fromHost(randomMatrix(n, 2), "f32", [n, n]);
+  const times: number[] = [];
+  for (let rep = 0; rep <= reps; ++rep) {
+    const start = performance.now();
+    const outputs: PjrtBuffer[] = await executable.execute([a, b]);
+    const seconds = (performance.now() - start) / 1000;
+    for (const output of outputs) output.dispose();
+    if (rep > 0) times.push(seconds); // rep 0 warms up
+  }
+  a.dispose();
+  b.dispose();
+  executable.dispose();
+  return gflops(n, median(times));
+}
+
+function rawGflops(sizes: number[], coreType: string | undefined): Map<number, number> {
+  const binary = join(nativeBuildDir(), "sgemm_bench");
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build:native`);
+  const env = { ...process.env };
+  if (coreType !== undefined) env.OPENBLAS_CORETYPE = coreType;
+  const args = sizes.flatMap((n) => [String(n), String(repsFor(n))]);
+  const output = execFileSync(binary, args, { env, encoding: "utf8" });
+  const results = new Map<number, number>();
+  for (const line of output.trim().split("\n")) {
+    const row = JSON.parse(line) as { n: number; gflops: number };
+    results.set(row.n, row.gflops);
+  }
+  return results;
+}
+
+async function wasmGflops(sizes: number[]): Promise<Map<number, number>> {
+  const tf = await import("@tensorflow/tfjs-core");
+  const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  wasm.setWasmPaths(join(packageRoot(), "node_modules", "@tensorflow", "tfjs-backend-wasm", "dist") + "/");
+  await tf.setBackend("wasm");
+  await tf.ready();
+  const results = new Map<number, number>();
+  // Warm-up at a small size (kernel set-up), then time; the largest sizes get fewer reps: wasm is slow.
+  tf.tidy(() => tf.matMul(tf.ones([64, 64]), tf.ones([64, 64])).dataSync());
+  for (const n of sizes) {
+    const reps = n >= 4096 ? 1 : n >= 2048 ? 2 : repsFor(n);
+    const a = tf.tensor2d(randomMatrix(n, 1), [n, n]);
+    const b = tf.tensor2d(randomMatrix(n, 2), [n, n]);
+    const times: number[] = [];
+    for (let rep = 0; rep < reps; ++rep) {
+      const start = performance.now();
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      times.push((performance.now() - start) / 1000);
+      c.dispose();
+    }
+    a.dispose();
+    b.dispose();
+    results.set(n, gflops(n, median(times)));
+  }
+  return results;
+}
+
+async function tinyCallMicroseconds(backend: PjrtBackend, calls: number): Promise<number> {
+  const executable = await backend.compile(tinyAddModule());
+  const a = await backend.fromHost(Float32Array.from([1, 2, 3, 4]), "f32", [4]);
+  const b = await backend.fromHost(Float32Array.from([4, 3, 2, 1]), "f32", [4]);
+  const times: number[] = [];
+  for (let call = 0; call < calls + 100; ++call) {
+    const start = performance.now();
+    const outputs = await executable.execute([a, b]);
+    const micros = (performance.now() - start) * 1000;
+    for (const output of outputs) output.dispose();
+    if (call >= 100) times.push(micros); // the first 100 warm up
+  }
+  a.dispose();
+  b.dispose();
+  executable.dispose();
+  return median(times);
+}
+
+function format(value: number | undefined, digits = 1): string {
+  return value === undefined || !Number.isFinite(value) ? "-" : value.toFixed(digits);
+}
+
+export async function runOpsBench(args: string[]): Promise<void> {
+  const sizesArg = args.find((arg) => arg.startsWith("--sizes="));
+  const sizes = sizesArg ? sizesArg.slice("--sizes=".length).split(",").map(Number) : DEFAULT_SIZES;
+  const skipWasm = args.includes("--no-wasm");
+
+  const backend = openBackend("cpu");
+  try {
+    const attributes = backend.attributes();
+    const coreType = typeof attributes.openblas_coretype === "string" && attributes.openblas_coretype !== "auto"
+      ? attributes.openblas_coretype
+      : undefined;
+    console.log(`device:  ${backend.description}`);
+    console.log(`blas:    ${String(attributes.blas)} (OPENBLAS_CORETYPE=${coreType ?? "auto"}); ${cpus().length} cores`);
+    console.log(`sizes:   ${sizes.join(", ")} (square f32 matmul, median of timed reps; ours = execute only)\n`);
+
+    const ours = new Map<number, number>();
+    for (const n of sizes) ours.set(n, await oursGflops(backend, n, repsFor(n)));
+    const raw = rawGflops(sizes, coreType);
+    const wasm = skipWasm ? new Map<number, number>() : await wasmGflops(sizes);
+
+    const header = ["n", "ours GFLOP/s", "raw sgemm", "tfjs-wasm", "ours/raw", "ours/wasm"];
+    const rows = sizes.map((n) => {
+      const o = ours.get(n);
+      const r = raw.get(n);
+      const w = wasm.get(n);
+      return [
+        String(n),
+        format(o),
+        format(r),
+        format(w),
+        o !== undefined && r !== undefined ? `${format((100 * o) / r, 0)}%` : "-",
+        o !== undefined && w !== undefined ? `${format(o / w, 1)}x` : "-",
+      ];
+    });
+    const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+    const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padStart(widths[column]!)).join(" | ")} |`;
+    console.log(line(header));
+    console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
+    for (const row of rows) console.log(line(row));
+
+    const calls = 2000;
+    const micros = await tinyCallMicroseconds(backend, calls);
+    console.log(`\ntiny call (add f32[4], inputs on device, execute + dispose output): median ${format(micros, 1)} us over ${calls} calls`);
+  } finally {
+    backend.dispose();
+  }
+}
