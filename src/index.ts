@@ -2,6 +2,9 @@
 export { jit, Lowered, Compiled, type JitOptions, type Jitted } from "./transforms/jit.js";
 export { grad, valueAndGrad, vjp, type GradOptions } from "./transforms/autodiff.js";
 export * as np from "./lib/np.js";
+export * as nn from "./lib/nn.js";
+export * as random from "./lib/random.js";
+export * as optim from "./lib/optim.js";
 export * as lax from "./ops/index.js";
 export { whileLoop, forLoop } from "./lib/control.js";
 export { ArrayBase, ScalarConst } from "./core/array_base.js";
