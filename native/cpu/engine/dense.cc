@@ -108,7 +108,7 @@ std::string encode_scalar(DType dtype, std::string_view literal, uint8_t* out) {
   }
 }
 
-std::string decode_hex_blob(std::string_view hex, const TensorType& type, DenseData* out) {
+std::string decode_hex_blob(std::string_view hex, const TensorType& type, ir::DenseData* out) {
   if (hex.size() < 2 || hex[0] != '0' || (hex[1] != 'x' && hex[1] != 'X')) return "hex string must start with 0x";
   hex.remove_prefix(2);
   if (hex.size() % 2 != 0) return "hex string has an odd number of digits";
