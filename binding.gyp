@@ -3,6 +3,7 @@
   #   grpo_xla.node            the N-API addon, a generic PJRT client (native/addon, native/pjrt)
   #   grpo_xla_cpu_plugin.so   our CPU PJRT plugin (native/cpu/*.cc + every native/cpu/engine/*.cc)
   #   sgemm_bench              raw OpenBLAS sgemm for `npm run bench -- ops` (not part of any API)
+  #   cpu_plugin_slot_check    test tool: every PJRT_Api slot of our plugin answers, none crashes
   'variables': {
     # Fails the build with a clear message when libopenblas-dev is missing (the engine dlopens it later).
     'openblas_libdir': '<!(sh native/cpu/check_openblas.sh)',
@@ -42,6 +43,13 @@
       'cflags': ['-fvisibility=hidden', '-fPIC'],
       'ldflags': ['-Wl,--no-undefined'],
       'libraries': ['-ldl', '-lpthread'],
+    },
+    {
+      # Test tool: calls every slot of our plugin with bare args; each must answer an error, never crash.
+      'target_name': 'cpu_plugin_slot_check',
+      'type': 'executable',
+      'sources': ['native/cpu/slot_check.cc'],
+      'libraries': ['-ldl'],
     },
     {
       'target_name': 'sgemm_bench',

@@ -1,7 +1,9 @@
 // Loading plugins through the addon: our CPU plugin, and files that are not PJRT plugins.
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadAddon } from "../../src/runtime/native.js";
+import { loadAddon, nativeBuildDir } from "../../src/runtime/native.js";
 import { openBackend } from "../../src/runtime/pjrt.js";
 import { availableDevices, ourCpuPluginPath } from "../../src/runtime/plugins.js";
 import { useCpuBackend } from "./helpers.js";
@@ -54,6 +56,38 @@ describe("the CPU plugin", () => {
     const addon = loadAddon();
     const again = new addon.Plugin(ourCpuPluginPath());
     expect(again.path).toBe(cpu().plugin.path);
+  });
+});
+
+describe("the CPU plugin's PJRT_Api table", () => {
+  // cpu_plugin_slot_check calls every slot with a bare args struct (struct_size 16) and prints one JSON line each.
+  const slots = execFileSync(join(nativeBuildDir(), "cpu_plugin_slot_check"), [ourCpuPluginPath()], { encoding: "utf8" })
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as { slot: number; name: string; code?: number; message?: string; null?: true });
+
+  it("fills every slot, and every call answers instead of crashing", () => {
+    expect(slots).toHaveLength(126); // slots 2..127; 0 and 1 (Error_Destroy/Message) are used by the check itself
+    expect(slots.filter((slot) => slot.null)).toEqual([]);
+  });
+
+  it("answers UNIMPLEMENTED naming the function for what it lacks", () => {
+    const unimplemented = slots.filter((slot) => slot.code === 12);
+    expect(unimplemented.length).toBeGreaterThan(50);
+    for (const slot of unimplemented) {
+      expect(slot.message).toBe(`${slot.name} is not implemented by the grpo-xla CPU plugin (PJRT_Api slot ${slot.slot})`);
+    }
+  });
+
+  it("implements the slots the client uses, and checks their struct_size", () => {
+    const implemented = new Map(slots.filter((slot) => slot.code !== 12).map((slot) => [slot.name, slot]));
+    for (const name of [
+      "PJRT_Client_Create", "PJRT_Client_Compile", "PJRT_Client_BufferFromHostBuffer", "PJRT_LoadedExecutable_Execute",
+      "PJRT_Buffer_ToHostBuffer", "PJRT_Device_MemoryStats", "PJRT_Event_OnReady", "PJRT_Executable_OutputDimensions",
+    ]) {
+      expect(implemented.get(name)?.message).toMatch(new RegExp(`^${name}: args struct_size 16 is smaller than the \\d+ bytes`));
+    }
+    expect(implemented.get("PJRT_Plugin_Initialize")?.code).toBe(0); // its args are just the 16-byte header
   });
 });
 
