@@ -365,8 +365,8 @@ export const elementwiseDefs = {
   [Primitive.Abs]: unary(Primitive.Abs, {
     hlo: "stablehlo.abs",
     cls: "numeric",
+    // Floats only: tfjs's abs kernel writes a Float32Array, which rounds i32 magnitudes above 2^24.
     tf: (x) => tf.abs(x),
-    tfInt: true,
     js: (v) => Math.abs(v),
     vjp: ({ inputs: [x], cotangents: [ct] }) => [mul(ct!, sign(x!))],
   }),
