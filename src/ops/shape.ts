@@ -151,6 +151,8 @@ export const shapeDefs = {
       ];
     },
     reference([x], { shape, broadcastDimensions }, [out]) {
+      // tfjs's broadcastTo returns its input unchanged for a size-0 target.
+      if (out!.size === 0) return [hostTensor(out!.dtype, out!.shape)];
       // Insert size-1 axes where the output has new dims, then broadcast.
       const expanded = shape.map((_, d) => {
         const src = broadcastDimensions.indexOf(d);
