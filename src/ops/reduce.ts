@@ -32,7 +32,8 @@ export function reduceInit(op: ReduceOp, dtype: DType): number {
     case "sum":
       return 0;
     case "and":
-      return 1;
+      // All ones: and/or are bitwise on integers, as StableHLO's and/or are.
+      return dtype === "bool" ? 1 : dtype === "u32" ? 4294967295 : -1;
     case "or":
       return 0;
     case "max":
@@ -50,7 +51,7 @@ const regionOp: Record<ReduceOp, string> = {
   or: "stablehlo.or",
 };
 
-function combine(op: ReduceOp, a: number, b: number): number {
+function combine(op: ReduceOp, a: number, b: number, dtype: DType): number {
   switch (op) {
     case "sum":
       return a + b;
@@ -59,9 +60,9 @@ function combine(op: ReduceOp, a: number, b: number): number {
     case "min":
       return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b);
     case "and":
-      return a && b ? 1 : 0;
+      return dtype === "u32" ? (a & b) >>> 0 : a & b;
     case "or":
-      return a || b ? 1 : 0;
+      return dtype === "u32" ? (a | b) >>> 0 : a | b;
   }
 }
 
@@ -132,7 +133,7 @@ export const reduceDefs = {
       }
       const result = hostTensor(out!.dtype, out!.shape);
       const acc = new Float64Array(result.data.length).fill(reduceInit(op, x!.dtype));
-      forEachReduced(x!.shape, axes, (inFlat, outFlat) => (acc[outFlat] = combine(op, acc[outFlat]!, readNumber(x!, inFlat))));
+      forEachReduced(x!.shape, axes, (inFlat, outFlat) => (acc[outFlat] = combine(op, acc[outFlat]!, readNumber(x!, inFlat), x!.dtype)));
       for (let i = 0; i < acc.length; i++) writeNumber(result, i, acc[i]!);
       return [result];
     },
