@@ -30,13 +30,16 @@ export function treeMapN(fn: (...xs: ArrayBase[]) => ArrayBase, first: Tree, ...
   return unflatten<ArrayBase>(treedef, firstLeaves.map((x, i) => fn(x, ...others.map((o) => o[i]!))));
 }
 
-/** A number, or a function of the step (a JS number, or an i32/f32 scalar array when traced). */
-export type ScheduleLike = number | Schedule;
+/** A schedule: a function of the step, which is a JS number (for logging) or an i32/f32 scalar array (inside the
+ * optimizer, traced under jit). */
 export type Schedule = {
   (step: number): number;
   (step: ArrayBase): ArrayBase;
   (step: number | ArrayBase): number | ArrayBase;
 };
+
+/** A constant, or a function of the 0-based step count (an i32 scalar array) such as a Schedule. */
+export type ScheduleLike = number | ((step: ArrayBase) => ArrayBase | number);
 
 function valueAt(schedule: ScheduleLike, step: ArrayBase): ArrayBase | number {
   return typeof schedule === "number" ? schedule : schedule(step);

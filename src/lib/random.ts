@@ -104,7 +104,8 @@ function flatIota(shape: readonly number[]): ArrayBase {
 export function key(seed: number | ArrayBase): Key {
   if (typeof seed === "number") {
     if (!Number.isSafeInteger(seed)) throw new RangeError(`random.key: the seed must be an integer, got ${seed}`);
-    return np.array(new Uint32Array([0, Number(BigInt.asUintN(32, BigInt(seed)))]), { dtype: "u32", shape: [2] });
+    // Built from operations, not uploaded: inside jit the key is then part of the program, on its device.
+    return lax.concatenate([np.zeros([1], "u32"), np.full([1], Number(BigInt.asUintN(32, BigInt(seed))), "u32")], 0);
   }
   if (seed.ndim !== 0 || (seed.dtype !== "i32" && seed.dtype !== "u32")) {
     throw new TypeError(`random.key: a seed array must be an i32 or u32 scalar, got ${seed.aval}`);

@@ -53,6 +53,20 @@ describe("softmax family", () => {
     expect(await read(nn.softmax(np.array([0, -Infinity, 0])))).toBeAllclose([0.5, 0, 0.5]);
   });
 
+  it("has exact, finite gradients with tied maxima and -inf entries (the max shift cancels)", async () => {
+    const x2 = np.array([
+      [1000, 1000, 0],
+      [2, -Infinity, 2],
+    ]);
+    // d logsumexp / dx = softmax(x)
+    expect(await read(grad((a: ArrayBase) => np.sum(nn.logsumexp(a)))(x2) as ArrayBase)).toEqual([0.5, 0.5, 0, 0.5, 0, 0.5]);
+    // d sum(logSoftmax(x)) / dx = 1 - n softmax(x)
+    expect(await read(grad((a: ArrayBase) => np.sum(nn.logSoftmax(a)))(x2) as ArrayBase)).toEqual([-0.5, -0.5, 1, -0.5, 1, -0.5]);
+    // d sum(softmax(x) w) / dx_j = p_j (w_j - sum p w): p = [0.5, 0.5, 0], w = [1, 2, 3]
+    const g = grad((a: ArrayBase) => np.sum(np.multiply(nn.softmax(a), np.array([1, 2, 3]))))(np.array([1, 1, -Infinity])) as ArrayBase;
+    expect(await read(g)).toEqual([-0.25, 0.25, 0]);
+  });
+
   it("has gradients that match finite differences", async () => {
     const weights = randomValue("f32", [4, 7], 2);
     const w = arr(weights);
