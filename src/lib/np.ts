@@ -216,8 +216,12 @@ function reduction(name: string, op: "sum" | "max" | "min" | "and" | "or") {
 export const sum = reduction("sum", "sum");
 export const max = reduction("max", "max");
 export const min = reduction("min", "min");
-export const all = reduction("all", "and");
-export const any = reduction("any", "or");
+// numpy's all/any test truth values; lax's and/or reductions are bitwise on integers.
+const truth = (x: ArrayBase): ArrayBase => (x.dtype === "bool" ? x : lax.compare(x, 0, "NE"));
+const reduceAll = reduction("all", "and");
+const reduceAny = reduction("any", "or");
+export const all = (x: ArrayBase, options: ReduceOptions = {}): ArrayBase => reduceAll(truth(x), options);
+export const any = (x: ArrayBase, options: ReduceOptions = {}): ArrayBase => reduceAny(truth(x), options);
 
 export function mean(x: ArrayBase, options: ReduceOptions = {}): ArrayBase {
   const axes = reductionAxes(x, options.axis, "mean");
