@@ -211,9 +211,10 @@ export const indexingDefs = {
         let inBounds = true;
         for (let dim = 0; dim < operand!.shape.length; dim++) {
           const w = windowOperandDims.indexOf(dim);
-          const position = start[dim]! + (w >= 0 ? windowIndex[w]! : 0);
-          if (position < 0 || position >= operand!.shape[dim]!) inBounds = false;
-          offset += position * operandStrides[dim]!;
+          // The whole window must fit: one that only partly fits is dropped entirely (as XLA does).
+          const windowSize = w >= 0 ? updates!.shape[d.updateWindowDims[w]!]! : 1;
+          if (start[dim]! < 0 || start[dim]! + windowSize > operand!.shape[dim]!) inBounds = false;
+          offset += (start[dim]! + (w >= 0 ? windowIndex[w]! : 0)) * operandStrides[dim]!;
         }
         if (inBounds) acc[offset] = acc[offset]! + readNumber(updates!, flat);
       }
