@@ -59,7 +59,8 @@ export function randomValue(dtype: DType, shape: readonly number[], seed: number
         const lo = options.min ?? (dtype === "u32" ? 0 : -20);
         const hi = options.max ?? 20;
         v = lo + Math.floor(rng() * (hi - lo + 1));
-        if (options.awayFromZero !== undefined && Math.abs(v) < options.awayFromZero) v = v < 0 ? -options.awayFromZero : options.awayFromZero;
+        const away = options.awayFromZero === undefined ? undefined : Math.max(1, Math.ceil(options.awayFromZero));
+        if (away !== undefined && Math.abs(v) < away) v = v < 0 ? -away : away;
         break;
       }
       default: {

@@ -1,0 +1,40 @@
+// Running an op case on a device, eagerly (one dispatch per primitive) or through jit (one program), and
+// comparing against its expected values with the case's tolerance.
+import { type ArrayBase, jit } from "../../src/index.js";
+import type { DeviceKind } from "../../src/runtime/device.js";
+import { allcloseMismatch } from "../helpers/allclose.js";
+import { type HostValue, readHost, toDevice } from "../helpers/arrays.js";
+import { type OpCase, defaultTolerance } from "./case_types.js";
+
+export type RunMode = "eager" | "jit";
+
+function asList<T>(x: T | readonly T[]): T[] {
+  return Array.isArray(x) ? [...(x as T[])] : [x as T];
+}
+
+/** Applies the case's function to device copies of `inputs` and reads the results back. */
+export async function runCase(c: OpCase, inputs: readonly HostValue[], device: DeviceKind, mode: RunMode): Promise<HostValue[]> {
+  const args = inputs.map((x) => toDevice(x, device));
+  const outputs: ArrayBase[] =
+    mode === "eager" ? asList(c.fn(...args)) : asList(jit(c.fn, { device, name: c.name })(...args) as ArrayBase | ArrayBase[]);
+  return Promise.all(outputs.map(readHost));
+}
+
+/** Throws naming the case, the output and the first mismatching element. */
+export function expectResults(c: OpCase, label: string, actual: readonly HostValue[], expected: readonly HostValue[]): void {
+  const where = `${c.name} [${label}]`;
+  if (actual.length !== expected.length) throw new Error(`${where}: ${actual.length} outputs, expected ${expected.length}`);
+  actual.forEach((a, i) => {
+    const e = expected[i]!;
+    if (a.dtype !== e.dtype || a.shape.join(",") !== e.shape.join(",")) {
+      throw new Error(`${where}: output ${i} is ${a.dtype}[${a.shape}], expected ${e.dtype}[${e.shape}]`);
+    }
+    const tolerance = c.tolerance ?? defaultTolerance(e.dtype);
+    const mismatch = allcloseMismatch(a.data, e.data, { ...tolerance, shape: e.shape });
+    if (mismatch !== undefined) throw new Error(`${where}: output ${i} (${e.dtype}[${e.shape}]): ${mismatch}`);
+  });
+}
+
+export function expectedList(c: OpCase, inputs: readonly HostValue[]): HostValue[] {
+  return asList(c.expected(inputs));
+}
