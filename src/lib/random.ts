@@ -233,7 +233,7 @@ function roundTo(x: number, dtype: DType): number {
   return x;
 }
 
-/** The largest f32 below 1 - 2^-24 away from -1: nextafter(-1, 0). */
+/** nextafter(-1, 0) per dtype: the float just above -1, so that erfinv never sees -1. */
 const NEXT_AFTER_MINUS_ONE: Record<string, number> = { f32: -(1 - 2 ** -24), bf16: -(1 - 2 ** -8) };
 
 /** Standard normal samples: sqrt(2) * erfinv(u) with u uniform in (-1, 1), as JAX does. */

@@ -1,7 +1,7 @@
 // random: threefry2x32 against the Random123 known-answer vectors, the key API against values published by JAX
 // (its docs, docstrings and tests), and the distributions against their moments.
 import { afterEach, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, jit, np, random } from "../../src/index.js";
+import { type ArrayBase, type DeviceArray, grad, jit, np, random } from "../../src/index.js";
 import { readHost } from "../helpers/arrays.js";
 
 const read = async (x: ArrayBase): Promise<number[]> => (await readHost(x)).data;
@@ -282,6 +282,15 @@ describe("determinism", () => {
       const b = await read(jitted[name]!);
       expect(b, name).toEqual(a);
     }
+  });
+
+  it("works inside a differentiated function (a dropout-style mask), eagerly and under jit", async () => {
+    const loss = (w: ArrayBase, key: ArrayBase) => np.sum(np.where(random.bernoulli(key, 0.5, w.shape), np.multiply(w, w), 0));
+    const w = np.array([1, 2, 3, 4, 5, 6]);
+    const keep = await read(random.bernoulli(random.key(3), 0.5, [6]));
+    const expected = keep.map((k, i) => (k ? 2 * (i + 1) : 0));
+    expect(await read(grad(loss)(w, random.key(3)) as ArrayBase)).toEqual(expected);
+    expect(await read(jit((a: ArrayBase, k: ArrayBase) => grad(loss)(a, k) as ArrayBase)(w, random.key(3)))).toEqual(expected);
   });
 
   it("traced seeds and fold-in data work under jit", async () => {
