@@ -15,4 +15,14 @@ export { Program } from "./core/program.js";
 export { Tracer } from "./core/trace.js";
 export { ShapeError, TraceError } from "./core/errors.js";
 export { DeviceArray, liveArrays } from "./runtime/array.js";
-export { Device, type DeviceKind, getDevice, defaultDevice, setDefaultDevice, closeDevices } from "./runtime/device.js";
+export {
+  Device,
+  type DeviceKind,
+  getDevice,
+  defaultDevice,
+  setDefaultDevice,
+  configureDevice,
+  closeDevices,
+} from "./runtime/device.js";
+export { liveBuffers, liveExecutables } from "./runtime/pjrt.js";
+export { availableDevices } from "./runtime/plugins.js";

@@ -1,6 +1,7 @@
 // Devices: where arrays live and programs run. `reference` interprets Programs on tfjs (the test oracle);
 // `cpu`, `gpu` and `tpu` run compiled StableHLO through a PJRT plugin (a Backend).
 import type { Backend, HostData } from "./backend.js";
+import { type BackendOptions, openBackend } from "./pjrt.js";
 import type { DeviceArray, Payload } from "./array.js";
 import type { HostTensor } from "./host.js";
 
@@ -35,15 +36,15 @@ export class Device {
   }
 }
 
-type BackendOpener = (kind: "cpu" | "gpu" | "tpu") => Backend;
-
-let opener: BackendOpener | undefined;
 const opened = new Map<DeviceKind, Device>();
 let defaultKind: DeviceKind = "reference";
 
-/** Installed by src/runtime/index.ts: opens the PJRT backend of a device kind. */
-export function setBackendOpener(open: BackendOpener): void {
-  opener = open;
+const backendOptions = new Map<DeviceKind, BackendOptions>();
+
+/** Options for a PJRT device (plugin path, client and compile options), taken when it is first opened. */
+export function configureDevice(kind: "cpu" | "gpu" | "tpu", options: BackendOptions): void {
+  if (opened.has(kind)) throw new Error(`device '${kind}' is already open; configure it before first use`);
+  backendOptions.set(kind, options);
 }
 
 /** The device of a kind, opening its backend on first use. Throws with instructions when it is absent. */
@@ -56,10 +57,7 @@ export function getDevice(kind: DeviceKind | Device = defaultKind): Device {
   }
   let device: Device;
   if (kind === "reference") device = new Device("reference", undefined);
-  else {
-    if (opener === undefined) throw new Error(`device '${kind}': the PJRT runtime is not loaded`);
-    device = new Device(kind, opener(kind));
-  }
+  else device = new Device(kind, openBackend(kind, backendOptions.get(kind)));
   opened.set(kind, device);
   return device;
 }
