@@ -55,14 +55,15 @@ export class DeviceArray extends ArrayBase {
   }
 
   private check(where: string): Promise<Payload> {
-    if (this.state === "disposed" || this.payloadPromise === undefined) {
-      throw new Error(`${where}: array ${this.aval.dtype}${showShape(this.shape)} on ${this.device} was disposed`);
-    }
+    // Consumed first: a donated array has no payload either, and its message says what happened.
     if (this.state === "consumed") {
       throw new Error(
         `${where}: array ${this.aval.dtype}${showShape(this.shape)} on ${this.device} was donated to a computation ` +
           `and its memory reused; use that computation's output instead`,
       );
+    }
+    if (this.state === "disposed" || this.payloadPromise === undefined) {
+      throw new Error(`${where}: array ${this.aval.dtype}${showShape(this.shape)} on ${this.device} was disposed`);
     }
     return this.payloadPromise;
   }
