@@ -144,18 +144,31 @@ const u32Scratch = new Uint32Array(f32Scratch.buffer);
 export function printScalar(element: ElementType, value: number | bigint | boolean): string {
   switch (element) {
     case "i1":
-      return value === true || value === 1 || value === 1n ? "true" : "false";
+      // Any nonzero value is true, as when storing into a bool array.
+      return value === true || (typeof value !== "boolean" && Number(value) !== 0) ? "true" : "false";
     case "i32":
     case "i64":
     case "ui32":
-      return typeof value === "boolean" ? (value ? "1" : "0") : BigInt(value).toString();
+      return integerLiteral(element, value);
     case "f32":
     case "bf16": {
-      const v = Number(value);
+      // Round first: a finite double can overflow f32 (e.g. 1e39 becomes +inf).
+      const v = Math.fround(Number(value));
       if (!Number.isFinite(v)) return element === "f32" ? f32NonFiniteHex(v) : bf16NonFiniteHex(v);
-      return floatLiteral(Math.fround(v));
+      return floatLiteral(v);
     }
   }
+}
+
+/** The value as the element type stores it: wrapped to its width (-1 as ui32 is 4294967295) and truncated toward
+ * zero, so a literal always parses and means what a typed array of that type would hold. */
+function integerLiteral(element: "i32" | "i64" | "ui32", value: number | bigint | boolean): string {
+  let big: bigint;
+  if (typeof value === "boolean") big = value ? 1n : 0n;
+  else if (typeof value === "bigint") big = value;
+  else big = Number.isFinite(value) ? BigInt(Math.trunc(value)) : 0n;
+  const wrapped = element === "ui32" ? BigInt.asUintN(32, big) : element === "i32" ? BigInt.asIntN(32, big) : BigInt.asIntN(64, big);
+  return wrapped.toString();
 }
 
 /** A float literal with a mantissa dot and an exponent, e.g. 1.0e+00, -2.5e-07. */
