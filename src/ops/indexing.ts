@@ -1,6 +1,6 @@
 // gather and scatter-add, with StableHLO's dimension numbers. Gather clamps start indices into range; scatter
 // drops updates whose window would fall outside the operand. Each is the other's transpose.
-import type { ArrayBase } from "../core/array_base.js";
+import { type ArrayBase, ScalarConst } from "../core/array_base.js";
 import { Aval, shapeSize, showShape, stridesOf } from "../core/aval.js";
 import { isInteger } from "../core/dtype.js";
 import { ShapeError } from "../core/errors.js";
@@ -8,8 +8,10 @@ import { type GatherDimensionNumbers, Primitive, type ScatterDimensionNumbers } 
 import { type HostTensor, hostTensor, readNumber, writeNumber } from "../runtime/host.js";
 import { attr } from "../../hlo/index.js";
 import { bind1 } from "./bind.js";
-import { zerosLike } from "./elementwise.js";
+import { and, clamp, compare, select, zerosLike } from "./elementwise.js";
 import { hloType, hloTypeOf } from "./lower_util.js";
+import { reduce } from "./reduce.js";
+import { broadcastInDim, concatenate } from "./shape.js";
 import type { PrimitiveDef } from "./types.js";
 
 export function gather(operand: ArrayBase, indices: ArrayBase, dimensions: GatherDimensionNumbers, sliceSizes: readonly number[]): ArrayBase {
@@ -108,13 +110,24 @@ function unravel(flat: number, shape: readonly number[]): number[] {
   return index;
 }
 
+/** An array shaped like `indices` holding, for each index vector component k, the largest start that keeps a
+ * window of `windowSizes` inside `operandShape` along operand axis `indexMap[k]`. */
+function startLimits(indices: ArrayBase, operandShape: readonly number[], windowSizes: readonly number[], indexMap: readonly number[], indexVectorDim: number): ArrayBase {
+  const limits = indexMap.map((d) => new ScalarConst(operandShape[d]! - windowSizes[d]!, indices.dtype));
+  if (indexVectorDim === indices.ndim) return broadcastInDim(limits[0]!, indices.shape, []);
+  const pieceShape = indices.shape.map((n, d) => (d === indexVectorDim ? 1 : n));
+  return concatenate(limits.map((limit) => broadcastInDim(limit, pieceShape, [])), indexVectorDim);
+}
+
 export const indexingDefs = {
   [Primitive.Gather]: {
     abstractEval([operand, indices], { dimensions, sliceSizes }) {
       return [new Aval(gatherShape(operand!, indices!, dimensions, sliceSizes), operand!.dtype)];
     },
-    vjp: ({ inputs: [operand, indices], cotangents: [ct], params: { dimensions: d } }) => [
-      scatterAdd(zerosLike(operand!), indices!, ct!, {
+    vjp: ({ inputs: [operand, indices], cotangents: [ct], params: { dimensions: d, sliceSizes } }) => [
+      // Gather clamps starts into range but scatter drops out-of-range windows: clamp first, so every gathered
+      // element sends its cotangent back to the element it read.
+      scatterAdd(zerosLike(operand!), clamp(0, indices!, startLimits(indices!, operand!.shape, sliceSizes, d.startIndexMap, d.indexVectorDim)), ct!, {
         updateWindowDims: d.offsetDims,
         insertedWindowDims: d.collapsedSliceDims,
         scatterDimsToOperandDims: d.startIndexMap,
@@ -175,6 +188,12 @@ export const indexingDefs = {
           },
           sliceSizes,
         );
+        // Updates whose window fell outside the operand were dropped: they get no cotangent (gather would clamp).
+        const limits = startLimits(indices!, operand!.shape, sliceSizes, d.scatterDimsToOperandDims, d.indexVectorDim);
+        const inRange = and(compare(indices!, 0, "GE"), compare(indices!, limits, "LE"));
+        const windowInRange = d.indexVectorDim === indices!.ndim ? inRange : reduce(inRange, "and", [d.indexVectorDim]);
+        const scatterDims = updates!.shape.map((_, i) => i).filter((i) => !d.updateWindowDims.includes(i));
+        ctUpdates = select(broadcastInDim(windowInRange, updates!.shape, scatterDims), ctUpdates, 0);
       }
       return [needs[0] ? ct! : null, null, ctUpdates];
     },
