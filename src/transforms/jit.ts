@@ -25,8 +25,11 @@ export interface JitOptions {
   name?: string;
 }
 
-/** DeviceArray in place of every array type of a result. */
-export type Materialized<T> = T extends ArrayBase
+/** DeviceArray in place of every array type of a result. The general PyTree (what grad returns) maps as a whole:
+ * recursing into its recursive definition would never end (TS2589 on `jit(grad(f))(...)`). */
+export type Materialized<T> = [PyTree] extends [T]
+  ? PyTree<DeviceArray>
+  : T extends ArrayBase
   ? DeviceArray
   : T extends number
     ? DeviceArray
