@@ -80,31 +80,25 @@ async function oursGflops(backend: PjrtBackend, n: number, reps: number): Promis
   return gflops(n, median(times));
 }
 
-function rawGflops(sizes: number[], coreType: string | undefined): Map<number, number> {
+function rawGflops(n: number, coreType: string | undefined): number {
   const binary = join(nativeBuildDir(), "sgemm_bench");
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build:native`);
   const env = { ...process.env };
   if (coreType !== undefined) env.OPENBLAS_CORETYPE = coreType;
-  const args = sizes.flatMap((n) => [String(n), String(repsFor(n))]);
-  const output = execFileSync(binary, args, { env, encoding: "utf8" });
-  const results = new Map<number, number>();
-  for (const line of output.trim().split("\n")) {
-    const row = JSON.parse(line) as { n: number; gflops: number };
-    results.set(row.n, row.gflops);
-  }
-  return results;
+  const output = execFileSync(binary, [String(n), String(repsFor(n))], { env, encoding: "utf8" });
+  return (JSON.parse(output.trim()) as { gflops: number }).gflops;
 }
 
-async function wasmGflops(sizes: number[]): Promise<Map<number, number>> {
+/** Sets up tfjs with its wasm backend (wasm files from node_modules) and returns a matMul timer. */
+async function wasmTimer(): Promise<(n: number) => number> {
   const tf = await import("@tensorflow/tfjs-core");
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
   wasm.setWasmPaths(join(packageRoot(), "node_modules", "@tensorflow", "tfjs-backend-wasm", "dist") + "/");
   await tf.setBackend("wasm");
   await tf.ready();
-  const results = new Map<number, number>();
-  // Warm-up at a small size (kernel set-up), then time; the largest sizes get fewer reps: wasm is slow.
-  tf.tidy(() => tf.matMul(tf.ones([64, 64]), tf.ones([64, 64])).dataSync());
-  for (const n of sizes) {
+  tf.tidy(() => tf.matMul(tf.ones([64, 64]), tf.ones([64, 64])).dataSync()); // kernel set-up
+  return (n: number) => {
+    // wasm is slow at the largest sizes: fewer reps there keep the suite short.
     const reps = n >= 4096 ? 1 : n >= 2048 ? 2 : repsFor(n);
     const a = tf.tensor2d(randomMatrix(n, 1), [n, n]);
     const b = tf.tensor2d(randomMatrix(n, 2), [n, n]);
@@ -118,9 +112,8 @@ async function wasmGflops(sizes: number[]): Promise<Map<number, number>> {
     }
     a.dispose();
     b.dispose();
-    results.set(n, gflops(n, median(times)));
-  }
-  return results;
+    return gflops(n, median(times));
+  };
 }
 
 async function tinyCallMicroseconds(backend: PjrtBackend, calls: number): Promise<number> {
@@ -160,10 +153,16 @@ export async function runOpsBench(args: string[]): Promise<void> {
     console.log(`blas:    ${String(attributes.blas)} (OPENBLAS_CORETYPE=${coreType ?? "auto"}); ${cpus().length} cores`);
     console.log(`sizes:   ${sizes.join(", ")} (square f32 matmul, median of timed reps; ours = execute only)\n`);
 
+    // Interleaved per size, so that load drifting on a shared machine hits all three alike.
+    const wasmGflops = skipWasm ? undefined : await wasmTimer();
     const ours = new Map<number, number>();
-    for (const n of sizes) ours.set(n, await oursGflops(backend, n, repsFor(n)));
-    const raw = rawGflops(sizes, coreType);
-    const wasm = skipWasm ? new Map<number, number>() : await wasmGflops(sizes);
+    const raw = new Map<number, number>();
+    const wasm = new Map<number, number>();
+    for (const n of sizes) {
+      ours.set(n, await oursGflops(backend, n, repsFor(n)));
+      raw.set(n, rawGflops(n, coreType));
+      if (wasmGflops !== undefined) wasm.set(n, wasmGflops(n));
+    }
 
     const header = ["n", "ours GFLOP/s", "raw sgemm", "tfjs-wasm", "ours/raw", "ours/wasm"];
     const rows = sizes.map((n) => {
