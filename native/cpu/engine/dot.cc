@@ -2,6 +2,10 @@
 // K x N. When each group of dims flattens to a single stride, the operand goes to sgemm as it lies in memory, with
 // CblasTrans when its contracting dims are the outer ones; otherwise it is packed first. Tiny products use plain
 // loops (a BLAS call costs more than they do); integer dots always do.
+// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include <algorithm>
 
 #include "attrs.h"

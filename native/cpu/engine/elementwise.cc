@@ -1,5 +1,9 @@
 // Elementwise math with StableHLO's exact semantics per element type (wrapping integers, XLA's division by zero,
 // NaN-propagating max/min, saturating float->int). bf16 computes in f32 and rounds back to nearest even.
+// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include <algorithm>
 #include <cmath>
 #include <limits>

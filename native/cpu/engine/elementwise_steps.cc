@@ -1,5 +1,9 @@
 // Steps for elementwise ops: pick the kernel at compile time, write in place into a dying operand when the sizes
 // allow, split big arrays across the thread pool.
+// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include "kernels.h"
 #include "steps.h"
 #include "threads.h"

@@ -1,5 +1,9 @@
 // gather and scatter with the general StableHLO index semantics. Per index vector the work is one strided window
 // copy (gather; a row memcpy for embedding lookups) or one window update (scatter).
+// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include <algorithm>
 
 #include "attrs.h"

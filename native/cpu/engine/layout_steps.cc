@@ -1,5 +1,9 @@
 // Steps for data movement ops (reshape, broadcast, transpose, reverse, slice, dynamic slices, concatenate, pad)
 // and for iota and constant.
+// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include <algorithm>
 
 #include "attrs.h"

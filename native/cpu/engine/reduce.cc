@@ -2,6 +2,10 @@
 // are not one contiguous group. Bodies that are one commutative op run as typed loops; select-style bodies over
 // (value, index) pairs (argmax/argmin) run from a decision table probed at compile time; anything else runs the
 // scalar interpreter.
+// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include <algorithm>
 #include <array>
 

@@ -5,6 +5,10 @@
 // equal, greater, or which side is NaN) and of the two indices, so running the body once per relation class at
 // compile time yields a complete decision table: the loop then needs no interpreter. This covers argmax and argmin
 // with any tie-break and NaN policy the body spells out.
+// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include <algorithm>
 #include <array>
 #include <cmath>

@@ -20,6 +20,6 @@ void parallel_for(int64_t n, int64_t grain, F&& body) {
 }
 
 // Elements of simple elementwise work below which a split costs more than it gains.
-constexpr int64_t kParallelGrain = 1 << 15;
+constexpr int64_t kParallelGrain = 1 << 16;
 
 }  // namespace grpo::cpu
