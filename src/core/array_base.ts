@@ -27,6 +27,11 @@ export class ScalarConst extends ArrayBase {
     dtype: DType,
   ) {
     super();
+    // A fractional number would silently truncate on every device; integer scalars may be negative for u32
+    // (they wrap, as when stored into a Uint32Array).
+    if ((dtype === "i32" || dtype === "u32" || dtype === "i64") && !Number.isInteger(value)) {
+      throw new TypeError(`the JS number ${value} cannot be a ${dtype} scalar (not an integer); convert the array to a float dtype first`);
+    }
     this.aval = new Aval([], dtype);
   }
   override toString(): string {
