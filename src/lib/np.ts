@@ -246,7 +246,10 @@ export function argmax(x: ArrayBase, axis = -1): ArrayBase {
 }
 
 export function argmin(x: ArrayBase, axis = -1): ArrayBase {
-  return lax.argmax(negative(x), normalizeAxis(axis, x.ndim, "argmin"));
+  // Reverse the order without overflow: negation for floats (NaN stays first), bitwise not for integers and
+  // bools (~x is decreasing for i32 and u32, where -x wraps at INT32_MIN and for every nonzero u32).
+  const reversed = x.dtype === "f32" || x.dtype === "bf16" ? negative(x) : lax.not(x);
+  return lax.argmax(reversed, normalizeAxis(axis, x.ndim, "argmin"));
 }
 
 /** Inclusive cumulative sum along `axis`, as a matmul with a triangular mask (exact for small sizes, and
