@@ -170,6 +170,18 @@ function reduceCases(): OpCase[] {
       expected: ([v]) => argmaxOf(v!, axis, indexDtype ?? "i32"),
     });
   }
+  cases.push({
+    name: "np.argmin on f32 (NaN first), i32 (INT32_MIN), u32 (top bit) and bool",
+    primitives: [Primitive.Argmax],
+    build: () => [
+      hv("f32", [4], [2, -1, NaN, -1]),
+      hv("i32", [3], [5, INT32_MIN, 0]),
+      hv("u32", [3], [0x80000000, 7, 0]),
+      hv("bool", [3], [1, 0, 0]),
+    ],
+    fn: (f, i, u, b) => [np.argmin(f!), np.argmin(i!), np.argmin(u!), np.argmin(b!)],
+    expected: () => [hv("i32", [], [2]), hv("i32", [], [1]), hv("i32", [], [2]), hv("i32", [], [1])],
+  });
   return cases;
 }
 
