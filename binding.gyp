@@ -1,9 +1,10 @@
 {
-  # Three native products, all built by `npm run build:native` (node-gyp; see docs/DECISIONS.md):
+  # The native products, all built by `npm run build:native` (node-gyp; see docs/DECISIONS.md):
   #   grpo_xla.node            the N-API addon, a generic PJRT client (native/addon, native/pjrt)
   #   grpo_xla_cpu_plugin.so   our CPU PJRT plugin (native/cpu/*.cc + every native/cpu/engine/*.cc)
   #   sgemm_bench              raw OpenBLAS sgemm for `npm run bench -- ops` (not part of any API)
   #   cpu_plugin_slot_check    test tool: every PJRT_Api slot of our plugin answers, none crashes
+  #   cpu_plugin_abi_test      test tool: our plugin at the C ABI (strides, layouts, events, deletion)
   'variables': {
     # Fails the build with a clear message when libopenblas-dev is missing (the engine dlopens it later).
     'openblas_libdir': '<!(sh native/cpu/check_openblas.sh)',
@@ -49,6 +50,13 @@
       'target_name': 'cpu_plugin_slot_check',
       'type': 'executable',
       'sources': ['native/cpu/slot_check.cc'],
+      'libraries': ['-ldl'],
+    },
+    {
+      # Test tool: our plugin at the C ABI (strides, layouts, events, deletion), beyond what the addon uses.
+      'target_name': 'cpu_plugin_abi_test',
+      'type': 'executable',
+      'sources': ['native/cpu/plugin_abi_test.cc'],
       'libraries': ['-ldl'],
     },
     {
