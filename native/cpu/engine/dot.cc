@@ -2,9 +2,10 @@
 // K x N. When each group of dims flattens to a single stride, the operand goes to sgemm as it lies in memory, with
 // CblasTrans when its contracting dims are the outer ones; otherwise it is packed first. Tiny products use plain
 // loops (a BLAS call costs more than they do); integer dots always do.
-// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+// GCC vectorises loops with unknown trip counts only at -O3, and loops with float compares only without
+// trapping math (values are unchanged; FP exception flags are not part of our semantics).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3")
+#pragma GCC optimize("O3", "no-trapping-math")
 #endif
 #include <algorithm>
 

@@ -1,8 +1,9 @@
 // Steps for elementwise ops: pick the kernel at compile time, write in place into a dying operand when the sizes
 // allow, split big arrays across the thread pool.
-// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+// GCC vectorises loops with unknown trip counts only at -O3, and loops with float compares only without
+// trapping math (values are unchanged; FP exception flags are not part of our semantics).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3")
+#pragma GCC optimize("O3", "no-trapping-math")
 #endif
 #include "kernels.h"
 #include "steps.h"

@@ -1,7 +1,8 @@
 // The strided copy engine (see layout.h).
-// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+// GCC vectorises loops with unknown trip counts only at -O3, and loops with float compares only without
+// trapping math (values are unchanged; FP exception flags are not part of our semantics).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3")
+#pragma GCC optimize("O3", "no-trapping-math")
 #endif
 #include "layout.h"
 

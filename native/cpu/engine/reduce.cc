@@ -2,9 +2,10 @@
 // are not one contiguous group. Bodies that are one commutative op run as typed loops; select-style bodies over
 // (value, index) pairs (argmax/argmin) run from a decision table probed at compile time; anything else runs the
 // scalar interpreter.
-// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+// GCC vectorises loops with unknown trip counts only at -O3, and loops with float compares only without
+// trapping math (values are unchanged; FP exception flags are not part of our semantics).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3")
+#pragma GCC optimize("O3", "no-trapping-math")
 #endif
 #include <algorithm>
 #include <array>

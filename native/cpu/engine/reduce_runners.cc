@@ -5,9 +5,10 @@
 // equal, greater, or which side is NaN) and of the two indices, so running the body once per relation class at
 // compile time yields a complete decision table: the loop then needs no interpreter. This covers argmax and argmin
 // with any tie-break and NaN policy the body spells out.
-// GCC only vectorises simple loops at -O3; the plugin may be built at -O2.
+// GCC vectorises loops with unknown trip counts only at -O3, and loops with float compares only without
+// trapping math (values are unchanged; FP exception flags are not part of our semantics).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3")
+#pragma GCC optimize("O3", "no-trapping-math")
 #endif
 #include <algorithm>
 #include <array>

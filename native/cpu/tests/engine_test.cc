@@ -1,5 +1,8 @@
 // Engine tests: known answers of the shared example module, donation and error messages. Op families are
 // tested in engine_ops_test.cc and engine_ops2_test.cc (linked into the same program).
+#include <atomic>
+#include <thread>
+
 #include "test_harness.h"
 
 using namespace grpo::cpu;
@@ -119,6 +122,28 @@ TEST(example_module_donation) {
                     {false, true, false, false});
   CHECK(r[1].storage == w.storage);  // w2 lands in the donated buffer
   CHECK_CLOSE(r[1], 1e-6, {0.2, 0.4, 0.6, 0.8, 0.5, -0.6, 0.7, 0.8, 1.8, 2.0, -2.2, 2.4});
+}
+
+TEST(concurrent_runs_of_one_executable) {
+  // run() may be called from several threads at once (the plugin runs executions off the JS thread).
+  auto exe = compile(kExample);
+  std::vector<double> w_values = {0.1, 0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8, 0.9, 1.0, -1.1, 1.2};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        auto r = exe->run({f32({2, 3}, {1, 2, 3, -1, 0.5, 2}), f32({3, 4}, w_values), i32({2}, {2, 0}), u32({2}, {0, 42})},
+                          {false, i % 2 == 1, false, false});
+        if (values_of(r[0]) != std::vector<double>{3, 3} || values_of(r[3]) != std::vector<double>{10} ||
+            values_of(r[4]) != std::vector<double>{0, 344106}) {
+          ++bad;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(bad == 0);
 }
 
 int main() {
