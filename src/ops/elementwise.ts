@@ -3,7 +3,7 @@
 // numbers into scalars of the other operand's dtype, so rules read like the math.
 import { ArrayBase, ScalarConst } from "../core/array_base.js";
 import { Aval, sameShape, showShape } from "../core/aval.js";
-import { type DType, byteSize, isFloat, isInteger } from "../core/dtype.js";
+import { type DType, byteSize, isFloat, isInteger, isSigned } from "../core/dtype.js";
 import { ShapeError } from "../core/errors.js";
 import { type ComparisonDirection, Primitive } from "../core/primitive.js";
 import { type HostTensor, hostTensor, readNumber, writeNumber } from "../runtime/host.js";
@@ -45,12 +45,14 @@ type Binary =
   | Primitive.ShiftLeft
   | Primitive.ShiftRightLogical;
 
-type DTypeClass = "float" | "numeric" | "integer-or-bool" | "integer" | "any";
+type DTypeClass = "float" | "signed-or-float" | "numeric" | "integer-or-bool" | "integer" | "any";
 
 function accepts(cls: DTypeClass, dtype: DType): boolean {
   switch (cls) {
     case "float":
       return isFloat(dtype);
+    case "signed-or-float":
+      return isFloat(dtype) || isSigned(dtype);
     case "numeric":
       return dtype !== "bool";
     case "integer-or-bool":
@@ -64,6 +66,8 @@ function accepts(cls: DTypeClass, dtype: DType): boolean {
 
 const classText: Record<DTypeClass, string> = {
   float: "a float dtype (f32, bf16)",
+  // StableHLO's abs and sign take no unsigned integers.
+  "signed-or-float": "a signed integer or float dtype (i32, f32, bf16)",
   numeric: "a numeric dtype (not bool)",
   "integer-or-bool": "an integer or bool dtype",
   integer: "an integer dtype (i32, u32)",
@@ -364,7 +368,7 @@ export const elementwiseDefs = {
   }),
   [Primitive.Abs]: unary(Primitive.Abs, {
     hlo: "stablehlo.abs",
-    cls: "numeric",
+    cls: "signed-or-float",
     // Floats only: tfjs's abs kernel writes a Float32Array, which rounds i32 magnitudes above 2^24.
     tf: (x) => tf.abs(x),
     js: (v) => Math.abs(v),
@@ -372,8 +376,8 @@ export const elementwiseDefs = {
   }),
   [Primitive.Sign]: unary(Primitive.Sign, {
     hlo: "stablehlo.sign",
-    cls: "numeric",
-    js: (v, dtype) => (dtype === "u32" ? (v === 0 ? 0 : 1) : Math.sign(v)),
+    cls: "signed-or-float",
+    js: (v) => Math.sign(v),
     vjp: () => [null],
   }),
   [Primitive.Floor]: unary(Primitive.Floor, {
