@@ -29,6 +29,16 @@ function checkStartIndices(op: string, operand: Aval, starts: readonly Aval[]): 
   for (const s of starts) {
     if (s.ndim !== 0 || !isInteger(s.dtype)) throw new ShapeError(`${op}: start indices must be integer scalars, got ${s}`);
   }
+  // StableHLO requires one element type for all start indices.
+  if (starts.some((s) => s.dtype !== starts[0]!.dtype)) {
+    throw new ShapeError(`${op}: start indices must share one integer dtype, got ${starts.map(String).join(", ")}`);
+  }
+}
+
+/** Start indices as arrays: JS numbers take the dtype of the array starts (i32 when there are none). */
+function startArrays(starts: readonly (ArrayBase | number)[]): ArrayBase[] {
+  const dtype = starts.find((s): s is ArrayBase => s instanceof ArrayBase)?.dtype ?? "i32";
+  return starts.map((s) => (s instanceof ArrayBase ? s : new ScalarConst(s, dtype)));
 }
 
 // --- wrappers ------------------------------------------------------------------------------------------------
@@ -60,13 +70,11 @@ export function slice(
 }
 
 export function dynamicSlice(x: ArrayBase, starts: readonly (ArrayBase | number)[], sizes: readonly number[]): ArrayBase {
-  const idx = starts.map((s) => (s instanceof ArrayBase ? s : new ScalarConst(s, "i32")));
-  return bind1(Primitive.DynamicSlice, [x, ...idx], { sizes: [...sizes] });
+  return bind1(Primitive.DynamicSlice, [x, ...startArrays(starts)], { sizes: [...sizes] });
 }
 
 export function dynamicUpdateSlice(x: ArrayBase, update: ArrayBase, starts: readonly (ArrayBase | number)[]): ArrayBase {
-  const idx = starts.map((s) => (s instanceof ArrayBase ? s : new ScalarConst(s, "i32")));
-  return bind1(Primitive.DynamicUpdateSlice, [x, update, ...idx], {});
+  return bind1(Primitive.DynamicUpdateSlice, [x, update, ...startArrays(starts)], {});
 }
 
 export function concatenate(xs: readonly ArrayBase[], axis: number): ArrayBase {
