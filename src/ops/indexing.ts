@@ -35,6 +35,10 @@ function isSortedDistinct(values: readonly number[], bound: number): boolean {
   return values.every((v, i) => Number.isInteger(v) && v >= 0 && v < bound && (i === 0 || v > values[i - 1]!));
 }
 
+function isDistinctAxes(values: readonly number[], rank: number): boolean {
+  return values.every((v, i) => Number.isInteger(v) && v >= 0 && v < rank && values.indexOf(v) === i);
+}
+
 function gatherShape(operand: Aval, indices: Aval, dims: GatherDimensionNumbers, sliceSizes: readonly number[]): number[] {
   const where = `gather(operand ${operand}, indices ${indices})`;
   if (!isInteger(indices.dtype)) throw new ShapeError(`${where}: indices must be integers`);
@@ -44,6 +48,9 @@ function gatherShape(operand: Aval, indices: Aval, dims: GatherDimensionNumbers,
   }
   if (!isSortedDistinct(dims.collapsedSliceDims, operand.ndim) || dims.collapsedSliceDims.some((d) => sliceSizes[d] !== 1)) {
     throw new ShapeError(`${where}: collapsed_slice_dims ${showShape(dims.collapsedSliceDims)} must be sorted operand axes with slice size 1`);
+  }
+  if (!isDistinctAxes(dims.startIndexMap, operand.ndim)) {
+    throw new ShapeError(`${where}: start_index_map ${showShape(dims.startIndexMap)} must be distinct operand axes`);
   }
   if (dims.startIndexMap.length !== indexVectorLength(indices.shape, dims.indexVectorDim)) {
     throw new ShapeError(`${where}: start_index_map ${showShape(dims.startIndexMap)} must have one entry per index vector element`);
@@ -71,6 +78,9 @@ function scatterCheck(operand: Aval, indices: Aval, updates: Aval, dims: Scatter
   }
   if (dims.updateWindowDims.length + dims.insertedWindowDims.length !== operand.ndim) {
     throw new ShapeError(`${where}: update_window_dims and inserted_window_dims must cover the operand's ${operand.ndim} axes`);
+  }
+  if (!isDistinctAxes(dims.scatterDimsToOperandDims, operand.ndim)) {
+    throw new ShapeError(`${where}: scatter_dims_to_operand_dims ${showShape(dims.scatterDimsToOperandDims)} must be distinct operand axes`);
   }
   if (dims.scatterDimsToOperandDims.length !== indexVectorLength(indices.shape, dims.indexVectorDim)) {
     throw new ShapeError(`${where}: scatter_dims_to_operand_dims needs one entry per index vector element`);
