@@ -59,8 +59,9 @@ const UNARY: UnarySpec[] = [
   {
     primitive: Primitive.Sign,
     op: lax.sign,
-    dtypes: ["f32", "bf16", "i32", "u32"],
-    exact: (v, dtype) => (dtype === "u32" ? (v === 0 ? 0 : 1) : Math.sign(v)),
+    // Not u32: StableHLO's sign (like abs) takes signed integers and floats only.
+    dtypes: ["f32", "bf16", "i32"],
+    exact: (v) => Math.sign(v),
     specials: [0, -0, -Infinity, Infinity, NaN, -1e-30],
   },
   { primitive: Primitive.Floor, op: lax.floor, dtypes: ["f32", "bf16"], domain: { min: -5, max: 5 }, exact: Math.floor, specials: [-0.5, -0, 2, -Infinity, NaN] },

@@ -195,6 +195,17 @@ function sliceCases(): OpCase[] {
         });
       }
     }
+    if (starts.every((s) => s >= 0)) {
+      // A JS number start beside a u32 array start takes its dtype: StableHLO needs one start index type.
+      const mixedName = `dynamic_slice f32 ${shapeText(shape)} u32 array start with JS number starts ${shapeText(starts)} (${what})`;
+      cases.push({
+        name: mixedName,
+        primitives: [Primitive.DynamicSlice],
+        build: () => [randomValue("f32", shape, seedOf(mixedName)), hv("u32", [], [starts[0]!])],
+        fn: (x, first) => lax.dynamicSlice(x!, [first!, ...starts.slice(1)], sizes),
+        expected: ([x]) => dynamicSliceOf(x!, starts, sizes),
+      });
+    }
     const literalName = `dynamic_slice f32 ${shapeText(shape)} literal starts ${shapeText(starts)} (${what})`;
     cases.push({
       name: literalName,
@@ -223,6 +234,16 @@ function sliceCases(): OpCase[] {
         fn: (x, u, ...s) => lax.dynamicUpdateSlice(x!, u!, s),
         expected: ([x, u, ...s]) => dynamicUpdateSliceOf(x!, u!, s.map((v) => v.data[0]!)),
       });
+      if (dtype === "f32" && starts.every((v) => v >= 0)) {
+        const mixedName = `dynamic_update_slice f32 ${shapeText(shape)} <- ${shapeText(update)} u32 start with JS numbers at ${shapeText(starts)} (${what})`;
+        cases.push({
+          name: mixedName,
+          primitives: [Primitive.DynamicUpdateSlice],
+          build: () => [randomValue("f32", shape, seedOf(mixedName)), randomValue("f32", update, seedOf(`${mixedName}/u`)), hv("u32", [], [starts[0]!])],
+          fn: (x, u, first) => lax.dynamicUpdateSlice(x!, u!, [first!, ...starts.slice(1)]),
+          expected: ([x, u]) => dynamicUpdateSliceOf(x!, u!, starts),
+        });
+      }
     }
   }
   return cases;

@@ -56,6 +56,24 @@ describe("shape and dtype mismatches at trace time name the op and the operands"
     ["argmax of an empty axis", () => lax.argmax(f32([2, 0]), 1), /argmax: axis 1 of f32\[2,0\] is empty/],
     ["gather with float indices", () => np.take(f32([4, 2]), f32([3])), /gather\(operand f32\[4,2\], indices f32\[3\]\): indices must be integers/],
     ["dynamic_slice with too few starts", () => lax.dynamicSlice(f32([4, 4]), [1], [2, 2]), /dynamic_slice: needs 2 start indices for operand f32\[4,4\], got 1/],
+    ["dynamic_slice with start indices of different dtypes", () => lax.dynamicSlice(f32([4, 4]), [i32([]), toDevice(hv("u32", [], [1]))], [2, 2]), /dynamic_slice: start indices must share one integer dtype, got i32\[\], u32\[\]/],
+    [
+      "dynamic_update_slice with start indices of different dtypes",
+      () => lax.dynamicUpdateSlice(f32([4, 4]), f32([2, 2]), [toDevice(hv("u32", [], [1])), i32([])]),
+      /dynamic_update_slice: start indices must share one integer dtype, got u32\[\], i32\[\]/,
+    ],
+    ["abs of u32 (StableHLO's abs takes signed integers and floats)", () => lax.abs(toDevice(hv("u32", [2], [1, 2]))), /abs: needs a signed integer or float dtype \(i32, f32, bf16\), got u32\[2\]/],
+    ["sign of u32", () => lax.sign(toDevice(hv("u32", [2], [1, 2]))), /sign: needs a signed integer or float dtype \(i32, f32, bf16\), got u32\[2\]/],
+    [
+      "gather with start_index_map outside the operand",
+      () => lax.gather(f32([4, 2]), i32([3, 1]), { offsetDims: [1], collapsedSliceDims: [0], startIndexMap: [2], indexVectorDim: 1 }, [1, 2]),
+      /gather\(operand f32\[4,2\], indices i32\[3,1\]\): start_index_map \[2\] must be distinct operand axes/,
+    ],
+    [
+      "scatter_add with scatter_dims_to_operand_dims outside the operand",
+      () => lax.scatterAdd(f32([4, 2]), i32([3, 1]), f32([3, 2]), { updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [3], indexVectorDim: 1 }),
+      /scatter_add\(operand f32\[4,2\], indices i32\[3,1\], updates f32\[3,2\]\): scatter_dims_to_operand_dims \[3\] must be distinct operand axes/,
+    ],
     ["bitcast between widths", () => lax.bitcastConvert(f32([2]), "bf16"), /bitcast_convert: f32 and bf16 differ in bit width/],
     ["np.einsum with mismatched axis sizes", () => np.einsum("ij,jk->ik", f32([2, 3]), f32([4, 5])), /einsum 'ij,jk->ik': axis 'j' has size 3 in f32\[2,3\] and 4 in f32\[4,5\]/],
   ];
