@@ -270,6 +270,14 @@ function binaryCases(): OpCase[] {
       hv("u32", [2], [1, 4]),
     ],
   });
+  // StableHLO leaves these implementation-defined; XLA's answers, which every device here must share.
+  cases.push({
+    name: "div/rem by zero and INT32_MIN / -1 follow XLA",
+    primitives: [Primitive.Div, Primitive.Rem],
+    build: () => [hv("i32", [4], [INT32_MIN, 7, -7, 5]), hv("i32", [4], [-1, 0, 0, -1]), hv("u32", [2], [7, 0]), hv("u32", [2], [0, 0])],
+    fn: (a, b, c, d) => [lax.div(a!, b!), lax.rem(a!, b!), lax.div(c!, d!), lax.rem(c!, d!)],
+    expected: () => [hv("i32", [4], [INT32_MIN, -1, -1, -5]), hv("i32", [4], [0, 7, -7, 0]), hv("u32", [2], [UINT32_MAX, UINT32_MAX]), hv("u32", [2], [7, 0])],
+  });
   cases.push({
     name: "rem f32 keeps the dividend's sign (fmod)",
     primitives: [Primitive.Rem],
@@ -477,6 +485,13 @@ function convertCases(): OpCase[] {
       build: () => [hv("f32", [8], [-2.7, -2.5, -0.5, -0, 0.5, 2.5, 2.7, 1000000.75])],
       fn: convert("i32"),
       expected: () => hv("i32", [8], [-2, -2, 0, 0, 0, 2, 2, 1000000]),
+    },
+    {
+      name: "convert f32->i32 saturates out of range and maps NaN to 0 (XLA)",
+      primitives: [Primitive.Convert],
+      build: () => [hv("f32", [5], [3e9, -3e9, NaN, Infinity, -Infinity])],
+      fn: convert("i32"),
+      expected: () => hv("i32", [5], [INT32_MAX, INT32_MIN, 0, INT32_MAX, INT32_MIN]),
     },
     {
       name: "convert f32->u32 truncates toward zero",

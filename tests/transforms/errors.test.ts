@@ -26,6 +26,26 @@ describe("argument count and structure", () => {
     expect(() => compiled.call({ x: f32([2, 3]) })).not.toThrow(); // structure is free, leaves are checked
   });
 
+  it("one array passed twice where one position is donated fails with the donation message", async () => {
+    const f = jit((a: ArrayBase, b: ArrayBase) => np.add(a, b), { donateArgnums: [0] });
+    const p = f32([2]);
+    await expect(async () => readHost(f(p, p))).rejects.toThrow(/argument 1: array f32\[2\] on reference was donated to a computation/);
+  });
+
+  it("a disposed array fails the computation that reads it, naming the argument", async () => {
+    const q = f32([2]);
+    q.dispose();
+    await expect(async () => readHost(jit((a: ArrayBase) => np.exp(a))(q))).rejects.toThrow(/argument 0: array f32\[2\] on reference was disposed/);
+    await expect(async () => readHost(np.exp(q))).rejects.toThrow(/array f32\[2\] on reference was disposed/);
+  });
+
+  it("a trace that throws leaves no trace open behind it", async () => {
+    expect(() => jit((_a: ArrayBase) => {
+      throw new Error("boom");
+    })(f32([1]))).toThrow("boom");
+    expect((await readHost(np.add(toDevice(hv("f32", [1], [1])), 1))).data).toEqual([2]);
+  });
+
   it("a jitted function retraces for new shapes instead of failing", async () => {
     const f = jit((a: ArrayBase) => np.sum(a));
     expect((await readHost(f(toDevice(hv("f32", [2], [1, 2]))))).data).toEqual([3]);
