@@ -276,7 +276,8 @@ std::unique_ptr<Step> make_scatter_step(const ir::Function& fn, const ir::Op& op
       for (size_t k = 0; k < to_operand.size(); ++k) {
         start[to_operand[k]] = read_int(idx, index_dtype, io + int64_t(k) * walk.vector_stride);
       }
-      // Elements that land outside the operand are skipped; clip the window to the part inside.
+      // A window that does not fit inside the operand is skipped whole, as XLA does on every backend (the
+      // StableHLO spec leaves out-of-bounds updates to the implementation).
       bool empty = false;
       int64_t oo = 0;
       for (size_t d = 0; d < dims.size(); ++d) {
@@ -291,11 +292,8 @@ std::unique_ptr<Step> make_scatter_step(const ir::Function& fn, const ir::Op& op
           continue;
         }
         const int64_t st = start[window_op_dim[w]], lim = dims[window_op_dim[w]];
-        const int64_t lo = std::max<int64_t>(0, -st), hi = std::min<int64_t>(window_sizes[w], lim - st);
-        if (hi <= lo) empty = true;
-        count[w] = hi - lo;
-        uo_box += lo * window_upd_stride[w];
-        oo_box += lo * window_op_stride[w];
+        if (st < 0 || st + window_sizes[w] > lim || window_sizes[w] == 0) empty = true;
+        count[w] = window_sizes[w];
       }
       if (empty) continue;
       if (apply) {
