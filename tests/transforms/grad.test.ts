@@ -1,7 +1,7 @@
 // Reverse mode: every VJP rule and several composites against finite differences; convert's VJP exactly;
 // second derivatives; grad and jit composed in both orders.
 import { describe, expect, it } from "vitest";
-import { type ArrayBase, Primitive, grad, jit, lax, np, valueAndGrad, vjp } from "../../src/index.js";
+import { type ArrayBase, Primitive, forLoop, grad, jit, lax, np, valueAndGrad, vjp } from "../../src/index.js";
 import { primitiveTable } from "../../src/ops/registry.js";
 import type { PrimitiveDef } from "../../src/ops/types.js";
 import { hv, randomValue, readHost, toDevice } from "../helpers/arrays.js";
@@ -41,6 +41,40 @@ describe("convert's VJP", () => {
     const f = (v: ArrayBase) => np.sum(lax.convert(np.multiply(lax.convert(v, "bf16"), lax.convert(v, "bf16")), "f32"));
     const x = toDevice(hv("f32", [3], [1, -2, 0.5]));
     expect((await readHost(grad(f)(x) as ArrayBase)).data).toEqual([2, -4, 1]);
+  });
+});
+
+describe("exact gradients at special points", () => {
+  it("ties in max/min share the cotangent equally (reduce and binary)", async () => {
+    const x = toDevice(hv("f32", [4], [1, 3, 3, 2]));
+    expect((await readHost(grad((v: ArrayBase) => np.max(v))(x) as ArrayBase)).data).toEqual([0, 0.5, 0.5, 0]);
+    const y = toDevice(hv("f32", [4], [1, 3, 0, 2]));
+    const [gx, gy] = grad((a: ArrayBase, b: ArrayBase) => np.sum(np.maximum(a, b)), { argnums: [0, 1] })(x, y) as ArrayBase[];
+    expect((await readHost(gx!)).data).toEqual([0.5, 0.5, 1, 0.5]);
+    expect((await readHost(gy!)).data).toEqual([0.5, 0.5, 0, 0.5]);
+  });
+
+  it("bf16 inputs get bf16 gradients", async () => {
+    const x = toDevice(hv("bf16", [3], [1.5, -2, 0.25]));
+    const g = await readHost(grad((v: ArrayBase) => np.sum(lax.convert(np.multiply(v, v), "f32")))(x) as ArrayBase);
+    expect(g).toEqual({ dtype: "bf16", shape: [3], data: [3, -4, 0.5] });
+  });
+
+  it("vjp with hasAux passes aux through and differentiates the main output only", async () => {
+    const x = toDevice(hv("f32", [2], [2, 3]));
+    const { outputs, vjp: back, aux } = vjp((v: ArrayBase) => [np.multiply(v, v), { count: np.sum(v) }], [x], { hasAux: true });
+    expect((await readHost(outputs as ArrayBase)).data).toEqual([4, 9]);
+    expect((await readHost((aux as { count: ArrayBase }).count)).data).toEqual([5]);
+    const [ct] = back(toDevice(hv("f32", [2], [1, -1]))) as ArrayBase[];
+    expect((await readHost(ct!)).data).toEqual([4, -6]);
+  });
+
+  it("jit of a second derivative matches eager", async () => {
+    const f = (v: ArrayBase) => np.multiply(np.sin(v), np.exp(v));
+    const x = toDevice(hv("f32", [], [0.7]));
+    const eager = await scalar(grad(grad(f))(x));
+    expect(await scalar(jit(grad(grad(f)))(x))).toBeAllclose(eager, { rtol: 1e-6 });
+    expect(eager).toBeAllclose(2 * Math.cos(0.7) * Math.exp(0.7), { rtol: 1e-5 });
   });
 });
 
@@ -199,6 +233,24 @@ describe("grad and jit compose", () => {
     const out = await readHost(np.add(np.matmul(data, params.w), params.b));
     const expectedGb = [0, 1].map((j) => 2 * [0, 1, 2, 3].reduce((s, i) => s + out.data[i * 2 + j]!, 0));
     expect((await readHost(gp.b)).data).toBeAllclose(expectedGb, { rtol: 1e-5 });
+  });
+
+  it("grad inside jit of a function closing over a value of the jit trace", async () => {
+    const [a, b] = [w(), x()];
+    const viaClosure = jit((d: ArrayBase, p: ArrayBase) => grad((q: ArrayBase) => loss(q, d))(p) as ArrayBase);
+    const eager = await readHost(grad(loss)(a, b) as ArrayBase);
+    expect((await readHost(viaClosure(b, a))).data).toBeAllclose(eager.data, { rtol: 1e-6, atol: 1e-7 });
+  });
+
+  it("a while loop that does not depend on the differentiated input does not block grad", async () => {
+    const f = (v: ArrayBase, n: ArrayBase) => {
+      const steps = forLoop(0, n, (_i, acc: ArrayBase) => np.add(acc, 1), toDevice(hv("f32", [], [0])));
+      return np.sum(np.multiply(v, steps));
+    };
+    const v = toDevice(hv("f32", [2], [1, 2]));
+    const n = toDevice(hv("i32", [], [3]));
+    expect((await readHost(grad(f)(v, n) as ArrayBase)).data).toEqual([3, 3]);
+    expect((await readHost(jit(grad(f))(v, n) as ArrayBase)).data).toEqual([3, 3]);
   });
 
   it("vjp returns outputs and a function of output cotangents", async () => {
