@@ -1,10 +1,11 @@
-// Every op case (one per primitive, dtype and layout) lowers to a StableHLO module that parses and verifies with
-// mlir-opt-22, and the module's signature matches the traced program.
+// Every op case (one per primitive, dtype and layout) and the gradient of every VJP case lowers to a StableHLO
+// module that parses and verifies with mlir-opt-22.
 import { describe, expect, it } from "vitest";
-import { jit } from "../../src/index.js";
+import { grad, jit } from "../../src/index.js";
 import { toDevice } from "../helpers/arrays.js";
 import { expectModulesVerify, type ModuleText } from "../helpers/mlir.js";
 import { opCases } from "../ops/cases.js";
+import { gradCases } from "../transforms/grad_cases.js";
 
 const lowered: ModuleText[] = [];
 
@@ -19,5 +20,19 @@ describe("lowering every op case", () => {
   it("all lowered modules verify with mlir-opt-22 (one batch)", () => {
     expect(lowered.length).toBe(opCases().length);
     expectModulesVerify(lowered);
+  });
+});
+
+describe("lowering the gradient of every VJP case", () => {
+  const gradModules: ModuleText[] = [];
+  it.each(gradCases().map((c) => [c.name, c] as const))("%s", (_name, c) => {
+    const args = c.args().map((x) => toDevice(x));
+    const text = jit(grad(c.fn, { argnums: c.options?.argnums ?? 0 }), { name: `grad ${c.name}` }).lower(...args).stablehlo();
+    gradModules.push({ name: c.name, text });
+  });
+
+  it("all gradient modules verify with mlir-opt-22 (one batch)", () => {
+    expect(gradModules.length).toBe(gradCases().length);
+    expectModulesVerify(gradModules);
   });
 });
