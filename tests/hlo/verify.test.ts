@@ -3,7 +3,7 @@
 // types, and donation aliasing. Each module must verify with mlir-opt-22, and where a literal is involved the
 // reference device must agree with what the text says.
 import { describe, expect, it } from "vitest";
-import { type ArrayBase, grad, jit, lax, np, valueAndGrad } from "../../src/index.js";
+import { type ArrayBase, forLoop, grad, jit, lax, np, valueAndGrad } from "../../src/index.js";
 import type { DType } from "../../src/core/dtype.js";
 import { hv, readHost, toDevice } from "../helpers/arrays.js";
 import { expectModulesVerify } from "../helpers/mlir.js";
@@ -92,6 +92,39 @@ describe("constructs that need care", () => {
     expect(text).toContain(c.text);
     expect((await readHost(c.f(x) as ArrayBase)).data).toEqual(c.expected);
     expect((await readHost(jit(c.f)(x) as ArrayBase)).data).toEqual(c.expected);
+  });
+});
+
+describe("nested regions", () => {
+  it("a greedy decode loop: embedding gather, matmul, argmax and a cache write inside a while", async () => {
+    // tokens[t + 1] = argmax(embed[tokens[t]] @ w), written into a [steps + 1] cache at position t + 1.
+    const decode = (embed: ArrayBase, w: ArrayBase, first: ArrayBase) => {
+      const cache = lax.dynamicUpdateSlice(np.zeros([5], "i32"), lax.reshape(first, [1]), [0]);
+      return forLoop(0, 4, (t, tokens: ArrayBase) => {
+        const current = lax.dynamicSlice(tokens, [t], [1]); // [1]
+        const logits = np.matmul(np.take(embed, current, 0), w); // [1, V]
+        const next = lax.reshape(np.argmax(logits, -1), [1]); // [1]
+        return lax.dynamicUpdateSlice(tokens, next, [lax.add(t, 1)]);
+      }, cache);
+    };
+    const embed = toDevice(hv("f32", [3, 2], [1, 0, 0, 1, 1, 1]));
+    const w = toDevice(hv("f32", [2, 3], [0, 0, 1, 1, 0, 0])); // token 0 -> 2, 1 -> 0, 2 -> 0 (tie 0/2: first)
+    const first = toDevice(hv("i32", [], [1]));
+    const text = verifyOne("decode loop", jit(decode).lower(embed, w, first).stablehlo());
+    expect(text.match(/"stablehlo.while"/g)).toHaveLength(1);
+    expect(text.match(/"stablehlo.reduce"/g)).toHaveLength(1);
+    expect((await readHost(jit(decode)(embed, w, first) as ArrayBase)).data).toEqual([1, 0, 2, 0, 2]);
+  });
+
+  it("a while inside a while body, each with its own reduce", async () => {
+    const f = (x: ArrayBase) =>
+      forLoop(0, 3, (_i, outer: ArrayBase) => forLoop(0, 2, (_j, inner: ArrayBase) => np.add(inner, np.max(inner)), outer), x);
+    const x = toDevice(hv("f32", [2], [1, 2]));
+    const text = verifyOne("nested while", jit(f).lower(x).stablehlo());
+    expect(text.match(/"stablehlo.while"/g)).toHaveLength(2);
+    let v = [1, 2];
+    for (let k = 0; k < 6; k++) v = v.map((e) => e + Math.max(...v));
+    expect((await readHost(jit(f)(x) as ArrayBase)).data).toEqual(v);
   });
 });
 
