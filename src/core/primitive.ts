@@ -136,7 +136,7 @@ export interface PrimitiveParams {
   [Primitive.Reduce]: { op: ReduceOp; axes: readonly number[] };
   /** Index of the first maximum along `axis` (NaN counts as the maximum, as in numpy). */
   [Primitive.Argmax]: { axis: number; indexDtype: DType };
-  [Primitive.DotGeneral]: { dimensions: DotDimensionNumbers; preferredDtype?: DType };
+  [Primitive.DotGeneral]: { dimensions: DotDimensionNumbers };
   [Primitive.Gather]: { dimensions: GatherDimensionNumbers; sliceSizes: readonly number[] };
   /** Inputs: operand, indices, updates. Out-of-bounds updates are dropped. */
   [Primitive.ScatterAdd]: { dimensions: ScatterDimensionNumbers };
