@@ -1,6 +1,6 @@
 // Devices: where arrays live and programs run. `reference` interprets Programs on tfjs (the test oracle);
 // `cpu`, `gpu` and `tpu` run compiled StableHLO through a PJRT plugin (a Backend).
-import type { Backend, HostData } from "./backend.js";
+import type { Backend, BackendExecutable, HostData } from "./backend.js";
 import { type BackendOptions, openBackend } from "./pjrt.js";
 import type { DeviceArray, Payload } from "./array.js";
 import type { HostTensor } from "./host.js";
@@ -9,10 +9,39 @@ export type DeviceKind = "reference" | "cpu" | "gpu" | "tpu";
 export const DEVICE_KINDS: readonly DeviceKind[] = ["reference", "cpu", "gpu", "tpu"];
 
 export class Device {
+  /** Compiled executables by module text, shared by every jit and eager call on this device. */
+  private readonly executables = new Map<string, Promise<BackendExecutable>>();
+  private closed = false;
+
   constructor(
     readonly kind: DeviceKind,
     readonly backend: Backend | undefined,
   ) {}
+
+  /** The executable of a StableHLO module, compiling it on first request. */
+  compile(mlirText: string): Promise<BackendExecutable> {
+    if (this.backend === undefined) throw new Error(`device ${this.kind} does not compile StableHLO`);
+    if (this.closed) throw new Error(`device ${this.kind} was closed`);
+    let compiled = this.executables.get(mlirText);
+    if (compiled === undefined) {
+      compiled = this.backend.compile(mlirText);
+      compiled.catch(() => {});
+      this.executables.set(mlirText, compiled);
+    }
+    return compiled;
+  }
+
+  /** Frees every compiled executable and the backend. Arrays on this device become unusable. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const pending = [...this.executables.values()];
+    this.executables.clear();
+    // Executables compile asynchronously: wait for each, free it, then free the backend.
+    const settled = await Promise.allSettled(pending);
+    for (const result of settled) if (result.status === "fulfilled") result.value.dispose();
+    this.backend?.dispose();
+  }
 
   toString(): string {
     return this.kind;
@@ -72,8 +101,10 @@ export function setDefaultDevice(kind: DeviceKind): void {
   defaultKind = kind;
 }
 
-/** Closes every opened backend (tests call this at the end). */
-export function closeDevices(): void {
-  for (const device of opened.values()) device.backend?.dispose();
+/** Closes every opened device: frees compiled executables and backends (tests call this at the end). Resolves
+ * once everything is freed. */
+export async function closeDevices(): Promise<void> {
+  const devices = [...opened.values()];
   opened.clear();
+  await Promise.all(devices.map((device) => device.close()));
 }

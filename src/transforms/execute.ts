@@ -9,8 +9,6 @@ import type { HostTensor } from "../runtime/host.js";
 import { interpret } from "./interpret.js";
 import { lowerProgram } from "./lower.js";
 
-const executables = new WeakMap<Device, Map<string, Promise<BackendExecutable>>>();
-
 /** A program prepared for one device: lowered and compiling (PJRT) or ready to interpret (reference). */
 export class PreparedProgram {
   readonly aliases: number[];
@@ -32,18 +30,7 @@ export class PreparedProgram {
     const lowered = lowerProgram(program, { donate, name });
     this.aliases = lowered.aliases;
     this.text = lowered.text;
-    let cache = executables.get(device);
-    if (cache === undefined) {
-      cache = new Map();
-      executables.set(device, cache);
-    }
-    let compiled = cache.get(lowered.text);
-    if (compiled === undefined) {
-      compiled = device.backend.compile(lowered.text);
-      compiled.catch(() => {});
-      cache.set(lowered.text, compiled);
-    }
-    this.executable = compiled;
+    this.executable = device.compile(lowered.text);
   }
 
   /** Runs on `args` (already checked against the program's input avals). Donated args are consumed now. */
