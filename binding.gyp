@@ -21,6 +21,7 @@
       'sources': [
         'native/addon/addon.cc',
         'native/addon/addon_buffers.cc',
+        'native/addon/dispatch_queue.cc',
         'native/addon/napi_util.cc',
         'native/addon/pjrt_client.cc',
       ],

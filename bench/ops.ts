@@ -11,12 +11,12 @@ import { nativeBuildDir, packageRoot } from "../src/runtime/native.js";
 
 const DEFAULT_SIZES = [256, 1024, 2048, 4096];
 
-/** Timed repetitions per size (after one warm-up), chosen to keep the suite around two minutes. */
+/** Timed repetitions per size (after one warm-up): enough for a stable median, the suite stays under a minute. */
 function repsFor(n: number): number {
-  if (n <= 256) return 50;
-  if (n <= 1024) return 10;
-  if (n <= 2048) return 5;
-  return 3;
+  if (n <= 256) return 200;
+  if (n <= 1024) return 30;
+  if (n <= 2048) return 10;
+  return 5;
 }
 
 function median(values: number[]): number {
@@ -116,17 +116,37 @@ async function wasmTimer(): Promise<(n: number) => number> {
   };
 }
 
-async function tinyCallMicroseconds(backend: PjrtBackend, calls: number): Promise<number> {
+function sleep(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+/** Compiles a 1024^2 matmul and returns a function that runs it once (to wake BLAS up just before a measurement). */
+async function matmulWarmUp(backend: PjrtBackend): Promise<() => Promise<void>> {
+  const n = 1024;
+  const executable = await backend.compile(matmulModule(n));
+  const a = await backend.fromHost(randomMatrix(n, 1), "f32", [n, n]);
+  return async () => {
+    const outputs = await executable.execute([a, a]);
+    for (const output of outputs) output.dispose();
+    a.dispose();
+    executable.dispose();
+  };
+}
+
+async function tinyCallMicroseconds(backend: PjrtBackend, calls: number, before?: () => Promise<void>): Promise<number> {
   const executable = await backend.compile(tinyAddModule());
   const a = await backend.fromHost(Float32Array.from([1, 2, 3, 4]), "f32", [4]);
   const b = await backend.fromHost(Float32Array.from([4, 3, 2, 1]), "f32", [4]);
   const times: number[] = [];
-  for (let call = 0; call < calls + 100; ++call) {
+  const warmUp = 1000; // JIT, allocator and thread wake-up settle over the first few hundred calls
+  for (let call = 0; call < warmUp; ++call) (await executable.execute([a, b])).forEach((output) => output.dispose());
+  if (before !== undefined) await before();
+  for (let call = warmUp; call < warmUp + calls; ++call) {
     const start = performance.now();
     const outputs = await executable.execute([a, b]);
     const micros = (performance.now() - start) * 1000;
     for (const output of outputs) output.dispose();
-    if (call >= 100) times.push(micros); // the first 100 warm up
+    if (call >= warmUp) times.push(micros);
   }
   a.dispose();
   b.dispose();
@@ -152,6 +172,16 @@ export async function runOpsBench(args: string[]): Promise<void> {
     console.log(`device:  ${backend.description}`);
     console.log(`blas:    ${String(attributes.blas)} (OPENBLAS_CORETYPE=${coreType ?? "auto"}); ${cpus().length} cores`);
     console.log(`sizes:   ${sizes.join(", ")} (square f32 matmul, median of timed reps; ours = execute only)\n`);
+
+    // Tiny calls twice: with BLAS idle, and right after a matmul. After an sgemm OpenBLAS's worker threads
+    // spin (sched_yield) for a while before sleeping; on 2 cores that slows the JS round trips.
+    const calls = 2000;
+    await sleep(500);
+    const tinyIdle = await tinyCallMicroseconds(backend, calls);
+    const tinyAfterMatmul = await tinyCallMicroseconds(backend, calls, await matmulWarmUp(backend));
+    const tinyLine =
+      `tiny call (add f32[4], inputs on device, execute + dispose output), median of ${calls}: ` +
+      `${format(tinyIdle, 1)} us with BLAS idle, ${format(tinyAfterMatmul, 1)} us right after a 1024^2 matmul`;
 
     // Interleaved per size, so that load drifting on a shared machine hits all three alike.
     const wasmGflops = skipWasm ? undefined : await wasmTimer();
@@ -183,10 +213,8 @@ export async function runOpsBench(args: string[]): Promise<void> {
     console.log(line(header));
     console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
     for (const row of rows) console.log(line(row));
+    console.log(`\n${tinyLine}`);
 
-    const calls = 2000;
-    const micros = await tinyCallMicroseconds(backend, calls);
-    console.log(`\ntiny call (add f32[4], inputs on device, execute + dispose output): median ${format(micros, 1)} us over ${calls} calls`);
   } finally {
     backend.dispose();
   }

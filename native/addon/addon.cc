@@ -234,12 +234,12 @@ Napi::Value ClientWrap::buffer_from_host(const Napi::CallbackInfo& info) {
   }
   const void* bytes = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   PJRT_Device* pjrt_device = device->device();
-  auto* worker = new PromiseWorker(env, "grpo_xla.bufferFromHost", [handle, pjrt_device, bytes, type, dims] {
+  auto work = [handle, pjrt_device, bytes, type, dims] {
     std::shared_ptr<Buffer> buffer = Buffer::from_host(handle, pjrt_device, bytes, type, dims);
-    return PromiseWorker::Completion([buffer](Napi::Env env) -> Napi::Value { return BufferWrap::wrap(env, buffer); });
-  });
-  worker->keep(array);  // the host data stays alive until the transfer is done
-  return worker->start();
+    return DispatchQueue::Completion([buffer](Napi::Env env) -> Napi::Value { return BufferWrap::wrap(env, buffer); });
+  };
+  // The host data stays referenced until the transfer is done.
+  return DispatchQueue::of(env, &handle->plugin()).submit(env, std::move(work), nullptr, {array});
 }
 
 Napi::Value ClientWrap::dispose(const Napi::CallbackInfo& info) {

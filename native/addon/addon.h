@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "dispatch_queue.h"
 #include "napi_util.h"
 #include "pjrt_client.h"
 

@@ -87,11 +87,11 @@ Napi::Value BufferWrap::to_host(const Napi::CallbackInfo& info) {
   void* destination = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   size_t size = array.ByteLength();
   auto reference = std::make_shared<Napi::Reference<Napi::TypedArray>>(Napi::Persistent(array));
-  auto* worker = new PromiseWorker(env, "grpo_xla.toHost", [buffer, destination, size, row_major_layout, reference] {
+  auto work = [buffer, destination, size, row_major_layout, reference] {
     buffer->to_host(destination, size, row_major_layout);
-    return PromiseWorker::Completion([reference](Napi::Env) -> Napi::Value { return reference->Value(); });
-  });
-  return worker->start();
+    return DispatchQueue::Completion([reference](Napi::Env) -> Napi::Value { return reference->Value(); });
+  };
+  return DispatchQueue::of(env, &buffer->client()->plugin()).submit(env, std::move(work));
 }
 
 Napi::Value BufferWrap::dispose(const Napi::CallbackInfo& info) {
@@ -214,13 +214,13 @@ Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < count; ++i) raw[i] = handles[i]->get();
   PJRT_Device* pjrt_device = device->device();
 
-  auto* worker = new PromiseWorker(
-      env, "grpo_xla.execute",
+  return DispatchQueue::of(env, &device->client()->plugin()).submit(
+      env,
       [executable, pjrt_device, raw, donate, handles] {
         std::vector<std::unique_ptr<Buffer>> outputs = executable->execute(pjrt_device, raw, donate);
         auto shared = std::make_shared<std::vector<std::shared_ptr<Buffer>>>();
         for (auto& output : outputs) shared->push_back(std::move(output));
-        return PromiseWorker::Completion([shared](Napi::Env env) -> Napi::Value {
+        return DispatchQueue::Completion([shared](Napi::Env env) -> Napi::Value {
           Napi::Array result = Napi::Array::New(env, shared->size());
           for (size_t k = 0; k < shared->size(); ++k) {
             result.Set(static_cast<uint32_t>(k), BufferWrap::wrap(env, (*shared)[k]));
@@ -239,7 +239,6 @@ Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
         }
         (void)env;
       });
-  return worker->start();
 }
 
 Napi::Value ExecutableWrap::dispose(const Napi::CallbackInfo& info) {

@@ -1,0 +1,112 @@
+#include "dispatch_queue.h"
+
+#include <map>
+
+namespace grpo::addon {
+
+struct DispatchQueue::Task {
+  explicit Task(Napi::Promise::Deferred promise) : deferred(std::move(promise)) {}
+  Napi::Promise::Deferred deferred;
+  std::function<Completion()> work;
+  std::function<void(Napi::Env)> on_failure;
+  std::vector<Napi::Reference<Napi::Value>> kept;
+  Completion completion;
+  bool failed = false;
+  PJRT_Error_Code error_code = PJRT_Error_Code_OK;
+  std::string error_message;
+};
+
+DispatchQueue& DispatchQueue::of(Napi::Env env, const Plugin* plugin) {
+  // Queues are never destroyed before the environment's cleanup hook stops them (plugins are never unloaded).
+  static std::map<std::pair<napi_env, const Plugin*>, DispatchQueue*> queues;
+  DispatchQueue*& queue = queues[{static_cast<napi_env>(env), plugin}];
+  if (queue == nullptr) {
+    queue = new DispatchQueue(env, "grpo_xla dispatch " + plugin->path());
+    env.AddCleanupHook([queue] { queue->stop(); });
+  }
+  return *queue;
+}
+
+DispatchQueue::DispatchQueue(Napi::Env env, const std::string& name) {
+  napi_value resource_name = Napi::String::New(env, name);
+  napi_status status = napi_create_threadsafe_function(env, nullptr, nullptr, resource_name, 0, 1, nullptr, nullptr, this,
+                                                       &DispatchQueue::settle, &settle_function_);
+  if (status != napi_ok) throw Napi::Error::New(env, "cannot create the dispatch queue's thread-safe function");
+  napi_unref_threadsafe_function(env, settle_function_);  // an idle queue does not keep the process alive
+  thread_ = std::thread([this] { run(); });
+}
+
+Napi::Promise DispatchQueue::submit(Napi::Env env, std::function<Completion()> work,
+                                    std::function<void(Napi::Env)> on_failure, const std::vector<Napi::Value>& keep) {
+  auto* task = new Task(Napi::Promise::Deferred::New(env));
+  task->work = std::move(work);
+  task->on_failure = std::move(on_failure);
+  for (const Napi::Value& value : keep) task->kept.push_back(Napi::Persistent(value));
+  Napi::Promise promise = task->deferred.Promise();
+  if (pending_++ == 0) napi_ref_threadsafe_function(env, settle_function_);  // pending work keeps it alive
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    tasks_.push_back(task);
+  }
+  wake_.notify_one();
+  return promise;
+}
+
+void DispatchQueue::run() {
+  for (;;) {
+    Task* task;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (stopping_) return;
+      task = tasks_.front();
+      tasks_.pop_front();
+    }
+    try {
+      task->completion = task->work();
+    } catch (const PjrtError& error) {
+      task->failed = true;
+      task->error_code = error.code();
+      task->error_message = error.what();
+    } catch (const std::exception& error) {
+      task->failed = true;
+      task->error_code = PJRT_Error_Code_INTERNAL;
+      task->error_message = error.what();
+    }
+    // `work` is released with the task, on the JS thread: it may hold JS references.
+    napi_call_threadsafe_function(settle_function_, task, napi_tsfn_blocking);
+  }
+}
+
+// On the JS thread: settles one task's promise.
+void DispatchQueue::settle(napi_env raw_env, napi_value, void* context, void* data) {
+  auto* queue = static_cast<DispatchQueue*>(context);
+  auto* task = static_cast<Task*>(data);
+  if (raw_env == nullptr) return;  // the environment is going away: nothing left to settle
+  Napi::Env env(raw_env);
+  Napi::HandleScope scope(env);
+  try {
+    if (task->failed) {
+      if (task->on_failure) task->on_failure(env);
+      task->deferred.Reject(make_js_error(env, task->error_code, task->error_message).Value());
+    } else {
+      task->deferred.Resolve(js_call(env, [&] { return task->completion(env); }));
+    }
+  } catch (const Napi::Error& error) {
+    task->deferred.Reject(error.Value());
+  }
+  delete task;
+  if (--queue->pending_ == 0) napi_unref_threadsafe_function(raw_env, queue->settle_function_);
+}
+
+void DispatchQueue::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  napi_release_threadsafe_function(settle_function_, napi_tsfn_abort);
+}
+
+}  // namespace grpo::addon
