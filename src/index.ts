@@ -14,7 +14,7 @@ export { Primitive } from "./core/primitive.js";
 export { Program } from "./core/program.js";
 export { Tracer } from "./core/trace.js";
 export { ShapeError, TraceError } from "./core/errors.js";
-export { DeviceArray, liveArrays } from "./runtime/array.js";
+export { DeviceArray, liveArrays, tidy } from "./runtime/array.js";
 export {
   Device,
   type DeviceKind,

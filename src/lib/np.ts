@@ -22,7 +22,7 @@ export interface ArrayOptions {
 export function array(values: unknown, options: ArrayOptions = {}): DeviceArray {
   const dtype = options.dtype ?? inferDtype(values);
   const device = options.device === undefined ? defaultDevice() : getDevice(options.device);
-  return DeviceArray.fromHost(toHostTensor(values, dtype, options.shape), device);
+  return DeviceArray.fromHost(toHostTensor(values, dtype, options.shape), device, options.device !== undefined);
 }
 
 function inferDtype(values: unknown): DType {

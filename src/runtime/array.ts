@@ -11,6 +11,10 @@ import type { HostTensor } from "./host.js";
 export type Payload = { kind: "host"; tensor: HostTensor } | { kind: "buffer"; buffer: BackendBuffer };
 
 let live = 0;
+const settled = new WeakSet<Promise<unknown>>();
+
+/** Open tidy scopes, innermost last: each collects the arrays created while it is open. */
+const scopes: DeviceArray[][] = [];
 
 /** Disposes device buffers of arrays the program dropped without dispose(). */
 const finalizer = new FinalizationRegistry<Promise<Payload>>((payload) => {
@@ -25,12 +29,20 @@ const finalizer = new FinalizationRegistry<Promise<Payload>>((payload) => {
 export class DeviceArray extends ArrayBase {
   private payloadPromise: Promise<Payload> | undefined;
   private state: "live" | "disposed" | "consumed" = "live";
+  /** Computations reading this array that may not have started yet: freeing waits for them. */
+  private readers: Promise<unknown>[] = [];
   readonly aval: Aval;
 
+  /**
+   * @param committed whether the array is bound to its device: arrays made with an explicit device, and results
+   * of computations with committed inputs, are; others (made on the default device) move to the device of the
+   * committed operands they meet.
+   */
   constructor(
     aval: Aval,
     readonly device: Device,
     payload: Promise<Payload>,
+    readonly committed = true,
   ) {
     super();
     this.aval = aval;
@@ -39,10 +51,11 @@ export class DeviceArray extends ArrayBase {
     this.payloadPromise = payload;
     live++;
     finalizer.register(this, payload, this);
+    scopes[scopes.length - 1]?.push(this);
   }
 
-  static fromHost(tensor: HostTensor, device: Device): DeviceArray {
-    return new DeviceArray(new Aval(tensor.shape, tensor.dtype), device, device.upload(tensor));
+  static fromHost(tensor: HostTensor, device: Device, committed = true): DeviceArray {
+    return new DeviceArray(new Aval(tensor.shape, tensor.dtype), device, device.upload(tensor), committed);
   }
 
   get isDisposed(): boolean {
@@ -71,6 +84,16 @@ export class DeviceArray extends ArrayBase {
   /** The payload, for executors. Throws if disposed or donated. */
   payload(where = "use"): Promise<Payload> {
     return this.check(where);
+  }
+
+  /** Keeps the memory alive until `computation` settles (called by executors for each argument they read). */
+  retainUntil(computation: Promise<unknown>): void {
+    this.readers = this.readers.filter((p) => !settled.has(p));
+    this.readers.push(computation);
+    computation.then(
+      () => settled.add(computation),
+      () => settled.add(computation),
+    );
   }
 
   /** Gives up this array's memory to a computation (donation). The array is unusable afterwards. */
@@ -116,11 +139,15 @@ export class DeviceArray extends ArrayBase {
     this.payloadPromise = undefined;
     live--;
     finalizer.unregister(this);
-    p?.then(
-      (payload) => {
-        if (payload.kind === "buffer") payload.buffer.dispose();
-      },
-      () => {},
+    const readers = this.readers;
+    this.readers = [];
+    void Promise.allSettled(readers).then(() =>
+      p?.then(
+        (payload) => {
+          if (payload.kind === "buffer") payload.buffer.dispose();
+        },
+        () => {},
+      ),
     );
   }
 
@@ -136,4 +163,40 @@ export class DeviceArray extends ArrayBase {
 /** Number of DeviceArrays neither disposed nor donated. */
 export function liveArrays(): number {
   return live;
+}
+
+/**
+ * Runs `fn` and disposes every DeviceArray created meanwhile except those in its result (any pytree of arrays):
+ * deterministic freeing for eager code, whose intermediates the caller never sees. `fn` must be synchronous
+ * (computations it starts may still be running; disposal waits for them).
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new TypeError("tidy: expects a function");
+  const scope: DeviceArray[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new TypeError("tidy: the function must be synchronous (it returned a Promise)");
+  } catch (error) {
+    scopes.pop();
+    for (const a of scope) a.dispose();
+    throw error;
+  }
+  scopes.pop();
+  const kept = new Set<unknown>();
+  const collect = (value: unknown): void => {
+    if (value instanceof DeviceArray) kept.add(value);
+    else if (Array.isArray(value)) value.forEach(collect);
+    else if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+      Object.values(value).forEach(collect);
+    }
+  };
+  collect(result);
+  const outer = scopes[scopes.length - 1];
+  for (const a of scope) {
+    if (kept.has(a)) outer?.push(a);
+    else a.dispose();
+  }
+  return result;
 }

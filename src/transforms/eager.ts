@@ -10,17 +10,21 @@ import { PreparedProgram } from "./execute.js";
 
 const prepared = new WeakMap<Device, Map<string, PreparedProgram>>();
 
-/** The one device all concrete operands live on (or the default device when there are none). */
-export function commonDevice(where: string, inputs: readonly ArrayBase[]): Device {
-  let device: Device | undefined;
+/** Where an operation on these operands runs: the device of its committed operands (which must agree), else
+ * the device of its first operand, else the default device. Uncommitted operands elsewhere are copied over. */
+export function commonDevice(where: string, inputs: readonly ArrayBase[]): { device: Device; committed: boolean } {
+  let committed: Device | undefined;
+  let first: Device | undefined;
   for (const x of inputs) {
     if (!(x instanceof DeviceArray)) continue;
-    if (device !== undefined && x.device !== device) {
-      throw new Error(`${where}: operands live on different devices (${device} and ${x.device}); move one with np.asarray(x, {device})`);
+    first ??= x.device;
+    if (!x.committed) continue;
+    if (committed !== undefined && x.device !== committed) {
+      throw new Error(`${where}: operands are committed to different devices (${committed} and ${x.device}); move one with np.asarray(x, {device})`);
     }
-    device = x.device;
+    committed = x.device;
   }
-  return device ?? defaultDevice();
+  return { device: committed ?? first ?? defaultDevice(), committed: committed !== undefined };
 }
 
 export function evalEager<P extends Primitive>(
@@ -29,7 +33,7 @@ export function evalEager<P extends Primitive>(
   inputs: readonly ArrayBase[],
   outAvals: readonly Aval[],
 ): DeviceArray[] {
-  const device = commonDevice(primitive, inputs);
+  const { device, committed } = commonDevice(primitive, inputs);
   const atoms: Atom[] = [];
   const programInputs: Var[] = [];
   const args: DeviceArray[] = [];
@@ -45,7 +49,7 @@ export function evalEager<P extends Primitive>(
   const outputs = outAvals.map((a) => new Var(a));
   const equation: Equation = { primitive, params, inputs: atoms, outputs } as Equation;
   const program = new Program(programInputs, [equation], outputs);
-  return cachedPrepare(device, program).run(args);
+  return cachedPrepare(device, program).run(args, committed);
 }
 
 /** Identical one-op programs share their compiled executable: the key is the program's printed form. */

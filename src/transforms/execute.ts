@@ -33,18 +33,17 @@ export class PreparedProgram {
     this.executable = device.compile(lowered.text);
   }
 
-  /** Runs on `args` (already checked against the program's input avals). Donated args are consumed now. */
-  run(args: readonly DeviceArray[]): DeviceArray[] {
+  /** Runs on `args` (already checked against the program's input avals). Donated args are consumed now.
+   * Results are committed to the device when `committed` (see DeviceArray). */
+  run(args: readonly DeviceArray[], committed: boolean, owned: readonly boolean[] = []): DeviceArray[] {
     const device = this.device;
     const payloads = args.map((a, i) =>
       this.donate[i] && a.device === device ? a.consume("donated argument") : device.transfer(a, `argument ${i}`),
     );
-    // Copies made to bring arguments from other devices are freed once the computation is done.
-    const temporaries = args.map((a) => a.device !== device);
-    // Arrays donated from another device cannot lend their memory; they are consumed after the copy.
-    args.forEach((a, i) => {
-      if (this.donate[i] && a.device !== device && !a.isDisposed) a.dispose();
-    });
+    // Copies made to bring arguments from other devices are freed once the computation is done, and so are
+    // arguments handed over by the caller and donated arrays from other devices (they cannot lend memory here).
+    const copies = args.map((a) => a.device !== device);
+    const disposeAfter = args.filter((a, i) => !a.isDisposed && (owned[i] === true || (this.donate[i] && a.device !== device)));
     const outAvals = this.program.outputs.map((o) => new Aval(o.aval.shape, o.aval.dtype));
     let results: Promise<Payload[]>;
     if (this.executable === undefined) {
@@ -62,10 +61,14 @@ export class PreparedProgram {
       });
     }
     results.catch(() => {});
+    for (const a of args) if (!a.isDisposed) a.retainUntil(results);
     void results
-      .finally(() => Promise.all(payloads.map((p, i) => (temporaries[i] ? p.then(releasePayload) : undefined))))
+      .finally(() => {
+        for (const a of disposeAfter) a.dispose();
+        return Promise.all(payloads.map((p, i) => (copies[i] ? p.then(releasePayload) : undefined)));
+      })
       .catch(() => {});
-    return outAvals.map((aval, i) => new DeviceArray(aval, device, results.then((r) => r[i]!)));
+    return outAvals.map((aval, i) => new DeviceArray(aval, device, results.then((r) => r[i]!), committed));
   }
 }
 

@@ -9,6 +9,7 @@ import { isTracing, withNewTrace } from "../core/trace.js";
 import { DeviceArray } from "../runtime/array.js";
 import { type Device, type DeviceKind, defaultDevice, getDevice } from "../runtime/device.js";
 import { toHostTensor } from "../runtime/host.js";
+import { commonDevice } from "./eager.js";
 import { PreparedProgram } from "./execute.js";
 import { lowerProgram } from "./lower.js";
 
@@ -60,6 +61,7 @@ export class Lowered {
     private readonly donate: readonly boolean[],
     private readonly device: Device,
     private readonly name: string,
+    private readonly explicitDevice: boolean,
   ) {}
 
   /** The StableHLO module text that would run. */
@@ -79,6 +81,7 @@ export class Lowered {
       this.consts,
       this.inputAvals,
       this.outTree,
+      this.explicitDevice,
     );
   }
 }
@@ -90,6 +93,7 @@ export class Compiled {
     private readonly consts: readonly ArrayBase[],
     readonly inputAvals: readonly Aval[],
     readonly outputTree: TreeDef,
+    private readonly explicitDevice: boolean,
   ) {}
 
   /** Runs on flat leaves (arrays in the order of the flattened arguments). */
@@ -97,15 +101,18 @@ export class Compiled {
     if (leaves.length !== this.inputAvals.length) {
       throw new TypeError(`compiled ${this.prepared.device} program takes ${this.inputAvals.length} arrays, got ${leaves.length}`);
     }
-    const args = leaves.map((leaf, i) => {
+    leaves.forEach((leaf, i) => {
       const expected = this.inputAvals[i]!;
       if (!expected.equals(leaf.aval)) {
         throw new TypeError(`argument leaf ${i}: expected ${expected}, got ${leaf.aval} (shape ${showShape(leaf.shape)}, dtype ${leaf.dtype})`);
       }
-      return materialize(leaf, this.prepared.device);
     });
-    const constArgs = this.consts.map((c) => materialize(c, this.prepared.device));
-    return this.prepared.run([...constArgs, ...args]);
+    const all = [...this.consts, ...leaves];
+    const args = all.map((x) => materialize(x, this.prepared.device));
+    // JS numbers become arrays for this call only: the run frees them when it is done.
+    const owned = all.map((x) => x instanceof ScalarConst);
+    const committed = this.explicitDevice || all.some((x) => x instanceof DeviceArray && x.committed);
+    return this.prepared.run(args, committed, owned);
   }
 
   call(...args: unknown[]): PyTree {
@@ -168,7 +175,7 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
       throw new TypeError(`jit(${name}): expected ${fn.length} arguments, got ${args.length}`);
     }
     const flat = flattenArguments(args, staticArgnums, `jit(${name})`);
-    const device = options.device === undefined ? deviceOfLeaves(flat.leaves) : getDevice(options.device);
+    const device = options.device === undefined ? commonDevice(`jit(${name})`, flat.leaves).device : getDevice(options.device);
     const key = `${device.kind}|${treedefKey(flat.treedef)}|${flat.leaves.map((l) => l.aval.toString()).join(";")}|${flat.staticKey}`;
     const cached = cache.get(key);
     if (cached) return { lowered: cached.lowered, key, leaves: flat.leaves };
@@ -185,7 +192,7 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
       return t.finish(flatOut.leaves.map(leafToArray));
     });
     const donate = flat.argumentOf.map((argIndex) => donateArgnums.includes(argIndex));
-    const lowered = new Lowered(closed.program, closed.consts, avals, outTree!, donate, device, name);
+    const lowered = new Lowered(closed.program, closed.consts, avals, outTree!, donate, device, name, options.device !== undefined);
     return { lowered, key, leaves: flat.leaves };
   };
 
@@ -206,7 +213,3 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
   }) as Jitted<F>;
 }
 
-function deviceOfLeaves(leaves: readonly ArrayBase[]): Device {
-  for (const l of leaves) if (l instanceof DeviceArray) return l.device;
-  return defaultDevice();
-}
