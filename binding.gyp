@@ -39,11 +39,28 @@
         'native/cpu/plugin_buffers.cc',
         'native/cpu/plugin_executables.cc',
         'native/cpu/compile_options.cc',
-        '<!@(ls native/cpu/engine/*.cc)',
       ],
+      'dependencies': ['grpo_cpu_engine'],
       # Only GetPjrtApi is exported; the engine's symbols stay inside the plugin.
       'cflags': ['-fvisibility=hidden', '-fPIC'],
       'ldflags': ['-Wl,--no-undefined'],
+      'libraries': ['-ldl', '-lpthread'],
+    },
+    {
+      # The engine (parser, type checker, planner, kernels) as a static library: linked into the plugin and
+      # into its C++ test binary, so the sources compile once.
+      'target_name': 'grpo_cpu_engine',
+      'type': 'static_library',
+      'sources': ['<!@(ls native/cpu/engine/*.cc)'],
+      'cflags': ['-fvisibility=hidden', '-fPIC'],
+    },
+    {
+      # Test tool: the engine's own C++ tests (native/cpu/tests), run by tests/runtime/engine.test.ts.
+      'target_name': 'cpu_engine_test',
+      'type': 'executable',
+      'sources': ['<!@(ls native/cpu/tests/engine_*test.cc)'],
+      'include_dirs': ['native/cpu/engine'],
+      'dependencies': ['grpo_cpu_engine'],
       'libraries': ['-ldl', '-lpthread'],
     },
     {
