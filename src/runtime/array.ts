@@ -28,6 +28,8 @@ const finalizer = new FinalizationRegistry<Promise<Payload>>((payload) => {
 
 export class DeviceArray extends ArrayBase {
   private payloadPromise: Promise<Payload> | undefined;
+  /** The payload once it has arrived, so dispose() can free at once when nothing still reads it. */
+  private resolved: Payload | undefined;
   private state: "live" | "disposed" | "consumed" = "live";
   /** Computations reading this array that may not have started yet: freeing waits for them. */
   private readers: Promise<unknown>[] = [];
@@ -49,6 +51,10 @@ export class DeviceArray extends ArrayBase {
     // A failure is reported when the array is read; until then it must not count as an unhandled rejection.
     payload.catch(() => {});
     this.payloadPromise = payload;
+    payload.then(
+      (p) => (this.resolved = p),
+      () => {},
+    );
     live++;
     finalizer.register(this, payload, this);
     scopes[scopes.length - 1]?.push(this);
@@ -101,6 +107,7 @@ export class DeviceArray extends ArrayBase {
     const p = this.check(where);
     this.state = "consumed";
     this.payloadPromise = undefined;
+    this.resolved = undefined;
     live--;
     finalizer.unregister(this);
     return p;
@@ -113,14 +120,24 @@ export class DeviceArray extends ArrayBase {
   }
 
   /** Waits for the value and returns it as a host tensor (a copy). */
-  async tensor(): Promise<HostTensor> {
-    const payload = await this.check("data()");
-    if (payload.kind === "host") {
-      const t = payload.tensor;
-      return { dtype: t.dtype, shape: t.shape, data: t.data.slice() };
+  tensor(): Promise<HostTensor> {
+    let pending: Promise<Payload>;
+    try {
+      pending = this.check("data()");
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const data: HostData = await payload.buffer.toHost();
-    return { dtype: this.aval.dtype, shape: this.aval.shape, data };
+    const reading = pending.then(async (payload): Promise<HostTensor> => {
+      if (payload.kind === "host") {
+        const t = payload.tensor;
+        return { dtype: t.dtype, shape: t.shape, data: t.data.slice() };
+      }
+      const data: HostData = await payload.buffer.toHost();
+      return { dtype: this.aval.dtype, shape: this.aval.shape, data };
+    });
+    // A dispose() during the copy waits for it.
+    this.retainUntil(reading);
+    return reading;
   }
 
   /** Waits until the computation producing this array finished (rethrowing its error). */
@@ -139,8 +156,14 @@ export class DeviceArray extends ArrayBase {
     this.payloadPromise = undefined;
     live--;
     finalizer.unregister(this);
-    const readers = this.readers;
+    const readers = this.readers.filter((r) => !settled.has(r));
     this.readers = [];
+    const resolved = this.resolved;
+    this.resolved = undefined;
+    if (readers.length === 0 && resolved !== undefined) {
+      if (resolved.kind === "buffer") resolved.buffer.dispose();
+      return;
+    }
     void Promise.allSettled(readers).then(() =>
       p?.then(
         (payload) => {
