@@ -95,9 +95,8 @@ PJRT_Error* Client_BufferFromHostBuffer(PJRT_Client_BufferFromHostBuffer_Args* a
     TensorType type;
     type.dtype = dtype;
     type.dims.assign(args->dims, args->dims + args->num_dims);
-    for (int64_t dim : type.dims) {
-      if (dim < 0) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, std::string(function) + ": negative dimension");
-    }
+    std::string size_error = tensor_size_error(type);
+    if (!size_error.empty()) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, std::string(function) + ": " + size_error);
     size_t element_size = dtype_size(dtype);
     if (!is_row_major(args->device_layout, type.dims, element_size)) {
       return make_error(PJRT_Error_Code_UNIMPLEMENTED,

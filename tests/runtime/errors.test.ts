@@ -38,6 +38,21 @@ describe("compile errors", () => {
     expect(error.code).toBe("INVALID_ARGUMENT");
   });
 
+  it("rejects a tensor too large to allocate, or whose size overflows, at compile time", async () => {
+    // Regression: such shapes compiled and then failed in the allocator (or, overflowing, wrapped to 0 bytes).
+    const huge = mainModule("(%a: tensor<100000000000000xf32>) -> tensor<100000000000000xf32>", [
+      `"func.return"(%a) : (tensor<100000000000000xf32>) -> ()`,
+    ]);
+    const tooLarge = await compileError(huge);
+    expect(tooLarge.message).toMatch(/line \d+, column \d+: tensor<100000000000000xf32> needs 400000000000000 bytes/);
+    expect(tooLarge.code).toBe("INVALID_ARGUMENT");
+    const wrapping = mainModule("(%a: tensor<4294967296x4294967296x16xf32>) -> tensor<f32>", [
+      `%c = "stablehlo.constant"() {value = dense<0.0> : tensor<f32>} : () -> tensor<f32>`,
+      `"func.return"(%c) : (tensor<f32>) -> ()`,
+    ]);
+    expect((await compileError(wrapping)).message).toContain("overflows 64 bits");
+  });
+
   it("rejects text that is not MLIR at all", async () => {
     const error = await compileError("this is not a module");
     expect(error.message).toMatch(/line 1, column \d+/);

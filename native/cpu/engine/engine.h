@@ -33,6 +33,11 @@ struct TensorType {
   bool operator==(const TensorType& other) const = default;
 };
 
+// Why a tensor of `type` can never be allocated (its byte size overflows 64 bits or exceeds this machine's
+// physical memory), or "" when it can. Shapes come from untrusted module text and host calls, so both are
+// checked before anything multiplies dims or allocates.
+std::string tensor_size_error(const TensorType& type);
+
 // One block of host memory: the plugin's device memory. Every live Storage counts towards bytes_in_use().
 class Storage {
  public:

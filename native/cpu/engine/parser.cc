@@ -2,6 +2,9 @@
 // rather than a token stream so every error can name the exact line and column.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <climits>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "dense.h"
@@ -175,7 +178,16 @@ class Parser {
       expected("an integer");
     }
     while (is_digit(peek())) ++pos_;
-    return std::stoll(text_.substr(start, pos_ - start));
+    return to_int64(start, pos_);
+  }
+  // The decimal integer text_[start, end), or a CompileError if it does not fit in 64 bits.
+  int64_t to_int64(size_t start, size_t end) const {
+    int64_t value = 0;
+    auto [stop, status] = std::from_chars(text_.data() + start, text_.data() + end, value);
+    if (status != std::errc() || stop != text_.data() + end) {
+      fail_at(start, "integer " + text_.substr(start, end - start) + " is out of range");
+    }
+    return value;
   }
   // A numeric or boolean literal as text: -1, 2.5e-03, 0xFF800000, true.
   std::string parse_literal() {
@@ -250,7 +262,7 @@ class Parser {
       if (!is_digit(peek())) break;
       size_t dim_start = pos_;
       while (is_digit(peek())) ++pos_;
-      type.dims.push_back(std::stoll(text_.substr(dim_start, pos_ - dim_start)));
+      type.dims.push_back(to_int64(dim_start, pos_));
       if (peek() != 'x') expected("'x'");
       ++pos_;
     }
@@ -265,6 +277,8 @@ class Parser {
     skip_ws();
     if (peek() == ',') fail_at(pos_, "tensor encodings are not supported");
     expect_char('>');
+    std::string size_error = tensor_size_error(type);
+    if (!size_error.empty()) fail_at(start, size_error);
     return type;
   }
   std::vector<TensorType> parse_type_list() {
@@ -405,15 +419,20 @@ class Parser {
       a.kind = Attribute::Kind::kOther;
       a.text = parse_symbol();
     } else if (c == '-' || is_digit(c)) {
+      const size_t literal_at = pos_;
       std::string lit = parse_literal();
       bool is_float_literal = lit.find_first_of(".eE") != std::string::npos && lit.find("0x") == std::string::npos;
-      if (is_float_literal) {
-        a.kind = Attribute::Kind::kFloat;
-        a.floating = std::stod(lit);
-      } else {
-        a.kind = Attribute::Kind::kInteger;
-        a.integer = int64_t(std::stoull(lit[0] == '-' ? lit.substr(1) : lit, nullptr, 0));
-        if (lit[0] == '-') a.integer = -a.integer;
+      try {
+        if (is_float_literal) {
+          a.kind = Attribute::Kind::kFloat;
+          a.floating = std::stod(lit);
+        } else {
+          a.kind = Attribute::Kind::kInteger;
+          a.integer = int64_t(std::stoull(lit[0] == '-' ? lit.substr(1) : lit, nullptr, 0));
+          if (lit[0] == '-') a.integer = -a.integer;
+        }
+      } catch (const std::out_of_range&) {
+        fail_at(literal_at, "number " + lit + " is out of range");
       }
       if (try_char(':')) skip_type_like();
     } else if (is_ident_start(c)) {
@@ -482,7 +501,7 @@ class Parser {
     if (scope.count(name)) fail_at(at, "redefinition of value '" + name + "'");
     scope[name] = {first, count};
   }
-  int lookup_value(const std::string& name, int index, bool has_index, size_t at) {
+  int lookup_value(const std::string& name, int64_t index, bool has_index, size_t at) {
     for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
       auto found = it->find(name);
       if (found == it->end()) continue;
@@ -500,13 +519,13 @@ class Parser {
     skip_ws();
     size_t at = pos_;
     std::string name = parse_ssa_name();
-    int index = 0;
+    int64_t index = 0;
     bool has_index = false;
     if (peek() == '#') {
       ++pos_;
       has_index = true;
       if (!is_digit(peek())) expected("a result number");
-      index = int(parse_int());
+      index = parse_int();
     }
     return lookup_value(name, index, has_index, at);
   }
@@ -535,7 +554,9 @@ class Parser {
         if (peek() == '{') {
           Attribute dict = parse_dict();
           if (const Attribute* a = dict.field("tf.aliasing_output")) {
-            if (a->kind != Attribute::Kind::kInteger) fail_at(at, "tf.aliasing_output must be an integer");
+            if (a->kind != Attribute::Kind::kInteger || a->integer < 0 || a->integer > INT32_MAX) {
+              fail_at(at, "tf.aliasing_output must be a result number");
+            }
             alias = int(a->integer);
           }
         }
@@ -648,8 +669,9 @@ class Parser {
         int count = 1;
         if (peek() == ':') {
           ++pos_;
-          count = int(parse_int());
-          if (count < 1) fail_at(at, "a result count must be positive");
+          int64_t declared_count = parse_int();
+          if (declared_count < 1 || declared_count > INT32_MAX) fail_at(at, "a result count must be positive");
+          count = int(declared_count);
         }
         names.push_back({name, count, at});
       } while (try_char(','));
@@ -718,9 +740,9 @@ class Parser {
                                     " but the op's type says " + operand_types[i].to_string());
       }
     }
-    int declared = 0;
+    int64_t declared = 0;
     for (const ResultName& r : names) declared += r.count;
-    if (declared != int(result_types.size())) {
+    if (declared != int64_t(result_types.size())) {
       fail_at(start, "'" + op.name + "' defines " + std::to_string(declared) + " results but its type lists " +
                          std::to_string(result_types.size()));
     }

@@ -2,7 +2,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <new>
+
+#include <unistd.h>
 
 #include "common.h"
 
@@ -40,6 +43,37 @@ std::string TensorType::to_string() const {
   std::string s = "tensor<";
   for (int64_t d : dims) s += std::to_string(d) + "x";
   return s + dtype_name(dtype) + ">";
+}
+
+namespace {
+
+int64_t physical_memory_bytes() {
+  static const int64_t bytes = [] {
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long page_size = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page_size > 0 ? int64_t(pages) * page_size : std::numeric_limits<int64_t>::max();
+  }();
+  return bytes;
+}
+
+}  // namespace
+
+std::string tensor_size_error(const TensorType& type) {
+  // A zero dim makes the tensor empty, but the other dims still enter stride products, so they must not overflow.
+  int64_t bytes = int64_t(dtype_size(type.dtype));
+  bool empty = false;
+  for (int64_t d : type.dims) {
+    if (d < 0) return type.to_string() + " has a negative dimension";
+    if (d == 0) empty = true;
+    if (d > 0 && __builtin_mul_overflow(bytes, d, &bytes)) {
+      return type.to_string() + " is too large: its size in bytes overflows 64 bits";
+    }
+  }
+  if (!empty && bytes > physical_memory_bytes()) {
+    return type.to_string() + " needs " + std::to_string(bytes) + " bytes, more than this machine's " +
+           std::to_string(physical_memory_bytes()) + " bytes of memory";
+  }
+  return "";
 }
 
 std::string join_ints(const std::vector<int64_t>& values) {

@@ -280,6 +280,30 @@ TEST(compile_errors_name_line_and_column) {
                       {"line 3, column 39", "expected an attribute value"});
 }
 
+// Shapes and numbers come from untrusted text: one too large to allocate, or whose size overflows 64 bits, is
+// a CompileError at its position, not an allocation failure at run time or a silently wrapped size.
+TEST(compile_errors_for_out_of_range_sizes_and_numbers) {
+  CHECK_COMPILE_ERROR(module("%a: tensor<100000000000000xf32>", "tensor<100000000000000xf32>",
+                             "    \"func.return\"(%a) : (tensor<100000000000000xf32>) -> ()"),
+                      {"line 2, column 23", "tensor<100000000000000xf32> needs 400000000000000 bytes", "memory"});
+  CHECK_COMPILE_ERROR(module("", "tensor<4294967296x4294967296x16xf32>",
+                             "    %c = \"stablehlo.constant\"() {value = dense<1.0> : tensor<4294967296x4294967296x16xf32>} : "
+                             "() -> tensor<4294967296x4294967296x16xf32>\n"
+                             "    \"func.return\"(%c) : (tensor<4294967296x4294967296x16xf32>) -> ()"),
+                      {"line 2, column", "overflows 64 bits"});
+  CHECK_COMPILE_ERROR(module("%a: tensor<99999999999999999999xf32>", "tensor<f32>", ""),
+                      {"line 2, column 30", "integer 99999999999999999999 is out of range"});
+  CHECK_COMPILE_ERROR(module("", "tensor<2xi32>",
+                             "    %c = \"stablehlo.iota\"() {iota_dimension = 99999999999999999999 : i64} : () -> tensor<2xi32>\n"
+                             "    \"func.return\"(%c) : (tensor<2xi32>) -> ()"),
+                      {"line 3, column 47", "number 99999999999999999999 is out of range"});
+  CHECK_COMPILE_ERROR(module("%a: tensor<2xf32>", "tensor<2xf32>",
+                             "    %0:2 = \"stablehlo.optimization_barrier\"(%a, %a) : (tensor<2xf32>, tensor<2xf32>) -> "
+                             "(tensor<2xf32>, tensor<2xf32>)\n"
+                             "    \"func.return\"(%0#4294967296) : (tensor<2xf32>) -> ()"),
+                      {"result number 4294967296 of '%0' is out of range"});
+}
+
 TEST(syntax_variants) {
   // Pretty return, comments, unknown attributes, names with odd characters, a single unparenthesised result type.
   std::string text =
