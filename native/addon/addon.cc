@@ -226,7 +226,11 @@ Napi::Value ClientWrap::buffer_from_host(const Napi::CallbackInfo& info) {
   size_t size = element_size(type);
   if (size == 0) throw make_js_error(env, PJRT_Error_Code_INVALID_ARGUMENT, "bufferFromHost: unsupported element type " + std::to_string(type));
   size_t expected = size;
-  for (int64_t dim : dims) expected *= static_cast<size_t>(dim);
+  for (int64_t dim : dims) {
+    if (__builtin_mul_overflow(expected, static_cast<size_t>(dim), &expected)) {
+      throw make_js_error(env, PJRT_Error_Code_INVALID_ARGUMENT, "bufferFromHost: the shape's size overflows 64 bits");
+    }
+  }
   if (array.ByteLength() != expected) {
     throw make_js_error(env, PJRT_Error_Code_INVALID_ARGUMENT,
                         "bufferFromHost: the data has " + std::to_string(array.ByteLength()) + " bytes but the shape needs " +

@@ -43,6 +43,14 @@ describe("transfers", () => {
     buffer.dispose();
   });
 
+  it("rejects dims whose byte size overflows instead of wrapping to the data's size", async () => {
+    // Regression: 2^62 x 4 f32 elements wrapped to 0 bytes, matched an empty array and made a bogus buffer.
+    const backend = cpu();
+    await expect(async () => backend.client.bufferFromHost(new Float32Array(0), 11, [2 ** 62, 4], backend.device)).rejects.toThrow(
+      /overflows 64 bits/,
+    );
+  });
+
   it("reads a subarray view with its own offset", async () => {
     const whole = Float32Array.from([0, 1, 2, 3, 4, 5]);
     const buffer = await cpu().fromHost(whole.subarray(2, 5), "f32", [3]);
