@@ -110,7 +110,8 @@ PJRT_Error* Client_BufferFromHostBuffer(PJRT_Client_BufferFromHostBuffer_Args* a
     if (bytes > 0 && args->data == nullptr) {
       return make_error(PJRT_Error_Code_INVALID_ARGUMENT, std::string(function) + ": data is null");
     }
-    auto storage = std::make_shared<Storage>(bytes);
+    // Not zero-filled: the copy below writes every byte.
+    auto storage = std::make_shared<Storage>(bytes, Storage::Uninitialized{});
     const auto* source = static_cast<const uint8_t*>(args->data);
     if (bytes > 0) {
       bool dense = args->byte_strides == nullptr ||
