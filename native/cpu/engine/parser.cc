@@ -530,6 +530,18 @@ class Parser {
     return lookup_value(name, index, has_index, at);
   }
 
+  // `%name: tensor<..>` of a function or block: defines the value and returns its id.
+  int parse_argument() {
+    skip_ws();
+    size_t at = pos_;
+    std::string name = parse_ssa_name();
+    expect_char(':');
+    TensorType type = parse_type();
+    int id = new_value(name, type, at);
+    define(name, id, 1, at);
+    return id;
+  }
+
   // ---- functions, ops, regions ----
   Function parse_function() {
     Function f;
@@ -543,12 +555,7 @@ class Parser {
       do {
         skip_ws();
         size_t at = pos_;
-        std::string name = parse_ssa_name();
-        expect_char(':');
-        TensorType type = parse_type();
-        int id = new_value(name, type, at);
-        define(name, id, 1, at);
-        f.params.push_back(id);
+        f.params.push_back(parse_argument());
         int alias = -1;
         skip_ws();
         if (peek() == '{') {
@@ -627,14 +634,7 @@ class Parser {
       if (try_char('(')) {
         if (!try_char(')')) {
           do {
-            skip_ws();
-            size_t at = pos_;
-            std::string name = parse_ssa_name();
-            expect_char(':');
-            TensorType type = parse_type();
-            int id = new_value(name, type, at);
-            define(name, id, 1, at);
-            region.args.push_back(id);
+            region.args.push_back(parse_argument());
             skip_loc();
           } while (try_char(','));
           expect_char(')');
