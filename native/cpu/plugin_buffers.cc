@@ -172,21 +172,22 @@ PJRT_Error* Buffer_ElementType(PJRT_Buffer_ElementType_Args* args) {
   });
 }
 
-PJRT_Error* Buffer_Dimensions(PJRT_Buffer_Dimensions_Args* args) {
-  return guarded("PJRT_Buffer_Dimensions", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Buffer_Dimensions_Args, num_dims), [&] {
+// Dimensions and UnpaddedDimensions answer the same: our buffers are never padded.
+template <typename Args>
+PJRT_Error* buffer_dimensions(Args* args, const char* function) {
+  return guarded(function, args, GRPO_PJRT_STRUCT_SIZE(Args, num_dims), [&] {
     args->dims = args->buffer->type.dims.data();
     args->num_dims = args->buffer->type.dims.size();
     return static_cast<PJRT_Error*>(nullptr);
   });
 }
 
+PJRT_Error* Buffer_Dimensions(PJRT_Buffer_Dimensions_Args* args) {
+  return buffer_dimensions(args, "PJRT_Buffer_Dimensions");
+}
+
 PJRT_Error* Buffer_UnpaddedDimensions(PJRT_Buffer_UnpaddedDimensions_Args* args) {
-  return guarded("PJRT_Buffer_UnpaddedDimensions", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Buffer_Dimensions_Args, num_dims),
-                 [&] {
-                   args->dims = args->buffer->type.dims.data();
-                   args->num_dims = args->buffer->type.dims.size();
-                   return static_cast<PJRT_Error*>(nullptr);
-                 });
+  return buffer_dimensions(args, "PJRT_Buffer_UnpaddedDimensions");
 }
 
 PJRT_Error* Buffer_OnDeviceSizeInBytes(PJRT_Buffer_OnDeviceSizeInBytes_Args* args) {

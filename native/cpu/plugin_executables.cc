@@ -115,14 +115,19 @@ PJRT_Error* Executable_SizeOfGeneratedCodeInBytes(PJRT_Executable_SizeOfGenerate
                  });
 }
 
+// Executable_Fingerprint and LoadedExecutable_Fingerprint: both handles share one CompiledProgram.
+template <typename Args>
+PJRT_Error* fingerprint(Args* args, const char* function) {
+  return guarded(function, args, GRPO_PJRT_STRUCT_SIZE(Args, executable_fingerprint_size), [&] {
+    const std::string& fingerprint = args->executable->program->fingerprint;
+    args->executable_fingerprint = fingerprint.data();
+    args->executable_fingerprint_size = fingerprint.size();
+    return static_cast<PJRT_Error*>(nullptr);
+  });
+}
+
 PJRT_Error* Executable_Fingerprint(PJRT_Executable_Fingerprint_Args* args) {
-  return guarded("PJRT_Executable_Fingerprint", args,
-                 GRPO_PJRT_STRUCT_SIZE(PJRT_Executable_Fingerprint_Args, executable_fingerprint_size), [&] {
-                   const std::string& fingerprint = args->executable->program->fingerprint;
-                   args->executable_fingerprint = fingerprint.data();
-                   args->executable_fingerprint_size = fingerprint.size();
-                   return static_cast<PJRT_Error*>(nullptr);
-                 });
+  return fingerprint(args, "PJRT_Executable_Fingerprint");
 }
 
 PJRT_Error* Executable_OutputElementTypes(PJRT_Executable_OutputElementTypes_Args* args) {
@@ -192,13 +197,7 @@ PJRT_Error* LoadedExecutable_IsDeleted(PJRT_LoadedExecutable_IsDeleted_Args* arg
 }
 
 PJRT_Error* LoadedExecutable_Fingerprint(PJRT_LoadedExecutable_Fingerprint_Args* args) {
-  return guarded("PJRT_LoadedExecutable_Fingerprint", args,
-                 GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_Fingerprint_Args, executable_fingerprint_size), [&] {
-                   const std::string& fingerprint = args->executable->program->fingerprint;
-                   args->executable_fingerprint = fingerprint.data();
-                   args->executable_fingerprint_size = fingerprint.size();
-                   return static_cast<PJRT_Error*>(nullptr);
-                 });
+  return fingerprint(args, "PJRT_LoadedExecutable_Fingerprint");
 }
 
 // ------------------------------------------------------------------------------------------------ execute
