@@ -186,7 +186,15 @@ Client::Client(std::shared_ptr<const Plugin> plugin, const std::vector<Option>& 
   args.num_options = values.size();
   GRPO_PJRT_CALL(*plugin_, Client_Create, &args);
   client_ = args.client;
+  try {
+    read_platform();
+  } catch (...) {
+    destroy();  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
 
+void Client::read_platform() {
   auto name_args = pjrt_args<PJRT_Client_PlatformName_Args>();
   name_args.client = client_;
   GRPO_PJRT_CALL(*plugin_, Client_PlatformName, &name_args);
@@ -203,7 +211,9 @@ Client::Client(std::shared_ptr<const Plugin> plugin, const std::vector<Option>& 
   process_index_ = index_args.process_index;
 }
 
-Client::~Client() {
+Client::~Client() { destroy(); }
+
+void Client::destroy() {
   auto args = pjrt_args<PJRT_Client_Destroy_Args>();
   args.client = client_;
   try {

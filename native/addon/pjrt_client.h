@@ -116,6 +116,8 @@ class Client {
   std::vector<PJRT_Device*> devices(bool addressable_only) const;
 
  private:
+  void read_platform();  // platform name, version and process index
+  void destroy();
   std::shared_ptr<const Plugin> plugin_;
   PJRT_Client* client_ = nullptr;
   std::string platform_name_;
