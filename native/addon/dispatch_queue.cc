@@ -72,6 +72,10 @@ void DispatchQueue::run() {
       task->failed = true;
       task->error_code = PJRT_Error_Code_INTERNAL;
       task->error_message = error.what();
+    } catch (...) {  // an exception escaping this thread would terminate the process
+      task->failed = true;
+      task->error_code = PJRT_Error_Code_INTERNAL;
+      task->error_message = "unknown C++ exception";
     }
     // `work` is released with the task, on the JS thread: it may hold JS references.
     napi_call_threadsafe_function(settle_function_, task, napi_tsfn_blocking);
