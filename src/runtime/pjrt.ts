@@ -138,7 +138,12 @@ export class PjrtExecutable implements BackendExecutable {
     } catch (error) {
       throw this.backend.wrapError(error, "execute");
     }
-    return outputs.map((output, index) => this.backend.wrapBuffer(output, `output ${index}`));
+    try {
+      return outputs.map((output, index) => this.backend.wrapBuffer(output, `output ${index}`));
+    } catch (error) {
+      for (const output of outputs) output.dispose();  // idempotent; wrapped ones included
+      throw error;
+    }
   }
 
   dispose(): void {
@@ -290,7 +295,13 @@ export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}):
     const hint = kind === "tpu" ? " (is another process using the TPU? libtpu holds /tmp/libtpu_lockfile)" : "";
     throw new Error(`${kind}: creating the PJRT client failed: ${message}${hint}`, { cause: error });
   }
-  const backend = new PjrtBackend(kind, plugin, client, options);
+  let backend: PjrtBackend;
+  try {
+    backend = new PjrtBackend(kind, plugin, client, options);
+  } catch (error) {
+    client.dispose();  // libtpu allows one client per process: a leaked one would block the next attempt
+    throw error;
+  }
   if (kind === "tpu") openTpuBackend = backend;
   return backend;
 }
