@@ -1,24 +1,17 @@
 #!/usr/bin/env bash
-# Builds the engine's C++ tests into build/engine-tests/ (git-ignored). One compiler at a time: the machine is shared.
+# Builds the engine's command-line tools (run_mlir, bench_engine) into build/engine-tests/ (git-ignored), linked
+# against the engine library that `npm run build:native` builds. The engine's tests are cpu_engine_test there.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 out="$root/build/engine-tests"
-obj="$out/obj"
-mkdir -p "$obj"
+engine="$root/build/Release/grpo_cpu_engine.a"
+if [[ ! -f "$engine" ]]; then
+  echo "missing $engine: run npm run build:native first" >&2
+  exit 1
+fi
+mkdir -p "$out"
 flags=(-O2 -std=c++20 -pthread -Wall -Wextra -Wno-unused-parameter -I"$root/native/cpu/engine")
-objects=()
-for src in "$root"/native/cpu/engine/*.cc; do
-  o="$obj/$(basename "${src%.cc}").o"
-  # Rebuild when the source or any engine header is newer than the object.
-  if [[ ! -f "$o" || "$src" -nt "$o" || -n "$(find "$root/native/cpu/engine" -name '*.h' -newer "$o" -print -quit)" ]]; then
-    echo "compile $(basename "$src")"
-    g++ "${flags[@]}" -c "$src" -o "$o"
-  fi
-  objects+=("$o")
-done
-echo "link engine_test"
-g++ "${flags[@]}" "$root"/native/cpu/tests/engine_*test.cc "${objects[@]}" -ldl -o "$out/engine_test"
 echo "link run_mlir"
-g++ "${flags[@]}" "$root/native/cpu/tests/run_mlir.cc" "${objects[@]}" -ldl -o "$out/run_mlir"
+g++ "${flags[@]}" "$root/native/cpu/tests/run_mlir.cc" "$engine" -ldl -o "$out/run_mlir"
 echo "link bench_engine"
-g++ "${flags[@]}" "$root/native/cpu/tests/bench_engine.cc" "${objects[@]}" -ldl -o "$out/bench_engine"
+g++ "${flags[@]}" "$root/native/cpu/tests/bench_engine.cc" "$engine" -ldl -o "$out/bench_engine"
