@@ -68,6 +68,25 @@ class Parser {
   std::vector<size_t> line_starts_;
   Function* fn_ = nullptr;
   std::vector<Scope> scopes_;
+  int depth_ = 0;
+
+  // Held by each recursive production (attribute, dense list, region): deeply nested text must fail with a
+  // CompileError, not overflow the stack of the thread that compiles.
+  static constexpr int kMaxNesting = 256;
+  class Nesting {
+   public:
+    explicit Nesting(Parser& parser) : parser_(parser) {
+      if (++parser_.depth_ > kMaxNesting) {
+        parser_.fail_at(parser_.pos_, "nesting deeper than " + std::to_string(kMaxNesting) + " levels");
+      }
+    }
+    ~Nesting() { --parser_.depth_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+
+   private:
+    Parser& parser_;
+  };
 
   // ---- positions and errors ----
   SourceLoc loc_at(size_t pos) const {
@@ -339,6 +358,7 @@ class Parser {
     return a;
   }
   void parse_dense_list(std::vector<std::pair<std::string, size_t>>* out) {
+    Nesting nesting(*this);
     expect_char('[');
     if (try_char(']')) return;
     do {
@@ -392,6 +412,7 @@ class Parser {
   }
   Attribute parse_attribute() {
     skip_ws();
+    Nesting nesting(*this);
     Attribute a;
     a.loc = loc_at(pos_);
     char c = peek();
@@ -624,6 +645,7 @@ class Parser {
   Region parse_region() {
     Region region;
     skip_ws();
+    Nesting nesting(*this);
     region.loc = loc_at(pos_);
     expect_char('{');
     scopes_.emplace_back();

@@ -304,6 +304,22 @@ TEST(compile_errors_for_out_of_range_sizes_and_numbers) {
                       {"result number 4294967296 of '%0' is out of range"});
 }
 
+TEST(deep_nesting_is_a_compile_error) {
+  // Regression: 200000 nested '[' overflowed the parser's stack (a crash of the compiling process).
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  CHECK_COMPILE_ERROR(module("", "tensor<f32>",
+                             "    %c = \"stablehlo.constant\"() {value = dense<0.0> : tensor<f32>, x = " + deep +
+                                 "} : () -> tensor<f32>\n"
+                                 "    \"func.return\"(%c) : (tensor<f32>) -> ()"),
+                      {"line 3, column", "nesting deeper than 256 levels"});
+  const std::string dense = std::string(300, '[') + "1.0" + std::string(300, ']');
+  CHECK_COMPILE_ERROR(module("", "tensor<f32>",
+                             "    %c = \"stablehlo.constant\"() {value = dense<" + dense +
+                                 "> : tensor<f32>} : () -> tensor<f32>\n"
+                                 "    \"func.return\"(%c) : (tensor<f32>) -> ()"),
+                      {"nesting deeper than 256 levels"});
+}
+
 TEST(syntax_variants) {
   // Pretty return, comments, unknown attributes, names with odd characters, a single unparenthesised result type.
   std::string text =
