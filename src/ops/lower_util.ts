@@ -1,7 +1,7 @@
-// Small helpers shared by the lowerings: MLIR types of avals, scalar constants, compare types.
+// Small helpers shared by the lowerings: MLIR types of avals and back, scalar constants, compare types.
 import { type Block, type ElementType, type TensorType, type Value, attr, tensorType } from "../../hlo/index.js";
 import type { Aval } from "../core/aval.js";
-import { type DType, isFloat, mlirElementType } from "../core/dtype.js";
+import { DTYPES, type DType, isFloat, isSigned, mlirElementType } from "../core/dtype.js";
 
 export function hloType(aval: Aval): TensorType {
   return tensorType(mlirElementType(aval.dtype) as ElementType, aval.shape);
@@ -17,12 +17,15 @@ export function constant(block: Block, value: number | boolean, dtype: DType, sh
   return block.op1("stablehlo.constant", [], type, { value: attr.dense(type, { splat: value }) });
 }
 
-export function compareType(dtype: DType): "FLOAT" | "SIGNED" | "UNSIGNED" {
-  if (isFloat(dtype)) return "FLOAT";
-  return dtype === "i32" || dtype === "i64" ? "SIGNED" : "UNSIGNED";
+/** The project dtype an MLIR element type spells (the inverse of mlirElementType). */
+export function dtypeOfElement(element: ElementType): DType {
+  const dtype = DTYPES.find((d) => mlirElementType(d) === element);
+  if (dtype === undefined) throw new Error(`no dtype for MLIR element type ${element}`);
+  return dtype;
 }
 
 export function compareTypeOfElement(element: ElementType): "FLOAT" | "SIGNED" | "UNSIGNED" {
-  if (element === "f32" || element === "bf16") return "FLOAT";
-  return element === "i32" || element === "i64" ? "SIGNED" : "UNSIGNED";
+  const dtype = dtypeOfElement(element);
+  if (isFloat(dtype)) return "FLOAT";
+  return isSigned(dtype) ? "SIGNED" : "UNSIGNED";
 }

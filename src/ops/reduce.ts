@@ -8,7 +8,7 @@ import { hostTensor, readNumber, writeNumber } from "../runtime/host.js";
 import { attr, type Value } from "../../hlo/index.js";
 import { bind1 } from "./bind.js";
 import { compare, convert, div, mul } from "./elementwise.js";
-import { compareTypeOfElement, constant, hloType, hloTypeOf } from "./lower_util.js";
+import { compareTypeOfElement, constant, dtypeOfElement, hloType, hloTypeOf } from "./lower_util.js";
 import { broadcastInDim } from "./shape.js";
 import { tf, withTf } from "./tf.js";
 import type { PrimitiveDef } from "./types.js";
@@ -149,7 +149,7 @@ export const reduceDefs = {
     vjp: () => [null],
     lower(ctx, [x], { axis, indexDtype }, [out]) {
       const b = ctx.block;
-      const dtype = dtypeOfElement(x!);
+      const dtype = dtypeOfElement(x!.type.element);
       const valueType = hloTypeOf(dtype, []);
       const indexType = hloTypeOf(indexDtype, []);
       const iota = b.op1("stablehlo.iota", [], hloTypeOf(indexDtype, x!.type.shape), { iota_dimension: attr.i64(axis) });
@@ -213,19 +213,3 @@ export const reduceDefs = {
   },
 } satisfies { [P in Primitive.Reduce | Primitive.Argmax]: PrimitiveDef<P> };
 
-function dtypeOfElement(v: Value): DType {
-  switch (v.type.element) {
-    case "f32":
-      return "f32";
-    case "bf16":
-      return "bf16";
-    case "i32":
-      return "i32";
-    case "ui32":
-      return "u32";
-    case "i1":
-      return "bool";
-    case "i64":
-      return "i64";
-  }
-}

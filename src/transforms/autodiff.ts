@@ -83,7 +83,7 @@ function linearize(fn: AnyFunction, args: readonly unknown[], argnums: readonly 
   const { program, consts } = closed;
   const numConsts = consts.length;
   const env = forward(program, [...consts, ...primals]);
-  const read = (atom: Atom): ArrayBase => (atom instanceof Lit ? new ScalarConst(atom.value, atom.aval.dtype) : env.get(atom)!);
+  const read = atomReader(env);
   const outLeaves = program.outputs.map(read);
   const outputs = outLeaves.slice(0, numMain);
   const aux = hasAux ? unflatten(auxTree!, outLeaves.slice(numMain)) : undefined;
@@ -96,11 +96,16 @@ function linearize(fn: AnyFunction, args: readonly unknown[], argnums: readonly 
   };
 }
 
+/** Reads an atom's value: a literal becomes a scalar constant, a variable its value in `env`. */
+function atomReader(env: Map<Var, ArrayBase>): (atom: Atom) => ArrayBase {
+  return (atom) => (atom instanceof Lit ? new ScalarConst(atom.value, atom.aval.dtype) : env.get(atom)!);
+}
+
 /** Evaluates the program's equations in the current context, keeping every intermediate value. */
 function forward(program: Program, inputs: readonly ArrayBase[]): Map<Var, ArrayBase> {
   const env = new Map<Var, ArrayBase>();
   program.inputs.forEach((v, i) => env.set(v, inputs[i]!));
-  const read = (atom: Atom): ArrayBase => (atom instanceof Lit ? new ScalarConst(atom.value, atom.aval.dtype) : env.get(atom)!);
+  const read = atomReader(env);
   for (const eq of program.equations) {
     const results = bind(eq.primitive, eq.inputs.map(read), eq.params);
     eq.outputs.forEach((v, i) => env.set(v, results[i]!));
@@ -131,7 +136,7 @@ function backward(
     const ct = outputCotangents[i];
     if (ct !== null && ct !== undefined && !(atom instanceof Lit) && active.has(atom)) accumulate(atom, ct);
   });
-  const read = (atom: Atom): ArrayBase => (atom instanceof Lit ? new ScalarConst(atom.value, atom.aval.dtype) : env.get(atom)!);
+  const read = atomReader(env);
   const table = primitiveTable();
   for (let e = program.equations.length - 1; e >= 0; e--) {
     const eq = program.equations[e]!;

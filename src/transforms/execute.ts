@@ -1,6 +1,5 @@
 // Running a Program on a device: the reference device interprets it; PJRT devices compile its StableHLO once
 // (cached by module text) and execute it. Results come back at once as pending DeviceArrays.
-import { Aval } from "../core/aval.js";
 import type { Program } from "../core/program.js";
 import { DeviceArray, type Payload } from "../runtime/array.js";
 import type { BackendBuffer, BackendExecutable } from "../runtime/backend.js";
@@ -44,7 +43,7 @@ export class PreparedProgram {
     // arguments handed over by the caller and donated arrays from other devices (they cannot lend memory here).
     const copies = args.map((a) => a.device !== device);
     const disposeAfter = args.filter((a, i) => !a.isDisposed && (owned[i] === true || (this.donate[i] && a.device !== device)));
-    const outAvals = this.program.outputs.map((o) => new Aval(o.aval.shape, o.aval.dtype));
+    const outAvals = this.program.outputAvals;
     let results: Promise<Payload[]>;
     if (this.executable === undefined) {
       results = Promise.all(payloads).then((ps) => {
