@@ -7,6 +7,7 @@ export * as random from "./lib/random.js";
 export * as optim from "./lib/optim.js";
 export * as lax from "./ops/index.js";
 export { whileLoop, forLoop } from "./lib/control.js";
+export * as rl from "./rl/index.js";
 export { ArrayBase, ScalarConst } from "./core/array_base.js";
 export { Aval } from "./core/aval.js";
 export type { DType } from "./core/dtype.js";

@@ -1,0 +1,20 @@
+// The GRPO building blocks, public as `rl`: advantages, the policy loss and its pieces, completion masks,
+// per-token logprobs and entropies from logits or hidden states, and text rewards.
+export * from "./advantages.js";
+export * from "./loss_pieces.js";
+export * from "./grpo_loss.js";
+export * from "./masks.js";
+export * from "./rewards.js";
+export {
+  type ChunkMethod,
+  type ChunkOptions,
+  type HeadVjpOptions,
+  type LogitsDtype,
+  logprobsAndEntropyFromHidden,
+  logprobsFromHidden,
+  logprobsFromHiddenVjp,
+  logprobsFromLogits,
+  maskedMeanEntropy,
+  tokenEntropy,
+} from "../../kernels/logprobs.js";
+export { maskedMean } from "../../kernels/masked.js";
