@@ -1,5 +1,6 @@
 // npm run bench -- <suite> [options]: one entry point for every benchmark suite.
 // Suites register here by name; each prints its own table.
+import { runLogprobsBench } from "./logprobs.js";
 import { runOpsBench } from "./ops.js";
 
 interface Suite {
@@ -8,6 +9,7 @@ interface Suite {
 }
 
 const SUITES: Record<string, Suite> = {
+  logprobs: { describe: "peak memory and time of token logprobs: full logits vs the chunked kernels, forward and gradient", run: runLogprobsBench },
   ops: { describe: "dot_general GFLOP/s (ours vs raw OpenBLAS vs tfjs-wasm) and per-call overhead", run: runOpsBench },
 };
 
