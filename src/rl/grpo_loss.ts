@@ -1,7 +1,7 @@
 // The GRPO loss: aggregate(pg) + beta * aggregate(kl) over [S, T] completion tokens, with its metrics. The
 // inputs are exactly what a custom loss receives (`LossInputs`), so any `LossFunction` can take its place in a
 // train step. Defaults follow Tunix: eps 0.2, eps_high = eps, beta 0.04, k3, sequence-mean-token-mean.
-import type { ArrayBase } from "../core/array_base.js";
+import { ArrayBase } from "../core/array_base.js";
 import { showShape } from "../core/aval.js";
 import { ShapeError } from "../core/errors.js";
 import * as np from "../lib/np.js";
@@ -37,7 +37,7 @@ export type LossFunction = (inputs: LossInputs) => LossOutput;
 
 /** A loss's output in the `{ loss, metrics }` form, checking that the loss and every metric are scalars. */
 export function normalizeLossOutput(output: LossOutput): { loss: ArrayBase; metrics: Record<string, ArrayBase> } {
-  const result = "loss" in output && !("aval" in output) ? { loss: output.loss, metrics: output.metrics ?? {} } : { loss: output as ArrayBase, metrics: {} };
+  const result = output instanceof ArrayBase ? { loss: output, metrics: {} } : { loss: output.loss, metrics: output.metrics ?? {} };
   if (result.loss.ndim !== 0) throw new ShapeError(`loss function: the loss must be a scalar, got ${result.loss.aval}`);
   for (const [name, value] of Object.entries(result.metrics)) {
     if (value.ndim !== 0) throw new ShapeError(`loss function: metric '${name}' must be a scalar, got ${value.aval}`);
@@ -52,6 +52,8 @@ export interface GrpoLossOptions {
   epsilonHigh?: number;
   /** c > 1: dual clip for negative advantages (default off). */
   dualClip?: number;
+  /** TRL's two-sided clip: the unclipped ratio is capped at delta (> 1 + epsilonHigh; default off). */
+  delta?: number;
   /** beta: weight of the KL penalty (default 0.04; 0 drops the KL term and the need for refLogp). */
   beta?: number;
   /** KL estimator (default "k3"). */
@@ -65,6 +67,7 @@ export interface GrpoLossConfig {
   epsilon: number;
   epsilonHigh: number;
   dualClip: number | undefined;
+  delta: number | undefined;
   beta: number;
   kl: KlEstimator;
   aggregation: Aggregation;
@@ -80,6 +83,10 @@ export function grpoLossConfig(options: GrpoLossOptions = {}): GrpoLossConfig {
   if (!(Number.isFinite(epsilonHigh) && epsilonHigh > 0)) throw new RangeError(`${where}: epsilonHigh must be a positive number, got ${epsilonHigh}`);
   const c = options.dualClip;
   if (c !== undefined && !(Number.isFinite(c) && c > 1)) throw new RangeError(`${where}: dualClip must be a number > 1 (it caps -A r at -A c), got ${c}`);
+  const delta = options.delta;
+  if (delta !== undefined && !(Number.isFinite(delta) && delta > 1 + epsilonHigh)) {
+    throw new RangeError(`${where}: delta must be a number > 1 + epsilonHigh = ${1 + epsilonHigh}, got ${delta}`);
+  }
   const beta = options.beta ?? 0.04;
   if (!(Number.isFinite(beta) && beta >= 0)) throw new RangeError(`${where}: beta must be a finite number >= 0, got ${beta}`);
   const kl = options.kl ?? "k3";
@@ -90,7 +97,7 @@ export function grpoLossConfig(options: GrpoLossOptions = {}): GrpoLossConfig {
   if (maxLength !== undefined && !(Number.isInteger(maxLength) && maxLength > 0)) {
     throw new RangeError(`${where}: maxLength must be a positive integer, got ${maxLength}`);
   }
-  return { epsilon, epsilonHigh, dualClip: c, beta, kl, aggregation, maxLength };
+  return { epsilon, epsilonHigh, dualClip: c, delta, beta, kl, aggregation, maxLength };
 }
 
 export interface GrpoLossMetrics {
@@ -124,7 +131,7 @@ export function grpoLoss(inputs: LossInputs, options: GrpoLossOptions | GrpoLoss
   if (mask.shape.join(",") !== [S, T].join(",")) throw new ShapeError(`grpoLoss: mask ${mask.aval} must have shape ${showShape([S, T])}`);
 
   const ratio = importanceRatio(logp, oldLogp); //                                           [S, T]
-  let pg = clippedSurrogate(ratio, advantages, config.epsilon, config.epsilonHigh); //      [S, T]
+  let pg = clippedSurrogate(ratio, advantages, config.epsilon, config.epsilonHigh, config.delta); // [S, T]
   if (config.dualClip !== undefined) pg = dualClip(pg, advantages, config.dualClip);
   const maxLength = config.maxLength ?? T;
   const pgLoss = aggregate(pg, mask, config.aggregation, maxLength);

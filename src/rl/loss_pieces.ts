@@ -1,7 +1,7 @@
 // The pieces of the GRPO policy loss, each a pure function on [S, T] per-token arrays (S completions, T
 // completion positions) and [S] advantages, all in f32:
 //   ratio           r = exp(clip(logp - old_logp, -20, 20))
-//   surrogate       pg = max(-A r, -A clip(r, 1 - eps, 1 + eps_high))
+//   surrogate       pg = max(-A r, -A clip(r, 1 - eps, 1 + eps_high)), optionally r -> min(r, delta) in the first
 //   dual clip       pg = min(pg, -A c) where A < 0   (c > 1 caps the loss of a negative-advantage token)
 //   KL estimators   k1 = logp - ref;  k2 = (logp - ref)^2 / 2;  k3 = exp(ref - logp) - (ref - logp) - 1
 //   aggregation     per-token values -> scalar under a mask, in one of four conventions
@@ -22,10 +22,12 @@ export function importanceRatio(logp: ArrayBase, oldLogp: ArrayBase): ArrayBase 
   return np.exp(np.clip(np.subtract(logp, oldLogp), -LOG_RATIO_BOUND, LOG_RATIO_BOUND));
 }
 
-/** PPO's clipped surrogate as a loss (to minimise): max(-A r, -A clip(r, 1 - epsilon, 1 + epsilonHigh)). */
-export function clippedSurrogate(ratio: ArrayBase, advantages: ArrayBase, epsilon: number, epsilonHigh: number): ArrayBase {
+/** PPO's clipped surrogate as a loss (to minimise): max(-A r, -A clip(r, 1 - epsilon, 1 + epsilonHigh)). With
+ * `delta` (TRL's two-sided GRPO), the unclipped branch uses min(r, delta), bounding a negative-advantage token's
+ * loss at -A delta. */
+export function clippedSurrogate(ratio: ArrayBase, advantages: ArrayBase, epsilon: number, epsilonHigh: number, delta?: number): ArrayBase {
   const A = column(advantages);
-  const unclipped = np.multiply(np.negative(A), ratio);
+  const unclipped = np.multiply(np.negative(A), delta === undefined ? ratio : np.minimum(ratio, delta));
   const clipped = np.multiply(np.negative(A), np.clip(ratio, 1 - epsilon, 1 + epsilonHigh));
   return np.maximum(unclipped, clipped);
 }

@@ -25,6 +25,13 @@ describe("loss pieces", () => {
     expect(pg).toBeAllclose([-0.5, -0.9, -1, -1.1, -1.28, 0.8, 0.9, 1, 1.1, 1.5, -1, -1.8, -2, -2.2, -2.56], { rtol: 1e-6 });
   });
 
+  it("delta (two-sided clip) caps the unclipped ratio", async () => {
+    // A = -1, r = [5, 0.5]: max(min(r, 2), clip(r, 0.8, 1.2)) = [max(2, 1.2), max(0.5, 0.8)] = [2, 0.8].
+    // A = +1, r = [5, 0.5]: max(-min(r, 2), -clip(r)) = [max(-2, -1.2), max(-0.5, -0.8)] = [-1.2, -0.5].
+    const pg = rl.clippedSurrogate(np.array([[5, 0.5], [5, 0.5]]), np.array([-1, 1]), 0.2, 0.2, 2);
+    expect(await read(pg)).toBeAllclose([2, 0.8, -1.2, -0.5], { rtol: 1e-6 });
+  });
+
   it("dualClip caps the loss at -A c for negative advantages only", async () => {
     // Row A = -1, r = [5, 2]: pg = max(r, clip(r, 0.8, 1.2)) = [5, 2]; cap -A c = 3 -> [3, 2].
     // Row A = +1, r = [5, 0.5]: pg = [max(-5, -1.2), max(-0.5, -0.8)] = [-1.2, -0.5], untouched.
@@ -148,6 +155,9 @@ describe("grpoLoss", () => {
     // dual clip c = 1.05 caps row 1 (A = -1) at 1.05: [min(0.8, 1.05), min(1.1, 1.05)] = [0.8, 1.05].
     const dual = rl.grpoLoss(inputs(), { beta: 0, dualClip: 1.05, aggregation: "token-mean" });
     expect(await read(dual.loss)).toBeAllclose([(-1 - 1.2 - 0.5 + 0.8 + 1.05) / 5], { rtol: 1e-5 });
+    // delta 1.25 (> 1 + 0.2) leaves these ratios (at most 1.5 with A > 0, 1.1 with A < 0) as they were.
+    const twoSided = rl.grpoLoss(inputs(), { beta: 0, delta: 1.25, aggregation: "token-mean" });
+    expect(await read(twoSided.loss)).toBeAllclose([(-1 - 1.2 - 0.5 + 0.8 + 1.1) / 5], { rtol: 1e-5 });
   });
 
   it("beta = 0 needs no refLogp and never reads it; beta > 0 without it is an error", async () => {
@@ -222,6 +232,7 @@ describe("grpoLoss", () => {
       epsilon: 0.2,
       epsilonHigh: 0.2,
       dualClip: undefined,
+      delta: undefined,
       beta: 0.04,
       kl: "k3",
       aggregation: "sequence-mean-token-mean",
@@ -230,6 +241,7 @@ describe("grpoLoss", () => {
     expect(() => rl.grpoLossConfig({ epsilon: 0 })).toThrow(/epsilon must be in \(0, 1\)/);
     expect(() => rl.grpoLossConfig({ epsilonHigh: -1 })).toThrow(/epsilonHigh must be a positive number/);
     expect(() => rl.grpoLossConfig({ dualClip: 0.5 })).toThrow(/dualClip must be a number > 1/);
+    expect(() => rl.grpoLossConfig({ delta: 1.1 })).toThrow(/delta must be a number > 1 \+ epsilonHigh = 1.2/);
     expect(() => rl.grpoLossConfig({ beta: -0.1 })).toThrow(/beta must be a finite number >= 0/);
     expect(() => rl.grpoLossConfig({ kl: "kl" as rl.KlEstimator })).toThrow(/kl must be one of k1, k2, k3/);
     expect(() => rl.grpoLossConfig({ aggregation: "dapo" as rl.Aggregation })).toThrow(/aggregation must be one of sequence-mean-token-mean/);
