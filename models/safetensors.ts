@@ -45,17 +45,20 @@ if (endianness() !== "LE") {
   throw new Error("safetensors: tensor data is little-endian and this machine is not; big-endian hosts are not supported");
 }
 
-/** Any problem with a safetensors file: names the file and, where there is one, the tensor. */
-export class SafetensorsError extends Error {
+/** An error about a file and, where there is one, a tensor in it; the message names both. */
+export class TensorFileError extends Error {
   constructor(
     readonly file: string,
     readonly tensor: string | undefined,
     detail: string,
   ) {
     super(`${file}${tensor === undefined ? "" : `: tensor ${JSON.stringify(tensor)}`}: ${detail}`);
-    this.name = "SafetensorsError";
+    this.name = new.target.name;
   }
 }
+
+/** Any problem with a safetensors file (its layout, or reading it). */
+export class SafetensorsError extends TensorFileError {}
 
 export interface TensorInfo {
   name: string;

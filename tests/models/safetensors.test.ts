@@ -11,19 +11,10 @@ import {
   f16ToF32,
   writeSafetensors,
 } from "../../models/safetensors.js";
+import { safetensorsBytes as fileBytes } from "../helpers/safetensors_bytes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "safetensors-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A file from a header string and data bytes, laid out by hand: u64 LE length, header, data. */
-function fileBytes(header: string, data: number[] | Uint8Array): Uint8Array {
-  const text = Buffer.from(header, "utf8");
-  const out = new Uint8Array(8 + text.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
-  out.set(text, 8);
-  out.set(data, 8 + text.length);
-  return out;
-}
 
 const f32Bytes = (values: number[]): number[] => [...new Uint8Array(new Float32Array(values).buffer)];
 
