@@ -141,6 +141,14 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: unkno
   const mapping = (tokenizers.AutoTokenizer as unknown as { TOKENIZER_CLASS_MAPPING: Record<string, unknown> }).TOKENIZER_CLASS_MAPPING;
   const className = typeof config.tokenizer_class === "string" ? config.tokenizer_class.replace(/Fast$/, "") : undefined;
   if (className === undefined || !Object.prototype.hasOwnProperty.call(mapping, className)) delete config.tokenizer_class;
+  // Hugging Face writes special tokens either as text or as AddedToken objects; the library takes text.
+  const tokenText = (value: unknown): unknown => (isObject(value) ? value.content : value);
+  for (const key of ["bos_token", "eos_token", "pad_token", "unk_token", "mask_token", "sep_token", "cls_token"]) {
+    if (config[key] !== undefined) config[key] = tokenText(config[key]);
+    if (config[key] !== undefined && config[key] !== null && typeof config[key] !== "string") {
+      throw new TokenizerError(source, `tokenizer_config.json: ${key} must be a string, got ${JSON.stringify(config[key])}`);
+    }
+  }
   let inner: LenmlTokenizer;
   try {
     inner = TokenizerLoader.fromPreTrained({ tokenizerJSON: tokenizerJson, tokenizerConfig: config });
@@ -150,12 +158,7 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: unkno
   if (!Array.isArray(inner.added_tokens) || !(inner.model?.tokens_to_ids instanceof Map)) {
     throw new TokenizerError(source, "the tokenizer has no vocabulary");
   }
-  const tokenText = (value: unknown): unknown => (isObject(value) ? value.content : value);
-  const tokenizer = new HuggingFaceTokenizer(inner, source, {
-    bos: tokenText(config.bos_token),
-    eos: tokenText(config.eos_token),
-    pad: tokenText(config.pad_token),
-  });
+  const tokenizer = new HuggingFaceTokenizer(inner, source, { bos: config.bos_token, eos: config.eos_token, pad: config.pad_token });
   // A file can parse and still fail on first use; fail here, at load, instead of in the middle of a run.
   tokenizer.decode(tokenizer.encode("Hello, world\n"));
   return tokenizer;
