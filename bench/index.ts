@@ -1,6 +1,7 @@
 // npm run bench -- <suite> [options]: one entry point for every benchmark suite.
 // Suites register here by name; each prints its own table.
 import { runOpsBench } from "./ops.js";
+import { runWeightsBench } from "./weights.js";
 
 interface Suite {
   describe: string;
@@ -9,6 +10,7 @@ interface Suite {
 
 const SUITES: Record<string, Suite> = {
   ops: { describe: "dot_general GFLOP/s (ours vs raw OpenBLAS vs tfjs-wasm) and per-call overhead", run: runOpsBench },
+  weights: { describe: "safetensors write/read MB/s, load onto cpu with peak memory, Gemma3 tokenizer load time", run: runWeightsBench },
 };
 
 async function main(): Promise<void> {
