@@ -177,11 +177,12 @@ export function parseHeader(
     let expected = (dims as number[]).includes(0) ? 0 : elementBytes;
     for (const dim of expected === 0 ? [] : (dims as number[])) {
       expected *= dim;
-      // Past the data section's length the product cannot match; stop before it leaves exact integer range.
-      if (expected > dataBytes) break;
+      // Stop before the product leaves the exact integer range; no file can hold that many bytes anyway.
+      if (expected > Number.MAX_SAFE_INTEGER) break;
     }
     if (expected !== end - begin) {
-      fail(`shape [${(dims as number[]).join(", ")}] of ${dtype} needs ${expected > dataBytes ? `more than ${dataBytes}` : expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+      const needs = expected > Number.MAX_SAFE_INTEGER ? `more than ${Number.MAX_SAFE_INTEGER}` : String(expected);
+      fail(`shape [${(dims as number[]).join(", ")}] of ${dtype} needs ${needs} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
     }
     tensors.push({ name, dtype: dtype as SafetensorsDType, shape: dims as number[], begin, end });
   }
