@@ -275,10 +275,19 @@ export class SafetensorsReader {
 
   /** A tensor's raw little-endian bytes, in a buffer of their own (aligned for any typed-array view). */
   async readBytes(name: string): Promise<Uint8Array> {
+    const info = this.info(name);
+    return this.readByteRange(name, 0, info.end - info.begin);
+  }
+
+  /** Bytes [start, end) of a tensor's data, for comparing or copying large tensors piece by piece. */
+  async readByteRange(name: string, start: number, end: number): Promise<Uint8Array> {
     if (this.closed) throw new SafetensorsError(this.file, name, "reader is closed");
     const info = this.info(name);
-    const bytes = new Uint8Array(info.end - info.begin);
-    await readExactly(this.source, bytes, this.dataStart + info.begin, this.file, name);
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > info.end - info.begin) {
+      throw new SafetensorsError(this.file, name, `byte range [${start}, ${end}) is outside the tensor's ${info.end - info.begin} bytes`);
+    }
+    const bytes = new Uint8Array(end - start);
+    await readExactly(this.source, bytes, this.dataStart + info.begin + start, this.file, name);
     return bytes;
   }
 

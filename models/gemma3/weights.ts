@@ -39,15 +39,21 @@ const showShape = (shape: readonly number[]): string => `[${shape.join(", ")}]`;
 // Multimodal checkpoints carry an image encoder beside the text model; its tensors are skipped (and counted).
 const VISION_PREFIXES = ["vision_tower.", "multi_modal_projector.", "model.vision_tower.", "model.multi_modal_projector."];
 
+/** The output projection: Gemma3 ties it to the embedding, so a checkpoint that stores it must store a copy. */
+export const TIED_HEAD = "lm_head.weight";
+
 /**
  * The text-model name of a checkpoint key (`model.layers.0.mlp.up_proj.weight`), accepting the multimodal forms
- * `language_model.model.X`, `model.language_model.X` and a bare `language_model.` prefix; "vision" for the image
- * encoder's tensors.
+ * `language_model.model.X`, `model.language_model.X` and a bare `language_model.` prefix. Returns "vision" for
+ * the image encoder's tensors, "derived" for buffers computed from the config (RoPE `rotary_emb.inv_freq`, which
+ * older exports saved), and TIED_HEAD for a stored output projection.
  */
-export function canonicalWeightName(key: string): string | "vision" {
+export function canonicalWeightName(key: string): string {
   if (VISION_PREFIXES.some((prefix) => key.startsWith(prefix))) return "vision";
+  if (/(^|\.)rotary_emb\./.test(key)) return "derived";
   let name = key;
   if (name.startsWith("language_model.")) name = name.slice("language_model.".length);
+  if (name === TIED_HEAD) return TIED_HEAD;
   if (name.startsWith("model.language_model.")) name = `model.${name.slice("model.language_model.".length)}`;
   if (!name.startsWith("model.") && key !== name) name = `model.${name}`;
   return name;
@@ -69,6 +75,8 @@ export interface LoadedModel {
   files: string[];
   /** Tensors of the image encoder of a multimodal checkpoint, which a text model does not use. */
   skippedVisionTensors: number;
+  /** Other checkpoint keys not loaded: derived RoPE buffers, and a stored copy of the tied output projection. */
+  skippedTensors: string[];
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -152,7 +160,7 @@ export async function loadWeights(
   files: readonly string[],
   config: Gemma3Config,
   options: LoadOptions & { index?: Map<string, string> } = {},
-): Promise<{ params: Gemma3Params<DeviceArray>; skippedVisionTensors: number }> {
+): Promise<{ params: Gemma3Params<DeviceArray>; skippedVisionTensors: number; skippedTensors: string[] }> {
   const device = getDevice(options.device);
   const as = options.weightsDtype ?? "f32";
   if (as !== "f32" && as !== "bf16") throw new ConfigError(`weightsDtype must be "f32" or "bf16", got ${JSON.stringify(as)}`);
@@ -163,6 +171,8 @@ export async function loadWeights(
     const specs = new Map(weightTable(config).map((spec) => [spec.hfName, spec]));
     const found = new Map<string, { reader: SafetensorsReader; key: string }>();
     let skippedVisionTensors = 0;
+    const skippedTensors: string[] = [];
+    let head: { reader: SafetensorsReader; key: string } | undefined;
     for (const reader of readers) {
       for (const key of reader.names()) {
         const listed = options.index?.get(key);
@@ -172,6 +182,15 @@ export async function loadWeights(
         const name = canonicalWeightName(key);
         if (name === "vision") {
           skippedVisionTensors++;
+          continue;
+        }
+        if (name === "derived") {
+          skippedTensors.push(key);
+          continue;
+        }
+        if (name === TIED_HEAD) {
+          if (head !== undefined) throw new WeightsError(reader.file, key, `duplicates ${JSON.stringify(head.key)} in ${head.reader.file}`);
+          head = { reader, key };
           continue;
         }
         const spec = specs.get(name);
@@ -201,6 +220,11 @@ export async function loadWeights(
       const names = missing.slice(0, 5).map((s) => s.hfName).join(", ");
       throw new WeightsError(files.join(", "), missing[0]!.hfName, `${missing.length} weight(s) missing: ${names}${missing.length > 5 ? ", ..." : ""}`);
     }
+    if (head !== undefined) {
+      const embed = found.get("model.embed_tokens.weight")!;
+      await expectSameTensor(head, embed);
+      skippedTensors.push(head.key);
+    }
     const params = await buildParamsAsync(config, async (spec) => {
       const { reader, key } = found.get(spec.hfName)!;
       const array = DeviceArray.fromHost(await reader.read(key, as), device);
@@ -209,12 +233,42 @@ export async function loadWeights(
       await array.ready();
       return array;
     });
-    return { params, skippedVisionTensors };
+    return { params, skippedVisionTensors, skippedTensors };
   } catch (error) {
     for (const array of uploaded) array.dispose();
     throw error;
   } finally {
     for (const reader of readers) await reader.close();
+  }
+}
+
+/** Bytes compared per step when checking a stored output projection against the embedding. */
+const COMPARE_CHUNK = 16 << 20;
+
+/**
+ * A stored output projection is accepted only as an exact copy of the embedding (same dtype, same bytes): loading
+ * a different head into a tied model would silently change it. Compared piece by piece, never two whole copies.
+ */
+async function expectSameTensor(
+  head: { reader: SafetensorsReader; key: string },
+  embed: { reader: SafetensorsReader; key: string },
+): Promise<void> {
+  const headInfo = head.reader.info(head.key);
+  const embedInfo = embed.reader.info(embed.key);
+  const untied = (detail: string): WeightsError =>
+    new WeightsError(head.reader.file, head.key, `Gemma3 ties the output projection to the embedding, but this one ${detail}`);
+  if (showShape(headInfo.shape) !== showShape(embedInfo.shape)) {
+    throw untied(`has shape ${showShape(headInfo.shape)} and ${embed.key} ${showShape(embedInfo.shape)}`);
+  }
+  if (headInfo.dtype !== embedInfo.dtype) throw untied(`is ${headInfo.dtype} and ${embed.key} ${embedInfo.dtype}`);
+  const size = headInfo.end - headInfo.begin;
+  for (let start = 0; start < size; start += COMPARE_CHUNK) {
+    const end = Math.min(size, start + COMPARE_CHUNK);
+    const a = await head.reader.readByteRange(head.key, start, end);
+    const b = await embed.reader.readByteRange(embed.key, start, end);
+    if (!Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))) {
+      throw untied(`differs from ${embed.key} (first difference within bytes ${start}..${end})`);
+    }
   }
 }
 

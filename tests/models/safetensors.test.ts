@@ -249,6 +249,9 @@ describe("malformed files are refused with the file and tensor named", () => {
     const reader = await openBytes(fileBytes('{"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}', new Uint8Array(8)));
     await expect(reader.read("i")).rejects.toThrow(/mem\.safetensors: tensor "i": dtype I64 is not supported/);
     await expect(reader.read("nope")).rejects.toThrow(/tensor "nope": no such tensor/);
+    expect([...(await reader.readByteRange("i", 2, 5))]).toEqual([0, 0, 0]);
+    await expect(reader.readByteRange("i", 4, 9)).rejects.toThrow(/tensor "i": byte range \[4, 9\) is outside the tensor's 8 bytes/);
+    await expect(reader.readByteRange("i", 3, 2)).rejects.toThrow(/byte range \[3, 2\)/);
   });
 
   it("refuses a file that does not exist and a file cut short while open", async () => {

@@ -170,6 +170,8 @@ describe("checkpoint layouts users download", () => {
     expect(canonicalWeightName("model.vision_tower.x")).toBe("vision");
     expect(canonicalWeightName("multi_modal_projector.y")).toBe("vision");
     expect(canonicalWeightName("lm_head.weight")).toBe("lm_head.weight");
+    expect(canonicalWeightName("language_model.lm_head.weight")).toBe("lm_head.weight");
+    expect(canonicalWeightName("model.layers.0.self_attn.rotary_emb.inv_freq")).toBe("derived");
   });
 
   for (const [form, rename] of [
@@ -190,6 +192,18 @@ describe("checkpoint layouts users download", () => {
       await expectParamsBits(model.params, params, "f32");
     });
   }
+
+  it("a tied copy of the embedding and derived RoPE buffers are skipped and listed", async () => {
+    const dir = freshDir();
+    const extras: TensorToWrite[] = [
+      { name: "lm_head.weight", dtype: "F32", shape: [512, 64], data: () => (params.embed.data as Float32Array).slice() },
+      { name: "model.layers.1.self_attn.rotary_emb.inv_freq", dtype: "F32", shape: [8], data: () => new Float32Array(8) },
+    ];
+    await writeCheckpoint(dir, textConfig, [...tensorsOf(params), ...extras]);
+    const model = await loadModelDirectory(dir, { device: "reference" });
+    expect(model.skippedTensors.sort()).toEqual(["lm_head.weight", "model.layers.1.self_attn.rotary_emb.inv_freq"]);
+    await expectParamsBits(model.params, params, "f32");
+  });
 
   it("an f16 checkpoint loads converted to f32", async () => {
     const dir = freshDir();
@@ -239,13 +253,24 @@ describe("broken model directories are refused with the file and tensor named", 
     expect(await loadError(dir)).toMatch(/model\.safetensors: tensor "model\.layers\.1\.mlp\.up_proj\.weight": 1 weight\(s\) missing/);
   });
 
-  it("an extra tensor, including an untied lm_head", async () => {
-    for (const extra of ["model.layers.3.self_attn.q_proj.weight", "lm_head.weight", "model.layers.0.mlp.bias"]) {
+  it("an extra tensor", async () => {
+    for (const extra of ["model.layers.3.self_attn.q_proj.weight", "model.lm_head.weight", "model.layers.0.mlp.bias", "vision.x"]) {
       const dir = freshDir();
       await writeCheckpoint(dir, textConfig, [...tensorsOf(params), { name: extra, dtype: "F32", shape: [1], data: () => new Float32Array(1) }]);
       const message = await loadError(dir);
       expect(message).toContain(`model.safetensors: tensor ${JSON.stringify(extra)}: is not a weight of a 3-layer Gemma3 text model`);
     }
+  });
+
+  it("a stored output projection that is not a copy of the embedding", async () => {
+    const embed = params.embed.data as Float32Array;
+    const head = (data: () => Float32Array, shape = [512, 64]): TensorToWrite => ({ name: "lm_head.weight", dtype: "F32", shape, data });
+    const different = freshDir();
+    await writeCheckpoint(different, textConfig, [...tensorsOf(params), head(() => embed.map((v, i) => (i === 20_000 ? v + 1 : v)))]);
+    expect(await loadError(different)).toMatch(/model\.safetensors: tensor "lm_head\.weight": Gemma3 ties the output projection to the embedding, but this one differs from model\.embed_tokens\.weight/);
+    const wrongShape = freshDir();
+    await writeCheckpoint(wrongShape, textConfig, [...tensorsOf(params), head(() => embed.slice(0, 64 * 511), [511, 64])]);
+    expect(await loadError(wrongShape)).toMatch(/tensor "lm_head\.weight": .* has shape \[511, 64\] and model\.embed_tokens\.weight \[512, 64\]/);
   });
 
   it("a shape that does not match the config", async () => {
