@@ -149,19 +149,29 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: unkno
       throw new TokenizerError(source, `tokenizer_config.json: ${key} must be a string, got ${JSON.stringify(config[key])}`);
     }
   }
-  let inner: LenmlTokenizer;
+  // The library reports parts of a file it does not understand (an unknown pattern type) with console.warn and
+  // carries on without them, which would tokenize differently from the file's author: those become errors.
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" "));
   try {
-    inner = TokenizerLoader.fromPreTrained({ tokenizerJSON: tokenizerJson, tokenizerConfig: config });
-  } catch (error) {
-    throw new TokenizerError(source, `cannot build a tokenizer: ${describe(error)}`);
+    let inner: LenmlTokenizer;
+    try {
+      inner = TokenizerLoader.fromPreTrained({ tokenizerJSON: tokenizerJson, tokenizerConfig: config });
+    } catch (error) {
+      throw new TokenizerError(source, `cannot build a tokenizer: ${describe(error)}`);
+    }
+    if (!Array.isArray(inner.added_tokens) || !(inner.model?.tokens_to_ids instanceof Map)) {
+      throw new TokenizerError(source, "the tokenizer has no vocabulary");
+    }
+    const tokenizer = new HuggingFaceTokenizer(inner, source, { bos: config.bos_token, eos: config.eos_token, pad: config.pad_token });
+    // A file can parse and still fail on first use; fail here, at load, instead of in the middle of a run.
+    tokenizer.decode(tokenizer.encode("Hello, world\n"));
+    if (warnings.length > 0) throw new TokenizerError(source, `part of the file is not understood: ${warnings[0]}`);
+    return tokenizer;
+  } finally {
+    console.warn = warn;
   }
-  if (!Array.isArray(inner.added_tokens) || !(inner.model?.tokens_to_ids instanceof Map)) {
-    throw new TokenizerError(source, "the tokenizer has no vocabulary");
-  }
-  const tokenizer = new HuggingFaceTokenizer(inner, source, { bos: config.bos_token, eos: config.eos_token, pad: config.pad_token });
-  // A file can parse and still fail on first use; fail here, at load, instead of in the middle of a run.
-  tokenizer.decode(tokenizer.encode("Hello, world\n"));
-  return tokenizer;
 }
 
 async function readJsonFile(path: string, what: string): Promise<unknown> {

@@ -78,6 +78,7 @@ describe("a user's tokenizer.json", () => {
       ["[1]", /bad\.json: tokenizer\.json must hold a JSON object/],
       ['{"model": {"vocab": {}}}', /bad\.json: tokenizer\.json has no model with a type/],
       ['{"model": {"type": "Nope"}}', /bad\.json: cannot build a tokenizer: /],
+      [JSON.stringify({ ...smallTokenizerJson(), normalizer: { type: "Replace", pattern: { Glob: " " }, content: "_" } }), /bad\.json: part of the file is not understood: Unknown pattern type/],
     ] as const) {
       writeFileSync(bad, content);
       await expect(loadTokenizer(bad)).rejects.toThrow(message);
