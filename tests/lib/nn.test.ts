@@ -78,7 +78,7 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
       const w = arr(weights);
       await checkGrad((a) => np.sum(nn.logsumexp(a)), [x], { device });
       await checkGrad((a) => np.sum(np.multiply(nn.softmax(a), w)), [x], { device });
-      await checkGrad((a) => np.sum(np.multiply(nn.logSoftmax(a, { axis: 0 }), w)), [x]);
+      await checkGrad((a) => np.sum(np.multiply(nn.logSoftmax(a, { axis: 0 }), w)), [x], { device });
     });
   });
 
