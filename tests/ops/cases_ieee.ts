@@ -22,6 +22,32 @@ function pairs(name: string, primitive: Primitive, op: (a: ArrayBase, b: ArrayBa
   };
 }
 
+/** [m, k] x [k, n] with subnormal lhs entries (small integers times 2^-149) and small integer rhs: every product
+ * and sum is exact, so the result is known to the bit. Sizes pick the engine's plain loops or its sgemm path. */
+function subnormalDot(m: number, k: number, n: number, path: string): OpCase {
+  return {
+    name: `dot_general [${m},${k}]x[${k},${n}] with subnormal operands and exact subnormal results (${path})`,
+    primitives: [Primitive.DotGeneral],
+    bitExact: true,
+    build: () => [
+      hv("f32", [m, k], Array.from({ length: m * k }, (_, i) => ((i * 7) % 5) * TINY)),
+      hv("f32", [k, n], Array.from({ length: k * n }, (_, i) => ((i * 3) % 4) - 1)),
+    ],
+    fn: (a, b) => lax.dotGeneral(a!, b!, { lhsContracting: [1], rhsContracting: [0], lhsBatch: [], rhsBatch: [] }),
+    expected: ([a, b]) =>
+      hv(
+        "f32",
+        [m, n],
+        Array.from({ length: m * n }, (_, flat) => {
+          const [i, j] = [Math.floor(flat / n), flat % n];
+          let sum = 0;
+          for (let r = 0; r < k; r++) sum += a!.data[i * k + r]! * b!.data[r * n + j]!;
+          return sum;
+        }),
+      ),
+  };
+}
+
 export function ieeeCases(): OpCase[] {
   const subnormalBits = [0x00000001, 0x80000001, 0x007fffff, 0x00400000, 0x80000000, 0x00000000];
   return [
@@ -132,28 +158,10 @@ export function ieeeCases(): OpCase[] {
       fn: (x) => [lax.reduce(x!, "sum", [1]), lax.reduce(x!, "max", [1])],
       expected: () => [hv("f32", [3], [4 * TINY, 0, 0]), hv("f32", [3], [TINY, 2 * TINY, -0])],
     },
-    {
-      name: "dot_general with subnormal operands and exact subnormal results",
-      primitives: [Primitive.DotGeneral],
-      bitExact: true,
-      // Large enough to take the BLAS path: small integers times 2^-149, sums exact.
-      build: () => [
-        hv("f32", [16, 32], Array.from({ length: 512 }, (_, i) => ((i * 7) % 5) * TINY)),
-        hv("f32", [32, 16], Array.from({ length: 512 }, (_, i) => ((i * 3) % 4) - 1)),
-      ],
-      fn: (a, b) => lax.dotGeneral(a!, b!, { lhsContracting: [1], rhsContracting: [0], lhsBatch: [], rhsBatch: [] }),
-      expected: ([a, b]) =>
-        hv(
-          "f32",
-          [16, 16],
-          Array.from({ length: 256 }, (_, flat) => {
-            const [i, j] = [Math.floor(flat / 16), flat % 16];
-            let sum = 0;
-            for (let k = 0; k < 32; k++) sum += a!.data[i * 32 + k]! * b!.data[k * 16 + j]!;
-            return sum;
-          }),
-        ),
-    },
+    ...[
+      [16, 32, 16, "plain loops"],
+      [40, 48, 40, "sgemm"],
+    ].map(([m, k, n, path]) => subnormalDot(m as number, k as number, n as number, path as string)),
     {
       name: "bitcast of f32 subnormals made by arithmetic",
       primitives: [Primitive.BitcastConvert, Primitive.Mul],
