@@ -16,13 +16,23 @@ const settled = new WeakSet<Promise<unknown>>();
 /** Open tidy scopes, innermost last: each collects the arrays created while it is open. */
 const scopes: DeviceArray[][] = [];
 
-/** Disposes device buffers of arrays the program dropped without dispose(). */
-const finalizer = new FinalizationRegistry<Promise<Payload>>((payload) => {
-  payload.then(
-    (p) => {
-      if (p.kind === "buffer") p.buffer.dispose();
-    },
-    () => {},
+/** What freeing an array's memory needs: its payload, and the computations that still read it. Kept apart from
+ * the array so that the collector can free an unreachable array's memory without reviving the array. */
+interface Held {
+  payload: Promise<Payload>;
+  readers: Promise<unknown>[];
+}
+
+/** Disposes device buffers of arrays the program dropped without dispose(), once nothing reads them: an
+ * intermediate is unreachable as soon as the computations reading it are dispatched, usually before they run. */
+const finalizer = new FinalizationRegistry<Held>((held) => {
+  void Promise.allSettled(held.readers).then(() =>
+    held.payload.then(
+      (p) => {
+        if (p.kind === "buffer") p.buffer.dispose();
+      },
+      () => {},
+    ),
   );
 });
 
@@ -31,8 +41,8 @@ export class DeviceArray extends ArrayBase {
   /** The payload once it has arrived, so dispose() can free at once when nothing still reads it. */
   private resolved: Payload | undefined;
   private state: "live" | "disposed" | "consumed" = "live";
-  /** Computations reading this array that may not have started yet: freeing waits for them. */
-  private readers: Promise<unknown>[] = [];
+  /** The payload and the computations reading this array that may not have started yet: freeing waits for them. */
+  private readonly held: Held;
   readonly aval: Aval;
 
   /**
@@ -56,7 +66,8 @@ export class DeviceArray extends ArrayBase {
       () => {},
     );
     live++;
-    finalizer.register(this, payload, this);
+    this.held = { payload, readers: [] };
+    finalizer.register(this, this.held, this);
     scopes[scopes.length - 1]?.push(this);
   }
 
@@ -94,8 +105,8 @@ export class DeviceArray extends ArrayBase {
 
   /** Keeps the memory alive until `computation` settles (called by executors for each argument they read). */
   retainUntil(computation: Promise<unknown>): void {
-    this.readers = this.readers.filter((p) => !settled.has(p));
-    this.readers.push(computation);
+    this.held.readers = this.held.readers.filter((p) => !settled.has(p));
+    this.held.readers.push(computation);
     computation.then(
       () => settled.add(computation),
       () => settled.add(computation),
@@ -156,8 +167,8 @@ export class DeviceArray extends ArrayBase {
     this.payloadPromise = undefined;
     live--;
     finalizer.unregister(this);
-    const readers = this.readers.filter((r) => !settled.has(r));
-    this.readers = [];
+    const readers = this.held.readers.filter((r) => !settled.has(r));
+    this.held.readers = [];
     const resolved = this.resolved;
     this.resolved = undefined;
     if (readers.length === 0 && resolved !== undefined) {

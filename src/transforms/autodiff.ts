@@ -15,6 +15,8 @@ import { add, zerosLike } from "../ops/elementwise.js";
 import { primitiveTable } from "../ops/registry.js";
 import { broadcastInDim } from "../ops/shape.js";
 import type { PrimitiveDef } from "../ops/types.js";
+import { DeviceArray } from "../runtime/array.js";
+import { hostTensor, writeNumber } from "../runtime/host.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFunction = (...args: any[]) => any;
@@ -178,6 +180,13 @@ function normalizeArgnums(argnums: number | readonly number[] | undefined): { li
 function seedFor(output: ArrayBase, where: string): ArrayBase {
   if (output.ndim !== 0 || !isFloat(output.dtype)) {
     throw new TypeError(`${where}: the function must return a float scalar to take its gradient, got ${output.aval}`);
+  }
+  // A concrete output seeds on its own device: a placeless seed would run the whole backward pass of an eager
+  // gradient on the default device, away from the arguments.
+  if (output instanceof DeviceArray) {
+    const one = hostTensor(output.dtype, []);
+    writeNumber(one, 0, 1);
+    return DeviceArray.fromHost(one, output.device, output.committed);
   }
   return new ScalarConst(1, output.dtype);
 }

@@ -1,6 +1,8 @@
 // Numeric comparison for tests: numpy's allclose rule (|a - e| <= atol + rtol * |e|), NaN equal to NaN by
-// default, infinities equal only to themselves. Failures name the first mismatching index (as a multi-index when
-// the shape is known) and how many elements differ.
+// default, infinities equal only to themselves; and bit-for-bit comparison of stored values, for results that
+// IEEE arithmetic fixes exactly (signed zeros, subnormals, conversions), which no tolerance can see: -0 is within
+// any atol of +0, and a flushed subnormal within 1e-6 of its true value. Failures name the first mismatching
+// index (as a multi-index when the shape is known) and how many elements differ.
 import { expect } from "vitest";
 
 export interface AllcloseOptions {
@@ -10,6 +12,8 @@ export interface AllcloseOptions {
   equalNaN?: boolean;
   /** Shape of both operands, for reporting multi-indices (inferred from nested arrays when absent). */
   shape?: readonly number[];
+  /** -0 and +0 differ (default false, as in numpy). */
+  signedZeros?: boolean;
 }
 
 export type NumericLike = number | boolean | ArrayLike<number> | readonly NumericLike[];
@@ -33,6 +37,10 @@ export function flattenNumeric(value: unknown): { values: number[]; shape: numbe
   throw new TypeError(`allclose: cannot compare a ${typeof value}`);
 }
 
+function whereText(flat: number, shape: readonly number[]): string {
+  return shape.length > 1 ? `[${unravel(flat, shape).join(", ")}] (flat ${flat})` : `${flat}`;
+}
+
 function unravel(flat: number, shape: readonly number[]): number[] {
   const index = new Array<number>(shape.length).fill(0);
   let rest = flat;
@@ -45,8 +53,9 @@ function unravel(flat: number, shape: readonly number[]): number[] {
   return index;
 }
 
-function close(a: number, e: number, rtol: number, atol: number, equalNaN: boolean): boolean {
+function close(a: number, e: number, rtol: number, atol: number, equalNaN: boolean, signedZeros: boolean): boolean {
   if (Number.isNaN(a) || Number.isNaN(e)) return equalNaN && Number.isNaN(a) && Number.isNaN(e);
+  if (signedZeros && a === 0 && e === 0) return Object.is(a, e);
   if (!Number.isFinite(a) || !Number.isFinite(e)) return a === e;
   return Math.abs(a - e) <= atol + rtol * Math.abs(e);
 }
@@ -65,7 +74,7 @@ export function allcloseMismatch(actual: unknown, expected: unknown, options: Al
   let first = -1;
   let count = 0;
   for (let i = 0; i < a.values.length; i++) {
-    if (!close(a.values[i]!, e.values[i]!, rtol, atol, equalNaN)) {
+    if (!close(a.values[i]!, e.values[i]!, rtol, atol, equalNaN, options.signedZeros ?? false)) {
       if (first < 0) first = i;
       count++;
     }
@@ -73,7 +82,7 @@ export function allcloseMismatch(actual: unknown, expected: unknown, options: Al
   if (first < 0) return undefined;
   const av = a.values[first]!;
   const ev = e.values[first]!;
-  const where = shape.length > 1 ? `[${unravel(first, shape).join(", ")}] (flat ${first})` : `${first}`;
+  const where = whereText(first, shape);
   const preview = (values: number[]) =>
     values.length <= 16 ? `[${values.join(", ")}]` : `[${values.slice(0, 16).join(", ")}, ...]`;
   return (
@@ -81,6 +90,49 @@ export function allcloseMismatch(actual: unknown, expected: unknown, options: Al
     `(|diff| ${Math.abs(av - ev)} > atol ${atol} + rtol ${rtol} * |expected|); ` +
     `${count} of ${a.values.length} elements differ\n  actual:   ${preview(a.values)}\n  expected: ${preview(e.values)}`
   );
+}
+
+/** The element types whose stored bits `storedBits` knows. */
+export type BitsDType = "f32" | "bf16" | "i32" | "u32" | "bool" | "i64";
+
+const bitsView = new DataView(new ArrayBuffer(4));
+
+/** The bits a number has when stored as `dtype`: the f32 pattern, the bf16 pattern (the number must be a bf16
+ * value), or the integer itself. NaN maps to NaN: payloads are not specified across devices. */
+export function storedBits(value: number, dtype: BitsDType): number {
+  if (dtype !== "f32" && dtype !== "bf16") return value;
+  if (Number.isNaN(value)) return NaN;
+  bitsView.setFloat32(0, value);
+  const bits = bitsView.getUint32(0);
+  if (bitsView.getFloat32(0) !== value && !(value === 0)) throw new Error(`storedBits: ${value} is not an f32 value`);
+  if (dtype === "f32") return bits;
+  if ((bits & 0xffff) !== 0) throw new Error(`storedBits: ${value} is not a bf16 value`);
+  return bits >>> 16;
+}
+
+const signed = (v: number) => (Object.is(v, -0) ? "-0" : String(v));
+
+const hex = (bits: number, dtype: BitsDType) =>
+  Number.isNaN(bits) ? "NaN" : dtype === "f32" ? `0x${bits.toString(16).padStart(8, "0")}` : dtype === "bf16" ? `0x${bits.toString(16).padStart(4, "0")}` : `${bits}`;
+
+/** undefined when every element has the same stored bits (any NaN matching any NaN), else a message. */
+export function bitsMismatch(actual: readonly number[], expected: readonly number[], dtype: BitsDType, shape: readonly number[] = [expected.length]): string | undefined {
+  if (actual.length !== expected.length) return `sizes differ: ${actual.length} elements, expected ${expected.length}`;
+  const a = actual.map((v) => storedBits(v, dtype));
+  const e = expected.map((v) => storedBits(v, dtype));
+  const differs = a.map((bits, i) => !(Object.is(bits, e[i]) || (Number.isNaN(bits) && Number.isNaN(e[i]!))));
+  const first = differs.indexOf(true);
+  if (first < 0) return undefined;
+  return (
+    `bits differ at index ${whereText(first, shape)}: actual ${signed(actual[first]!)} (${hex(a[first]!, dtype)}), ` +
+    `expected ${signed(expected[first]!)} (${hex(e[first]!, dtype)}); ${differs.filter(Boolean).length} of ${a.length} elements differ`
+  );
+}
+
+/** Throws (failing the test) unless `actual` and `expected` store the same bits as `dtype`. */
+export function expectSameBits(actual: readonly number[], expected: readonly number[], dtype: BitsDType, label = ""): void {
+  const mismatch = bitsMismatch(actual, expected, dtype);
+  if (mismatch !== undefined) throw new Error(`${label ? `${label}: ` : ""}${mismatch}`);
 }
 
 /** Throws (failing the test) when `actual` and `expected` are not close. */

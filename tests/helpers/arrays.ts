@@ -104,6 +104,26 @@ export function bf16Round(v: number): number {
   return f32FromBits((top << 16) >>> 0);
 }
 
+/** Rounds a number to bf16 by arithmetic on its magnitude, without looking at bits (a second, independent
+ * oracle for bf16Round): bf16 numbers in [2^e, 2^(e+1)) are spaced 2^(e-7) apart, and 2^-133 apart below 2^-126
+ * (subnormals); scale by the spacing (exact in float64), round half to even, scale back, overflow to infinity
+ * at 2^128. The input is first stored as f32, as a conversion from f32 sees it. */
+export function bf16Arithmetic(v: number): number {
+  const x = Math.fround(v);
+  if (!Number.isFinite(x) || x === 0) return x;
+  const magnitude = Math.abs(x);
+  let e = Math.floor(Math.log2(magnitude));
+  if (2 ** e > magnitude) e--;
+  if (2 ** (e + 1) <= magnitude) e++;
+  const spacing = 2 ** Math.max(e - 7, -133);
+  const q = magnitude / spacing;
+  const below = Math.floor(q);
+  const rest = q - below;
+  const n = rest > 0.5 || (rest === 0.5 && below % 2 === 1) ? below + 1 : below;
+  const rounded = n * spacing;
+  return Math.sign(x) * (rounded >= 2 ** 128 ? Infinity : rounded);
+}
+
 /** The value `v` takes when stored in `dtype`: f32/bf16 rounding, integer wrap-around, bool = nonzero. */
 export function castTo(dtype: DType, v: number): number {
   switch (dtype) {

@@ -20,6 +20,9 @@ export interface OpCase {
   expected: (inputs: readonly HostValue[]) => HostValue | HostValue[];
   /** Overrides the per-dtype default tolerance. */
   tolerance?: Tolerance;
+  /** The results are fixed exactly by IEEE arithmetic: compare stored bits (signed zeros, subnormals), not values
+   * within a tolerance. */
+  bitExact?: boolean;
 }
 
 /** Default comparison per output dtype: integers and bools exact; f32 to a few ulps; bf16 to one ulp (the

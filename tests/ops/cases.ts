@@ -3,6 +3,7 @@
 // tests/ops/primitives.test.ts runs it on the reference device; the same table serves to compare other devices
 // (cpu, gpu, tpu) against those expectations or against reference.
 import { elementwiseCases } from "./cases_elementwise.js";
+import { ieeeCases } from "./cases_ieee.js";
 import { otherCases } from "./cases_other.js";
 import { shapeCases } from "./cases_shape.js";
 import type { OpCase } from "./case_types.js";
@@ -14,7 +15,7 @@ let cached: OpCase[] | undefined;
 /** Every op case, in a stable order with unique names. */
 export function opCases(): OpCase[] {
   if (cached !== undefined) return cached;
-  const all = [...elementwiseCases(), ...shapeCases(), ...otherCases()];
+  const all = [...elementwiseCases(), ...shapeCases(), ...otherCases(), ...ieeeCases()];
   const seen = new Set<string>();
   for (const c of all) {
     if (seen.has(c.name)) throw new Error(`duplicate op case name: ${c.name}`);

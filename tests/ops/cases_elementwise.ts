@@ -40,38 +40,41 @@ interface UnarySpec {
   domain?: RandomOptions;
   /** The exact result for one element (before storing in the dtype). */
   exact: (v: number, dtype: DType) => number;
-  /** Float inputs whose results are fixed by IEEE semantics (infinities, NaN, signed zeros, overflow). */
+  /** Float inputs whose results are fixed by IEEE semantics (infinities, NaN, signed zeros, subnormals,
+   * overflow): compared bit for bit. */
   specials?: number[];
 }
 
 const logistic = (v: number) => 1 / (1 + Math.exp(-v));
 
 const UNARY: UnarySpec[] = [
-  { primitive: Primitive.Neg, op: lax.neg, dtypes: ["f32", "bf16", "i32", "u32"], exact: (v) => -v, specials: [0, -0, Infinity, NaN] },
-  { primitive: Primitive.Exp, op: lax.exp, dtypes: ["f32", "bf16"], domain: { min: -3, max: 3 }, exact: Math.exp, specials: [-Infinity, Infinity, NaN, 0, 89, -104] },
-  { primitive: Primitive.Log, op: lax.log, dtypes: ["f32", "bf16"], domain: { min: 0.05, max: 5 }, exact: Math.log, specials: [0, -1, Infinity, NaN, 1] },
-  { primitive: Primitive.Log1p, op: lax.log1p, dtypes: ["f32", "bf16"], domain: { min: -0.9, max: 3 }, exact: Math.log1p, specials: [-1, -2, 0, 1e-8, Infinity] },
-  { primitive: Primitive.Tanh, op: lax.tanh, dtypes: ["f32", "bf16"], domain: { min: -4, max: 4 }, exact: Math.tanh, specials: [-Infinity, Infinity, 0, 30, NaN] },
-  { primitive: Primitive.Logistic, op: lax.logistic, dtypes: ["f32", "bf16"], domain: { min: -6, max: 6 }, exact: logistic, specials: [-Infinity, Infinity, 0, -120, NaN] },
-  { primitive: Primitive.Sqrt, op: lax.sqrt, dtypes: ["f32", "bf16"], domain: { min: 0, max: 5 }, exact: Math.sqrt, specials: [0, -0, -1, Infinity, NaN] },
-  { primitive: Primitive.Rsqrt, op: lax.rsqrt, dtypes: ["f32", "bf16"], domain: { min: 0.05, max: 5 }, exact: (v) => 1 / Math.sqrt(v), specials: [0, -1, Infinity, 4, NaN] },
-  { primitive: Primitive.Abs, op: lax.abs, dtypes: ["f32", "bf16", "i32"], exact: Math.abs, specials: [-0, -Infinity, NaN, -3.5] },
+  { primitive: Primitive.Neg, op: lax.neg, dtypes: ["f32", "bf16", "i32", "u32"], exact: (v) => -v, specials: [0, -0, Infinity, NaN, 2 ** -149, -(2 ** -140)] },
+  { primitive: Primitive.Exp, op: lax.exp, dtypes: ["f32", "bf16"], domain: { min: -3, max: 3 }, exact: Math.exp, specials: [-Infinity, Infinity, NaN, 0, -0, 89, -104] },
+  { primitive: Primitive.Log, op: lax.log, dtypes: ["f32", "bf16"], domain: { min: 0.05, max: 5 }, exact: Math.log, specials: [0, -0, -1, Infinity, NaN, 1] },
+  { primitive: Primitive.Log1p, op: lax.log1p, dtypes: ["f32", "bf16"], domain: { min: -0.9, max: 3 }, exact: Math.log1p, specials: [-1, -2, 0, -0, 1e-8, Infinity, 2 ** -149] },
+  { primitive: Primitive.Tanh, op: lax.tanh, dtypes: ["f32", "bf16"], domain: { min: -4, max: 4 }, exact: Math.tanh, specials: [-Infinity, Infinity, 0, -0, 30, NaN] },
+  { primitive: Primitive.Logistic, op: lax.logistic, dtypes: ["f32", "bf16"], domain: { min: -6, max: 6 }, exact: logistic, specials: [-Infinity, Infinity, 0, -0, -120, NaN] },
+  { primitive: Primitive.Sqrt, op: lax.sqrt, dtypes: ["f32", "bf16"], domain: { min: 0, max: 5 }, exact: Math.sqrt, specials: [0, -0, -1, Infinity, NaN, 2 ** -149, 2 ** -130] },
+  { primitive: Primitive.Rsqrt, op: lax.rsqrt, dtypes: ["f32", "bf16"], domain: { min: 0.05, max: 5 }, exact: (v) => 1 / Math.sqrt(v), specials: [0, -0, -1, Infinity, 4, NaN] },
+  { primitive: Primitive.Abs, op: lax.abs, dtypes: ["f32", "bf16", "i32"], exact: Math.abs, specials: [-0, -Infinity, NaN, -3.5, -(2 ** -149)] },
   {
     primitive: Primitive.Sign,
     op: lax.sign,
     // Not u32: StableHLO's sign (like abs) takes signed integers and floats only.
     dtypes: ["f32", "bf16", "i32"],
     exact: (v) => Math.sign(v),
-    specials: [0, -0, -Infinity, Infinity, NaN, -1e-30],
+    specials: [0, -0, -Infinity, Infinity, NaN, -1e-30, -(2 ** -149)],
   },
-  { primitive: Primitive.Floor, op: lax.floor, dtypes: ["f32", "bf16"], domain: { min: -5, max: 5 }, exact: Math.floor, specials: [-0.5, -0, 2, -Infinity, NaN] },
-  { primitive: Primitive.Sin, op: lax.sin, dtypes: ["f32", "bf16"], domain: { min: -4, max: 4 }, exact: Math.sin, specials: [0, Infinity, NaN] },
+  { primitive: Primitive.Floor, op: lax.floor, dtypes: ["f32", "bf16"], domain: { min: -5, max: 5 }, exact: Math.floor, specials: [-0.5, -0, 2, -Infinity, NaN, 2 ** -149, -(2 ** -149)] },
+  { primitive: Primitive.Sin, op: lax.sin, dtypes: ["f32", "bf16"], domain: { min: -4, max: 4 }, exact: Math.sin, specials: [0, -0, Infinity, NaN] },
   { primitive: Primitive.Cos, op: lax.cos, dtypes: ["f32", "bf16"], domain: { min: -4, max: 4 }, exact: Math.cos, specials: [0, -Infinity, NaN] },
   {
     primitive: Primitive.Not,
     op: lax.not,
     dtypes: ["bool", "i32", "u32"],
-    exact: (v, dtype) => (dtype === "bool" ? (v ? 0 : 1) : dtype === "u32" ? ~v >>> 0 : ~v),
+    // Written from two's complement arithmetic rather than with JS's ~: not x = -x - 1 (signed), 2^32 - 1 - x
+    // (unsigned), 1 - x (bool).
+    exact: (v, dtype) => (dtype === "bool" ? 1 - v : dtype === "u32" ? UINT32_MAX - v : -v - 1),
   },
 ];
 
@@ -97,6 +100,7 @@ function unaryCases(): OpCase[] {
           build: () => [hv(dtype, [specials.length], specials)],
           fn: spec.op,
           expected: ([x]) => mapBroadcast(dtype, [x!], (v) => spec.exact(v, dtype)),
+          bitExact: true,
         });
       }
     }

@@ -1,11 +1,13 @@
 // Every op case on the cpu device (our PJRT plugin, through the real addon client path), eagerly and through
-// jit, against the case's expected values and against the reference device; then the gradient program of every
-// VJP case on cpu against the same program on reference. At the end nothing may be left alive.
+// jit, against the case's expected values and against the reference device; then the gradient of every VJP case
+// on cpu, eagerly and through jit, against finite differences and against the reference device's gradient. At
+// the end nothing may be left alive.
 import { afterAll, describe, expect, it } from "vitest";
-import { type ArrayBase, DeviceArray, closeDevices, grad, jit, liveBuffers, tidy, liveExecutables } from "../../src/index.js";
+import { type ArrayBase, DeviceArray, closeDevices, jit, liveBuffers, tidy, liveExecutables } from "../../src/index.js";
 import type { DeviceKind } from "../../src/runtime/device.js";
 import { expectAllclose } from "../helpers/allclose.js";
 import { type HostValue, readHost, toDevice } from "../helpers/arrays.js";
+import { checkGrad, gradientsOn } from "../helpers/grad_check.js";
 import { gradCases } from "../transforms/grad_cases.js";
 import type { OpCase } from "./case_types.js";
 import { opCases } from "./cases.js";
@@ -53,18 +55,18 @@ describe("primitives on cpu match expected values and the reference device", () 
   });
 });
 
-describe("gradient programs on cpu match the reference device", () => {
+describe("gradients on cpu, eager and jit, match finite differences and the reference device (issue 6.7)", () => {
   it.each(gradCases().map((c) => [c.name, c] as const))("%s", async (_name, c) => {
     const argnums = c.options?.argnums ?? 0;
-    const results: Record<string, HostValue[]> = {};
-    for (const device of ["reference", "cpu"] as const) {
-      const args = c.args().map((x) => toDevice(x, device));
-      const g = tidy(() => jit(grad(c.fn, { argnums }), { device })(...args) as ArrayBase | ArrayBase[]);
-      results[device] = await readAndDispose(asList(g));
-      for (const a of args) a.dispose();
-    }
-    results.cpu!.forEach((value, i) => {
-      expectAllclose(value.data, results.reference![i]!.data, { rtol: 1e-4, atol: 1e-5 });
+    const list = typeof argnums === "number" ? [argnums] : [...argnums];
+    // checkGrad computes the gradient on cpu in both modes (count, dtype, shape, finiteness, agreement) and
+    // checks it against finite differences of f.
+    const { gradients: onCpu } = await checkGrad(c.fn, c.args(), { ...c.options, device: "cpu" });
+    const onReference = await gradientsOn(c.fn, c.args(), list, "reference", "jit");
+    expect(onCpu.length).toBe(onReference.length);
+    onReference.forEach((r, i) => {
+      expect(`${onCpu[i]!.dtype}[${onCpu[i]!.shape}]`).toBe(`${r.dtype}[${r.shape}]`);
+      expectAllclose(onCpu[i]!.data, r.data, { rtol: 1e-5, atol: 1e-6 }, `gradient ${i}`);
     });
   });
 });

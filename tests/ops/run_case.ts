@@ -1,8 +1,8 @@
 // Running an op case on a device, eagerly (one dispatch per primitive) or through jit (one program), and
-// comparing against its expected values with the case's tolerance.
+// comparing against its expected values with the case's tolerance, or bit for bit.
 import { type ArrayBase, jit } from "../../src/index.js";
 import type { DeviceKind } from "../../src/runtime/device.js";
-import { allcloseMismatch } from "../helpers/allclose.js";
+import { allcloseMismatch, bitsMismatch } from "../helpers/allclose.js";
 import { type HostValue, readHost, toDevice } from "../helpers/arrays.js";
 import { type OpCase, defaultTolerance } from "./case_types.js";
 
@@ -30,7 +30,7 @@ export function expectResults(c: OpCase, label: string, actual: readonly HostVal
       throw new Error(`${where}: output ${i} is ${a.dtype}[${a.shape}], expected ${e.dtype}[${e.shape}]`);
     }
     const tolerance = c.tolerance ?? defaultTolerance(e.dtype);
-    const mismatch = allcloseMismatch(a.data, e.data, { ...tolerance, shape: e.shape });
+    const mismatch = c.bitExact ? bitsMismatch(a.data, e.data, e.dtype, e.shape) : allcloseMismatch(a.data, e.data, { ...tolerance, shape: e.shape });
     if (mismatch !== undefined) throw new Error(`${where}: output ${i} (${e.dtype}[${e.shape}]): ${mismatch}`);
   });
 }

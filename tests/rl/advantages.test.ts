@@ -78,7 +78,9 @@ describe("groupAdvantages", () => {
     const spread = hv("f32", [8], [1, 2, 3, 6, 0.5, -1, 2.5, 4]);
     await checkGrad(weighted({ groupSize: 4 }), [spread]);
     await checkGrad(weighted({ groupSize: 4, scale: "batch" }), [spread]);
-    await checkGrad(weighted({ groupSize: 2, mode: "rloo", scale: "group" }), [spread]);
+    // With G = 2 and group scaling, rloo's advantages are +-sqrt(2) whatever the rewards (gradient 0): check G = 4.
+    await checkGrad(weighted({ groupSize: 4, mode: "rloo", scale: "group" }), [spread]);
+    await checkGrad(weighted({ groupSize: 2, mode: "rloo", scale: "none" }), [spread]);
     const g = await read(grad(weighted({ groupSize: 4 }))(np.array(rewards)) as ArrayBase);
     expect(g.every(Number.isFinite)).toBe(true);
     // The all-equal group: A = 0 / (0 + eps), so dA/dr = (I - 1/G) / eps there (std's own gradient is 0 at 0).

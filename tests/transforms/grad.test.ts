@@ -1,7 +1,7 @@
 // Reverse mode: every VJP rule and several composites against finite differences; convert's VJP exactly;
 // second derivatives; grad and jit composed in both orders.
 import { describe, expect, it } from "vitest";
-import { type ArrayBase, Primitive, forLoop, grad, jit, lax, np, valueAndGrad, vjp } from "../../src/index.js";
+import { type ArrayBase, DeviceArray, Primitive, forLoop, grad, jit, lax, np, valueAndGrad, vjp } from "../../src/index.js";
 import { primitiveTable } from "../../src/ops/registry.js";
 import type { PrimitiveDef } from "../../src/ops/types.js";
 import { hv, randomValue, readHost, toDevice } from "../helpers/arrays.js";
@@ -22,6 +22,52 @@ describe("VJP rules against finite differences", () => {
     // convert is checked exactly below (finite differences through bf16 rounding are meaningless).
     covered.add(Primitive.Convert);
     expect(withRule.filter((p) => !covered.has(p))).toEqual([]);
+  });
+});
+
+describe("the gradient checker itself (issue 6.13)", () => {
+  /** Runs `body` with `primitive`'s VJP rule scaled by `factor`, restoring the rule afterwards. */
+  async function withScaledVjp(primitive: Primitive, factor: number, body: () => Promise<unknown>): Promise<void> {
+    const table = primitiveTable() as unknown as Record<Primitive, PrimitiveDef<Primitive>>;
+    const original = table[primitive];
+    const rule = original.vjp!;
+    table[primitive] = { ...original, vjp: (a) => rule(a).map((ct) => (ct === null ? null : lax.mul(ct, factor))) };
+    try {
+      await body();
+    } finally {
+      table[primitive] = original;
+    }
+  }
+  const tanhCase = () => [randomValue("f32", [3, 4], 41, { min: -1.5, max: 1.5 })];
+  const tanhLoss = (x: ArrayBase) => weightedSum(np.tanh(x));
+  const mulCase = () => [randomValue("f32", [2, 5], 42), randomValue("f32", [2, 5], 43)];
+  const mulLoss = (a: ArrayBase, b: ArrayBase) => weightedSum(np.sin(np.multiply(a, b)));
+
+  it("passes the true VJPs at these points", async () => {
+    await checkGrad(tanhLoss, tanhCase());
+    await checkGrad(mulLoss, mulCase(), { argnums: [0, 1], device: "cpu" });
+  });
+
+  it("fails a VJP scaled by 1.01, on either device and in either mode", async () => {
+    await withScaledVjp(Primitive.Tanh, 1.01, () => expect(checkGrad(tanhLoss, tanhCase(), { modes: ["eager"] })).rejects.toThrow(/checkGrad: \|diff\|/));
+    await withScaledVjp(Primitive.Tanh, 1.01, () => expect(checkGrad(tanhLoss, tanhCase(), { device: "cpu", modes: ["jit"] })).rejects.toThrow(/checkGrad: \|diff\|/));
+    await withScaledVjp(Primitive.Mul, 0.99, () => expect(checkGrad(mulLoss, mulCase(), { argnums: [0, 1] })).rejects.toThrow(/checkGrad: \|diff\|/));
+  });
+
+  it("fails when the eager and jit gradients disagree", async () => {
+    // A rule that scales only when traced for jit (its inputs are tracers then) makes the two modes differ.
+    const table = primitiveTable() as unknown as Record<Primitive, PrimitiveDef<Primitive>>;
+    const original = table[Primitive.Tanh];
+    const rule = original.vjp!;
+    table[Primitive.Tanh] = {
+      ...original,
+      vjp: (a) => rule(a).map((ct) => (ct === null || ct instanceof DeviceArray ? ct : lax.mul(ct, 1.001))),
+    };
+    try {
+      await expect(checkGrad(tanhLoss, tanhCase())).rejects.toThrow(/in jit mode but .* in eager mode/);
+    } finally {
+      table[Primitive.Tanh] = original;
+    }
   });
 });
 
@@ -144,10 +190,10 @@ describe("composites against finite differences", () => {
     await checkGrad((w1, b1, w2, b2, x, y) => mlpLoss(w1!, b1!, w2!, b2!, x!, y!), [...params, ...data], { argnums: [0, 1, 2, 3] });
   });
 
-  it("the same MLP gradient under jit", async () => {
+  it("the same MLP gradient computed on cpu", async () => {
     const params = [randomValue("f32", [3, 5], 9, { min: -1, max: 1 }), randomValue("f32", [5], 10), randomValue("f32", [5, 4], 11, { min: -1, max: 1 }), randomValue("f32", [4], 12)];
     const data = [randomValue("f32", [6, 3], 13), hv("i32", [6], [0, 3, 1, 1, 2, 3])];
-    await checkGrad((w1, b1, w2, b2, x, y) => mlpLoss(w1!, b1!, w2!, b2!, x!, y!), [...params, ...data], { argnums: [0, 1, 2, 3], mode: "jit" });
+    await checkGrad((w1, b1, w2, b2, x, y) => mlpLoss(w1!, b1!, w2!, b2!, x!, y!), [...params, ...data], { argnums: [0, 1, 2, 3], device: "cpu" });
   });
 });
 

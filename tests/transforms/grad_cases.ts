@@ -2,7 +2,7 @@
 // weighted sum with fixed random weights, so the cotangent reaching the primitive is not all ones.
 import { type ArrayBase, Primitive, lax, np } from "../../src/index.js";
 import type { DotDimensionNumbers } from "../../src/core/primitive.js";
-import { type HostValue, type RandomOptions, hv, randomValue, toDevice } from "../helpers/arrays.js";
+import { type HostValue, type RandomOptions, hv, randomValue } from "../helpers/arrays.js";
 import type { CheckGradOptions } from "../helpers/grad_check.js";
 import { seedOf } from "../ops/case_types.js";
 
@@ -15,9 +15,15 @@ export interface GradCase {
   options?: CheckGradOptions;
 }
 
+/** A constant operand that joins whichever device the computation runs on (uncommitted). */
+function constant(x: HostValue): ArrayBase {
+  return np.array(x.data, { dtype: x.dtype, shape: x.shape });
+}
+
 /** sum(y * W) with W fixed random weights of y's shape (seeded by the shape). */
 export function weightedSum(y: ArrayBase): ArrayBase {
-  const weights = toDevice(randomValue("f32", y.shape, 97 + y.shape.reduce((a, b) => a * 31 + b, 7), { min: -1, max: 1 }));
+    const w = randomValue("f32", y.shape, 97 + y.shape.reduce((a, b) => a * 31 + b, 7), { min: -1, max: 1 });
+  const weights = constant(w);
   return np.sum(np.multiply(y, weights));
 }
 
@@ -95,7 +101,7 @@ export function gradCases(): GradCase[] {
       name: "select into both branches",
       primitives: [Primitive.Select],
       args: () => [f32([2, 3], "select a"), f32([2, 3], "select b")],
-      fn: (a, b) => weightedSum(lax.select(toDevice(hv("bool", [2, 3], [1, 0, 0, 1, 1, 0])), lax.mul(a!, b!), lax.exp(b!))),
+      fn: (a, b) => weightedSum(lax.select(constant(hv("bool", [2, 3], [1, 0, 0, 1, 1, 0])), lax.mul(a!, b!), lax.exp(b!))),
       options: { argnums: [0, 1] },
     },
     {
@@ -200,7 +206,7 @@ export function gradCases(): GradCase[] {
       name: "gather: embedding lookup with repeated ids",
       primitives: [Primitive.Gather],
       args: () => [f32([5, 3], "embed")],
-      fn: (table) => weightedSum(lax.tanh(np.take(table!, toDevice(hv("i32", [4], [2, 0, 4, 2])), 0))),
+      fn: (table) => weightedSum(lax.tanh(np.take(table!, constant(hv("i32", [4], [2, 0, 4, 2])), 0))),
     },
     {
       name: "gather: general layout",
@@ -208,21 +214,21 @@ export function gradCases(): GradCase[] {
       args: () => [f32([3, 4, 5], "gather general")],
       fn: (x) =>
         weightedSum(
-          lax.gather(x!, toDevice(hv("i32", [2, 3], [0, 2, 1, 1, 2, 0])), { offsetDims: [0, 2], collapsedSliceDims: [0], startIndexMap: [2, 0], indexVectorDim: 0 }, [1, 2, 3]),
+          lax.gather(x!, constant(hv("i32", [2, 3], [0, 2, 1, 1, 2, 0])), { offsetDims: [0, 2], collapsedSliceDims: [0], startIndexMap: [2, 0], indexVectorDim: 0 }, [1, 2, 3]),
         ),
     },
     {
       name: "gather: out-of-range ids are clamped, and so is their gradient",
       primitives: [Primitive.Gather],
       args: () => [f32([4, 2], "gather clamp")],
-      fn: (x) => weightedSum(np.take(x!, toDevice(hv("i32", [3], [-1, 7, 3])), 0)),
+      fn: (x) => weightedSum(np.take(x!, constant(hv("i32", [3], [-1, 7, 3])), 0)),
     },
     {
       name: "scatter_add: operand and updates, duplicate rows",
       primitives: [Primitive.ScatterAdd],
       args: () => [f32([5, 3], "scatter x"), f32([4, 3], "scatter u")],
       fn: (x, u) =>
-        weightedSum(lax.tanh(lax.scatterAdd(x!, toDevice(hv("i32", [4, 1], [1, 3, 1, 0])), u!, { updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0], indexVectorDim: 1 }))),
+        weightedSum(lax.tanh(lax.scatterAdd(x!, constant(hv("i32", [4, 1], [1, 3, 1, 0])), u!, { updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0], indexVectorDim: 1 }))),
       options: { argnums: [0, 1] },
     },
     {
@@ -230,7 +236,7 @@ export function gradCases(): GradCase[] {
       primitives: [Primitive.ScatterAdd],
       args: () => [f32([3, 2], "scatter oob x"), f32([3, 2], "scatter oob u")],
       fn: (x, u) =>
-        weightedSum(lax.scatterAdd(x!, toDevice(hv("i32", [3, 1], [2, 5, -1])), u!, { updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0], indexVectorDim: 1 })),
+        weightedSum(lax.scatterAdd(x!, constant(hv("i32", [3, 1], [2, 5, -1])), u!, { updateWindowDims: [1], insertedWindowDims: [0], scatterDimsToOperandDims: [0], indexVectorDim: 1 })),
       options: { argnums: [0, 1] },
     },
   ];

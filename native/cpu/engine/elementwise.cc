@@ -56,7 +56,7 @@ inline float vector_exp(float x) {
 FLOAT_UNARY(ExpOp, vector_exp(x))
 FLOAT_UNARY(Expm1Op, std::expm1(x))
 FLOAT_UNARY(LogOp, std::log(x))
-FLOAT_UNARY(Log1pOp, std::log1p(x))
+FLOAT_UNARY(Log1pOp, float(std::log1p(double(x))))
 FLOAT_UNARY(TanhOp, std::tanh(x))
 FLOAT_UNARY(LogisticOp, 1.0f / (1.0f + vector_exp(-x)))
 FLOAT_UNARY(SqrtOp, std::sqrt(x))
