@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { mutate } from "../data/mutate.js";
 import { CheckpointError, type CheckpointState, checkpointsDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
 
 function state(step: number): CheckpointState {
@@ -98,6 +99,24 @@ describe("checkpoints", () => {
     expect(latestCheckpoint(run)).toBeUndefined();
     expect(() => saveCheckpoint(run, { ...state(8), rngKey: [2 ** 32] })).toThrow(/u32/);
     expect(() => saveCheckpoint(run, { ...state(8), tensors: { x: { dtype: "f32", shape: [3], bytes: new Uint8Array(8) } } })).toThrow(/needs 12 bytes, got 8/);
+  });
+
+  it("fuzz: mutated manifest.json and tensors.json load or fail with a CheckpointError (1000 cases)", () => {
+    const run = mkdtempSync(join(tmpdir(), "grpo-ckpt-"));
+    const path = saveCheckpoint(run, state(5));
+    for (const file of ["manifest.json", "tensors.json"]) {
+      const original = readFileSync(join(path, file));
+      for (let i = 0; i < 500; i++) {
+        writeFileSync(join(path, file), mutate(original, file === "manifest.json" ? 5 : 6, i));
+        try {
+          loadCheckpoint(path);
+        } catch (error) {
+          if (!(error instanceof CheckpointError)) throw new Error(`${file} case ${i}: ${String(error)}`);
+        }
+      }
+      writeFileSync(join(path, file), original);
+    }
+    expectStep(path, 5);
   });
 
   it("SIGKILL during saves never leaves a corrupt latest checkpoint", async () => {
