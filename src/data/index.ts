@@ -20,3 +20,4 @@ export {
   writeSftJsonl,
 } from "./sft.js";
 export { type DataPosition, type IteratorOptions, DataIterator } from "./iterator.js";
+export { type DataSourceKind, type DataSourceOptions, type DataSources, loadDataSources } from "./source.js";
