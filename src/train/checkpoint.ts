@@ -185,7 +185,9 @@ function checkManifest(value: unknown, path: string): CheckpointManifest {
     throw new CheckpointError(path, `dataPosition must be {epoch, index, shuffleSeed, shuffle, size}, got ${JSON.stringify(position)}`);
   }
   const metrics = m.metrics as Partial<MetricsPointer> | null | undefined;
-  if (metrics != null && !(typeof metrics.file === "string" && isCount(metrics.bytes))) throw new CheckpointError(path, `metrics must be {file, bytes}, got ${JSON.stringify(metrics)}`);
+  if (metrics != null && !(typeof metrics.file === "string" && isCount(metrics.bytes) && (metrics.samplesBytes === undefined || isCount(metrics.samplesBytes)))) {
+    throw new CheckpointError(path, `metrics must be {file, bytes, samplesBytes?}, got ${JSON.stringify(metrics)}`);
+  }
   if (m.extra != null && (typeof m.extra !== "object" || Array.isArray(m.extra))) throw new CheckpointError(path, "extra must be an object");
   return { dataPosition: null, metrics: null, extra: {}, config: null, createdAt: "", ...m } as CheckpointManifest;
 }

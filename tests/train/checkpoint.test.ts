@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -123,6 +123,7 @@ describe("checkpoints", () => {
     const run = mkdtempSync(join(tmpdir(), "grpo-ckpt-kill-"));
     const child = new URL("fixtures/checkpoint_writer.ts", import.meta.url).pathname;
     let lastSaved = 0;
+    let killedMidSave = 0;
     for (const [round, delayMs] of [[0, 0], [1, 7], [2, 23]] as const) {
       const proc = spawn(process.execPath, ["--import", "tsx", child, run], { stdio: ["ignore", "pipe", "inherit"] });
       const exited = new Promise<void>((resolve) => proc.on("exit", () => resolve()));
@@ -138,6 +139,7 @@ describe("checkpoints", () => {
         proc.on("exit", (code, signal) => { if (signal !== "SIGKILL") reject(new Error(`writer exited early: ${code}`)); });
       });
       await exited;
+      if (readdirSync(checkpointsDir(run)).some((name) => name.startsWith(".tmp-"))) killedMidSave++;
       const latest = latestCheckpoint(run)!;
       const { manifest, tensors } = loadCheckpoint(latest);
       expect(manifest.step).toBeGreaterThanOrEqual(lastSaved);
@@ -145,6 +147,7 @@ describe("checkpoints", () => {
       expect(new Float32Array(tensors.moments!.bytes.slice().buffer).every((v) => v === manifest.step)).toBe(true);
       expect(manifest.rngKey).toEqual([manifest.step, 0xffffffff - manifest.step]);
     }
-    expect(existsSync(checkpointsDir(run))).toBe(true);
+    // The kills did land inside saves (a temporary folder was left), not only between them.
+    expect(killedMidSave).toBeGreaterThan(0);
   });
 });
