@@ -17,6 +17,7 @@ import { broadcastInDim } from "../ops/shape.js";
 import type { PrimitiveDef } from "../ops/types.js";
 import { DeviceArray } from "../runtime/array.js";
 import { hostTensor, writeNumber } from "../runtime/host.js";
+import { declareParametersOf } from "./signature.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFunction = (...args: any[]) => any;
@@ -200,7 +201,7 @@ export function valueAndGrad<F extends AnyFunction>(fn: F, options: GradOptions 
   const { list, single } = normalizeArgnums(options.argnums);
   const hasAux = options.hasAux ?? false;
   const where = `grad(${fn.name || "function"})`;
-  return (...args: Parameters<F>): [PyTree, PyTree] => {
+  return declareParametersOf((...args: Parameters<F>): [PyTree, PyTree] => {
     const lin = linearize(fn, args, list, hasAux, where);
     if (lin.outputs.length !== 1) {
       throw new TypeError(`${where}: the function must return a single float scalar, got ${lin.outputs.length} arrays`);
@@ -211,15 +212,15 @@ export function valueAndGrad<F extends AnyFunction>(fn: F, options: GradOptions 
     const gradTree = single ? perArg[0]! : perArg;
     const value = unflatten(lin.outTree, lin.outputs);
     return [hasAux ? [value, lin.aux ?? null] : value, gradTree];
-  };
+  }, fn);
 }
 
 export function grad<F extends AnyFunction>(fn: F, options: GradOptions = {}) {
   const vg = valueAndGrad(fn, options);
-  return (...args: Parameters<F>): PyTree => {
+  return declareParametersOf((...args: Parameters<F>): PyTree => {
     const [value, g] = vg(...args);
     return options.hasAux ? [g, (value as PyTree[])[1]!] : g;
-  };
+  }, fn);
 }
 
 /** Evaluates fn at the primals and returns [outputs, vjpFn] (and aux with hasAux): vjpFn maps output
