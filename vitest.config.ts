@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { SUITE_DUMP_ROOT } from "./tests/helpers/dump_dir.js";
 
 export default defineConfig({
   test: {
@@ -10,5 +11,7 @@ export default defineConfig({
     pool: "forks",
     // Each test file gets its own GRPO_XLA_DUMP_DIR; every module lowered there must verify with mlir-opt-22.
     setupFiles: ["tests/helpers/setup.ts"],
+    // A GRPO_XLA_DUMP_DIR given to the suite keeps every file's modules under it (see tests/helpers/setup.ts).
+    env: { [SUITE_DUMP_ROOT]: process.env.GRPO_XLA_DUMP_DIR ?? "" },
   },
 });

@@ -1,14 +1,24 @@
 // Vitest setup, run before every test file: registers the toBeAllclose matcher and gives the file its own
 // GRPO_XLA_DUMP_DIR, so every StableHLO module the file lowers is written there. After the file's tests, each
 // dumped module must parse and verify with mlir-opt-22; a failing module fails the file, naming the module.
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+// With GRPO_XLA_DUMP_DIR set when the suite starts, each file's modules are kept under it, in a folder named
+// after the test file (tests/transforms/jit.test.ts -> DIR/tests/transforms/jit); otherwise they go to a
+// temporary folder that is removed when the file passes.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
+import { afterAll, expect } from "vitest";
 import "./allclose.js";
+import { SUITE_DUMP_ROOT, keptDumpDir } from "./dump_dir.js";
 import { expectFilesVerify } from "./mlir.js";
 
-const dumpDir = mkdtempSync(join(tmpdir(), "grpo-xla-dump-"));
+const kept = keptDumpDir(process.env[SUITE_DUMP_ROOT], expect.getState().testPath);
+const dumpDir = kept ?? mkdtempSync(join(tmpdir(), "grpo-xla-dump-"));
+if (kept !== undefined) {
+  mkdirSync(kept, { recursive: true });
+  // Modules of an earlier run of this file would be checked and kept again as if this run had made them.
+  for (const f of readdirSync(kept)) if (f.endsWith(".mlir")) rmSync(join(kept, f));
+}
 process.env.GRPO_XLA_DUMP_DIR = dumpDir;
 
 /** The directory this test file's lowered modules are dumped to. */
@@ -27,5 +37,6 @@ afterAll(() => {
     // The directory is kept so the modules can be inspected.
     throw new Error(`${(error as Error).message}\n(dumped modules kept in ${dumpDir})`);
   }
-  rmSync(dumpDir, { recursive: true, force: true });
+  // A file that lowers nothing leaves no folder behind.
+  if (kept === undefined || files.length === 0) rmSync(dumpDir, { recursive: true, force: true });
 });
