@@ -24,6 +24,7 @@ export {
   setDefaultDevice,
   configureDevice,
   closeDevices,
+  heldExecutables,
 } from "./runtime/device.js";
 export { liveBuffers, liveExecutables } from "./runtime/pjrt.js";
 export { availableDevices } from "./runtime/plugins.js";

@@ -31,6 +31,12 @@ export class Device {
     return compiled;
   }
 
+  /** How many compiled executables this device holds (compiles still running are waited for). */
+  async heldExecutables(): Promise<number> {
+    const settled = await Promise.allSettled([...this.executables.values()]);
+    return settled.filter((r) => r.status === "fulfilled").length;
+  }
+
   /** Frees every compiled executable and the backend. Arrays on this device become unusable. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -99,6 +105,13 @@ export function defaultDevice(): Device {
 export function setDefaultDevice(kind: DeviceKind): void {
   getDevice(kind);
   defaultKind = kind;
+}
+
+/** Compiled executables held by the open devices' caches: they live until closeDevices(), so a leak check
+ * compares liveExecutables() with this number before closing. */
+export async function heldExecutables(): Promise<number> {
+  const counts = await Promise.all([...opened.values()].map((d) => d.heldExecutables()));
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** Closes every opened device: frees compiled executables and backends (tests call this at the end). Resolves

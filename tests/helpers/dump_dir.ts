@@ -5,12 +5,12 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 
 export const SUITE_DUMP_ROOT = "GRPO_XLA_SUITE_DUMP_ROOT";
 
-/** The folder under `root` for one test file (tests/ops/cpu.test.ts -> ROOT/tests/ops/cpu), or undefined when no
- * root was given. */
+/** The folder under `root` for one test file (tests/ops/cpu.test.ts -> ROOT/tests/ops/cpu; the same for a
+ * .fixture.ts), or undefined when no root was given. */
 export function keptDumpDir(root: string | undefined, testPath: string | undefined, repoRoot = process.cwd()): string | undefined {
   if (root === undefined || root === "") return undefined;
   if (testPath === undefined) throw new Error(`${SUITE_DUMP_ROOT} is set but vitest did not say which test file runs`);
   let rel = relative(repoRoot, testPath);
   if (rel.startsWith("..") || isAbsolute(rel)) rel = rel.replace(/^[./\\]+|:/g, "").replace(/[/\\]+/g, "_");
-  return join(resolve(root), rel.replace(/\.test\.[cm]?[jt]s$/, ""));
+  return join(resolve(root), rel.replace(/(\.[a-z]+)?\.[cm]?[jt]s$/, ""));
 }

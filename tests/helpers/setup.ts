@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect } from "vitest";
 import "./allclose.js";
+import { expectNoLeaksThenClose } from "./leaks.js";
 import { SUITE_DUMP_ROOT, keptDumpDir } from "./dump_dir.js";
 import { expectModulesVerify } from "./mlir.js";
 import { expectModulesCompile } from "./plugin_check.js";
@@ -31,6 +32,12 @@ export function currentDumpDir(): string {
 }
 
 afterAll(async () => {
+  const errors: string[] = [];
+  try {
+    await expectNoLeaksThenClose();
+  } catch (error) {
+    errors.push((error as Error).message);
+  }
   const files = readdirSync(dumpDir)
     .filter((f) => f.endsWith(".mlir"))
     .sort()
@@ -41,8 +48,9 @@ afterAll(async () => {
     await expectModulesCompile(modules);
   } catch (error) {
     // The directory is kept so the modules can be inspected.
-    throw new Error(`${(error as Error).message}\n(dumped modules kept in ${dumpDir})`);
+    errors.push(`${(error as Error).message}\n(dumped modules kept in ${dumpDir})`);
   }
+  if (errors.length > 0) throw new Error(errors.join("\n"));
   // A file that lowers nothing leaves no folder behind.
   if (kept === undefined || files.length === 0) rmSync(dumpDir, { recursive: true, force: true });
 });
