@@ -22,6 +22,7 @@ export {
   getDevice,
   defaultDevice,
   setDefaultDevice,
+  withDefaultDevice,
   configureDevice,
   closeDevices,
   heldExecutables,

@@ -107,6 +107,27 @@ export function setDefaultDevice(kind: DeviceKind): void {
   defaultKind = kind;
 }
 
+/**
+ * Runs `fn` with `kind` as the default device and restores the previous default afterwards (also when `fn`
+ * throws). Operations without array operands (iota, constants, np.array without a device) run there. `fn` must be
+ * synchronous: work after an await would run under whatever default is current by then.
+ */
+export function withDefaultDevice<T>(kind: DeviceKind | Device, fn: () => T): T {
+  const previous = defaultKind;
+  setDefaultDevice(kind instanceof Device ? kind.kind : kind);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    defaultKind = previous;
+  }
+  if (result instanceof Promise) {
+    result.catch(() => {});
+    throw new TypeError("withDefaultDevice: the function must be synchronous (it returned a Promise)");
+  }
+  return result;
+}
+
 /** Compiled executables held by the open devices' caches: they live until closeDevices(), so a leak check
  * compares liveExecutables() with this number before closing. */
 export async function heldExecutables(): Promise<number> {
