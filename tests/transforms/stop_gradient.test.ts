@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import {
   type ArrayBase,
   type DeviceArray,
+  forLoop,
   grad,
   jit,
   lax,
@@ -103,6 +104,17 @@ describe.each(DEVICES)("stop_gradient on %s", (device) => {
     expect(g).toBeAllclose(expected, { rtol: 1e-5, atol: 1e-6 });
     t.dispose();
     a.dispose();
+  });
+
+  it.each(MODES)("inside a loop body its operand stands for its result (%s)", async (mode) => {
+    const x = vec(X);
+    // stop_gradient of a carried value lowers to the region's block argument itself, used by an op (a) and
+    // returned as is (b).
+    const step = (_i: ArrayBase, [a, b]: ArrayBase[]) => [np.multiply(stopGradient(a!), b!), stopGradient(b!)];
+    const [a, b] = await on(device, mode, (v) => forLoop(0, 2, step, [v, v]), [x]);
+    expect(a).toEqual(X.map((t) => t * t * t));
+    expect(b).toEqual(X);
+    x.dispose();
   });
 
   it("an eager result is a new array: disposing the operand leaves it readable", async () => {
