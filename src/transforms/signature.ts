@@ -92,7 +92,7 @@ export function checkArgumentCount(where: string, spec: ArgumentSpec, args: read
       : spec.required === spec.max
         ? `${spec.max}`
         : `${spec.required} to ${spec.max}`;
-  const plural = count.endsWith(" 1") || count === "1" ? "" : "s";
+  const plural = count === "1" || count === "at least 1" ? "" : "s";
   throw new TypeError(`${where}: expected ${count} argument${plural} (${spec.names.join(", ")}), got ${args.length}: ${describeArguments(args)}`);
 }
 
