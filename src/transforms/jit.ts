@@ -12,7 +12,15 @@ import { toHostTensor } from "../runtime/host.js";
 import { commonDevice } from "./eager.js";
 import { PreparedProgram } from "./execute.js";
 import { lowerProgram } from "./lower.js";
-import { type ArgumentSpec, checkArgumentCount, declareParametersOf, describeEach, parametersOf } from "./signature.js";
+import {
+  type ArgumentSpec,
+  checkArgumentCount,
+  declareParametersOf,
+  describeArguments,
+  describeEach,
+  parametersOf,
+  parenthesised,
+} from "./signature.js";
 
 export interface JitOptions {
   /** Where the compiled program runs: "reference", "cpu", "gpu", "tpu" (default: the default device). */
@@ -137,12 +145,12 @@ export class Compiled {
     const signature = this.signature;
     checkArgumentCount(where, signature.arguments, args);
     const flat = flattenArguments(args, signature.staticArgnums, where);
-    const traced = `was traced for (${signature.arguments.names.join(", ")})`;
+    const traced = `was traced for ${parenthesised(signature.arguments.names)}`;
     if (flat.staticKey !== signature.staticKey) {
       throw new TypeError(`${where}: static arguments ${flat.staticKey} differ from ${signature.staticKey}; it ${traced}`);
     }
     if (treedefKey(flat.treedef) !== treedefKey(signature.treedef)) {
-      throw new TypeError(`${where}: the argument structure differs, got (${describeEach(args).join(", ")}); it ${traced}`);
+      throw new TypeError(`${where}: the argument structure differs, got ${describeArguments(args)}; it ${traced}`);
     }
     return unflatten(this.outputTree, this.runFlat(flat.leaves));
   }

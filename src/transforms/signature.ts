@@ -93,12 +93,17 @@ export function checkArgumentCount(where: string, spec: ArgumentSpec, args: read
         ? `${spec.max}`
         : `${spec.required} to ${spec.max}`;
   const plural = count === "1" || count === "at least 1" ? "" : "s";
-  throw new TypeError(`${where}: expected ${count} argument${plural} (${spec.names.join(", ")}), got ${args.length}: ${describeArguments(args)}`);
+  throw new TypeError(`${where}: expected ${count} argument${plural} ${parenthesised(spec.names)}, got ${args.length}: ${describeArguments(args)}`);
 }
 
 /** A short description of call arguments: arrays by type, containers by structure, other values by kind. */
 export function describeArguments(args: readonly unknown[]): string {
-  const text = `(${describeEach(args).join(", ")})`;
+  return parenthesised(describeEach(args));
+}
+
+/** `(a, b, c)`, cut at 300 characters: a parameter tree of a whole model would otherwise fill the screen. */
+export function parenthesised(parts: readonly string[]): string {
+  const text = `(${parts.join(", ")})`;
   return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
 

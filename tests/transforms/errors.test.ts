@@ -79,6 +79,9 @@ describe("argument count and structure", () => {
     const compiled = scaled.lower(x, 3).compile();
     expect((await readHost(compiled.call(x, 3) as ArrayBase)).data).toEqual([3, 6]);
     expect(() => compiled.call(x, 4)).toThrow(/compiled scaled: static arguments \[4\] differ from \[3\]; it was traced for \(f32\[2\], static 3\)/);
+    const big = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`w${i}`, x]));
+    const wide = jit((p: Record<string, ArrayBase>) => np.exp(p.w0!), { name: "wide" }).lower(big).compile();
+    expect(() => wide.call(big, x)).toThrow(/^compiled wide: expected 1 argument \(\{w0: f32\[2\], .{250,}\.\.\., got 2: \(\{w0: f32\[2\], .{250,}\.\.\.$/);
   });
 
   it("a compiled program called with other shapes or dtypes names the argument and both types", () => {
