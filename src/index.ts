@@ -1,6 +1,7 @@
 // The public API of grpo-xla.
 export { jit, Lowered, Compiled, type JitOptions, type Jitted } from "./transforms/jit.js";
 export { grad, valueAndGrad, vjp, type GradOptions } from "./transforms/autodiff.js";
+export { stopGradient } from "./ops/stop_gradient.js";
 export * as np from "./lib/np.js";
 export * as nn from "./lib/nn.js";
 export * as random from "./lib/random.js";
@@ -22,8 +23,10 @@ export {
   getDevice,
   defaultDevice,
   setDefaultDevice,
+  withDefaultDevice,
   configureDevice,
   closeDevices,
+  heldExecutables,
 } from "./runtime/device.js";
 export { liveBuffers, liveExecutables } from "./runtime/pjrt.js";
 export { availableDevices } from "./runtime/plugins.js";

@@ -59,6 +59,8 @@ export enum Primitive {
   ScatterAdd = "scatter_add",
   // control
   While = "while",
+  // differentiation
+  StopGradient = "stop_gradient",
 }
 
 export type ComparisonDirection = "EQ" | "NE" | "GE" | "GT" | "LE" | "LT";
@@ -143,6 +145,8 @@ export interface PrimitiveParams {
   /** Inputs: cond consts, body consts, then the initial carry. `cond` takes (cond consts, carry) and returns a
    * scalar bool; `body` takes (body consts, carry) and returns the next carry. */
   [Primitive.While]: { cond: Program; body: Program; condConsts: number; bodyConsts: number };
+  /** The identity on values; its cotangent is zero. */
+  [Primitive.StopGradient]: NoParams;
 }
 
 export type Params<P extends Primitive> = PrimitiveParams[P];

@@ -5,4 +5,5 @@ export * from "./reduce.js";
 export * from "./dot.js";
 export * from "./indexing.js";
 export * from "./control.js";
+export { stopGradient } from "./stop_gradient.js";
 export { bind, bind1 } from "./bind.js";

@@ -6,6 +6,7 @@ import { elementwiseDefs } from "./elementwise.js";
 import { indexingDefs } from "./indexing.js";
 import { reduceDefs } from "./reduce.js";
 import { shapeDefs } from "./shape.js";
+import { stopGradientDefs } from "./stop_gradient.js";
 
 let table: PrimitiveTable | undefined;
 
@@ -18,6 +19,7 @@ export function primitiveTable(): PrimitiveTable {
     ...dotDefs,
     ...indexingDefs,
     ...controlDefs,
+    ...stopGradientDefs,
   };
   return table;
 }

@@ -31,6 +31,12 @@ export class Device {
     return compiled;
   }
 
+  /** How many compiled executables this device holds (compiles still running are waited for). */
+  async heldExecutables(): Promise<number> {
+    const settled = await Promise.allSettled([...this.executables.values()]);
+    return settled.filter((r) => r.status === "fulfilled").length;
+  }
+
   /** Frees every compiled executable and the backend. Arrays on this device become unusable. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -99,6 +105,34 @@ export function defaultDevice(): Device {
 export function setDefaultDevice(kind: DeviceKind): void {
   getDevice(kind);
   defaultKind = kind;
+}
+
+/**
+ * Runs `fn` with `kind` as the default device and restores the previous default afterwards (also when `fn`
+ * throws). Operations without array operands (iota, constants, np.array without a device) run there. `fn` must be
+ * synchronous: work after an await would run under whatever default is current by then.
+ */
+export function withDefaultDevice<T>(kind: DeviceKind | Device, fn: () => T): T {
+  const previous = defaultKind;
+  setDefaultDevice(kind instanceof Device ? kind.kind : kind);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    defaultKind = previous;
+  }
+  if (result instanceof Promise) {
+    result.catch(() => {});
+    throw new TypeError("withDefaultDevice: the function must be synchronous (it returned a Promise)");
+  }
+  return result;
+}
+
+/** Compiled executables held by the open devices' caches: they live until closeDevices(), so a leak check
+ * compares liveExecutables() with this number before closing. */
+export async function heldExecutables(): Promise<number> {
+  const counts = await Promise.all([...opened.values()].map((d) => d.heldExecutables()));
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /** Closes every opened device: frees compiled executables and backends (tests call this at the end). Resolves

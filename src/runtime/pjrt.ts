@@ -306,20 +306,13 @@ export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}):
   return backend;
 }
 
-/** Device buffers alive in this process (leak checks). */
+/** Device buffers alive in this process (leak checks). Throws when the native addon cannot be loaded: a count of
+ * 0 would let a leak check pass without looking. */
 export function liveBuffers(): number {
-  try {
-    return loadAddon().liveBuffers();
-  } catch {
-    return 0;
-  }
+  return loadAddon().liveBuffers();
 }
 
-/** Compiled executables alive in this process (leak checks). */
+/** Compiled executables alive in this process (leak checks). Throws when the native addon cannot be loaded. */
 export function liveExecutables(): number {
-  try {
-    return loadAddon().liveExecutables();
-  } catch {
-    return 0;
-  }
+  return loadAddon().liveExecutables();
 }

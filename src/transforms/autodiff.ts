@@ -6,17 +6,18 @@ import { ArrayBase, ScalarConst } from "../core/array_base.js";
 import { Aval } from "../core/aval.js";
 import { isFloat } from "../core/dtype.js";
 import { TraceError } from "../core/errors.js";
-import type { Primitive } from "../core/primitive.js";
+import { Primitive } from "../core/primitive.js";
 import { type Atom, Lit, type Program, type Var } from "../core/program.js";
 import { type PyTree, type TreeDef, flatten, unflatten } from "../core/pytree.js";
 import { withNewTrace } from "../core/trace.js";
 import { bind } from "../ops/bind.js";
-import { add, zerosLike } from "../ops/elementwise.js";
+import { add } from "../ops/elementwise.js";
 import { primitiveTable } from "../ops/registry.js";
 import { broadcastInDim } from "../ops/shape.js";
 import type { PrimitiveDef } from "../ops/types.js";
 import { DeviceArray } from "../runtime/array.js";
 import { hostTensor, writeNumber } from "../runtime/host.js";
+import { declareParametersOf } from "./signature.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFunction = (...args: any[]) => any;
@@ -125,6 +126,8 @@ function backward(
   // Which variables depend on a differentiated input through float values.
   const active = new Set<Var>(diffVars);
   for (const eq of program.equations) {
+    // A stopped value is a constant to the backward pass, so nothing computes cotangents flowing into it.
+    if (eq.primitive === Primitive.StopGradient) continue;
     if (eq.inputs.some((a) => !(a instanceof Lit) && active.has(a))) {
       for (const o of eq.outputs) if (isFloat(o.aval.dtype)) active.add(o);
     }
@@ -165,10 +168,19 @@ function backward(
   }
   return diffVars.map((v) => {
     const ct = cts.get(v);
-    if (ct === undefined) return zerosLike(env.get(v)!);
+    if (ct === undefined) return filledLike(env.get(v)!, 0);
     // A cotangent may still be a literal (a constant seed); give it the input's shape as a real array.
-    return ct instanceof ScalarConst ? broadcastInDim(ct, v.aval.shape, []) : ct;
+    return ct instanceof ScalarConst ? filledLike(env.get(v)!, ct.value) : ct;
   });
+}
+
+/** `value` in the primal's shape and dtype, on the primal's device when evaluating eagerly (an eager op with only
+ * literal operands would run on the default device instead). */
+function filledLike(primal: ArrayBase, value: number): ArrayBase {
+  if (!(primal instanceof DeviceArray)) return broadcastInDim(new ScalarConst(value, primal.dtype), primal.shape, []);
+  const tensor = hostTensor(primal.dtype, primal.shape);
+  if (value !== 0) for (let i = 0; i < tensor.data.length; i++) writeNumber(tensor, i, value);
+  return DeviceArray.fromHost(tensor, primal.device, primal.committed);
 }
 
 function normalizeArgnums(argnums: number | readonly number[] | undefined): { list: number[]; single: boolean } {
@@ -196,7 +208,7 @@ export function valueAndGrad<F extends AnyFunction>(fn: F, options: GradOptions 
   const { list, single } = normalizeArgnums(options.argnums);
   const hasAux = options.hasAux ?? false;
   const where = `grad(${fn.name || "function"})`;
-  return (...args: Parameters<F>): [PyTree, PyTree] => {
+  return declareParametersOf((...args: Parameters<F>): [PyTree, PyTree] => {
     const lin = linearize(fn, args, list, hasAux, where);
     if (lin.outputs.length !== 1) {
       throw new TypeError(`${where}: the function must return a single float scalar, got ${lin.outputs.length} arrays`);
@@ -207,15 +219,15 @@ export function valueAndGrad<F extends AnyFunction>(fn: F, options: GradOptions 
     const gradTree = single ? perArg[0]! : perArg;
     const value = unflatten(lin.outTree, lin.outputs);
     return [hasAux ? [value, lin.aux ?? null] : value, gradTree];
-  };
+  }, fn);
 }
 
 export function grad<F extends AnyFunction>(fn: F, options: GradOptions = {}) {
   const vg = valueAndGrad(fn, options);
-  return (...args: Parameters<F>): PyTree => {
+  return declareParametersOf((...args: Parameters<F>): PyTree => {
     const [value, g] = vg(...args);
     return options.hasAux ? [g, (value as PyTree[])[1]!] : g;
-  };
+  }, fn);
 }
 
 /** Evaluates fn at the primals and returns [outputs, vjpFn] (and aux with hasAux): vjpFn maps output

@@ -54,7 +54,7 @@ export function evalEager<P extends Primitive>(
 
 /** Identical one-op programs share their compiled executable: the key is the program's printed form. */
 function cachedPrepare(device: Device, program: Program): PreparedProgram {
-  if (device.backend === undefined) return new PreparedProgram(program, device, [], "eager");
+  if (device.backend === undefined) return new PreparedProgram(program, device, [], "eager", true);
   let cache = prepared.get(device);
   if (cache === undefined) {
     cache = new Map();

@@ -6,7 +6,7 @@ import type { BackendBuffer, BackendExecutable } from "../runtime/backend.js";
 import type { Device } from "../runtime/device.js";
 import type { HostTensor } from "../runtime/host.js";
 import { interpret } from "./interpret.js";
-import { lowerProgram } from "./lower.js";
+import { dumpsRequested, lowerProgram } from "./lower.js";
 
 /** A program prepared for one device: lowered and compiling (PJRT) or ready to interpret (reference). */
 export class PreparedProgram {
@@ -19,11 +19,15 @@ export class PreparedProgram {
     readonly device: Device,
     readonly donate: readonly boolean[],
     name: string,
+    eager = false,
   ) {
     if (device.backend === undefined) {
       this.aliases = program.inputs.map(() => -1);
       this.text = undefined;
       this.executable = undefined;
+      // With dumps requested, a jitted program interpreted here is lowered too, so the dump holds the module a
+      // compiling device would run (one-op eager programs are left out: they would flood the folder).
+      if (dumpsRequested() && !eager) lowerProgram(program, { donate, name });
       return;
     }
     const lowered = lowerProgram(program, { donate, name });

@@ -12,6 +12,15 @@ import { toHostTensor } from "../runtime/host.js";
 import { commonDevice } from "./eager.js";
 import { PreparedProgram } from "./execute.js";
 import { lowerProgram } from "./lower.js";
+import {
+  type ArgumentSpec,
+  checkArgumentCount,
+  declareParametersOf,
+  describeArguments,
+  describeEach,
+  parametersOf,
+  parenthesised,
+} from "./signature.js";
 
 export interface JitOptions {
   /** Where the compiled program runs: "reference", "cpu", "gpu", "tpu" (default: the default device). */
@@ -51,6 +60,16 @@ export interface Jitted<F extends AnyFunction> {
   readonly cacheSize: number;
 }
 
+/** The arguments a trace was made for: a compiled program accepts exactly these again. */
+export interface TracedSignature {
+  /** One entry per argument, as it was traced: its structure and types, or a static value. */
+  arguments: ArgumentSpec;
+  staticArgnums: readonly number[];
+  staticKey: string;
+  /** The structure of the non-static arguments, as a list. */
+  treedef: TreeDef;
+}
+
 /** A traced and lowered signature. */
 export class Lowered {
   constructor(
@@ -62,6 +81,7 @@ export class Lowered {
     private readonly device: Device,
     private readonly name: string,
     private readonly explicitDevice: boolean,
+    readonly signature: TracedSignature,
   ) {}
 
   /** The StableHLO module text that would run. */
@@ -82,6 +102,8 @@ export class Lowered {
       this.inputAvals,
       this.outTree,
       this.explicitDevice,
+      this.signature,
+      this.name,
     );
   }
 }
@@ -94,6 +116,8 @@ export class Compiled {
     readonly inputAvals: readonly Aval[],
     readonly outputTree: TreeDef,
     private readonly explicitDevice: boolean,
+    readonly signature: TracedSignature,
+    private readonly name: string,
   ) {}
 
   /** Runs on flat leaves (arrays in the order of the flattened arguments). */
@@ -115,9 +139,20 @@ export class Compiled {
     return this.prepared.run(args, committed, owned);
   }
 
+  /** Runs on arguments of exactly the traced signature: the same count, structure, types and static values. */
   call(...args: unknown[]): PyTree {
-    const { leaves } = flattenArguments(args, [], "compiled program");
-    return unflatten(this.outputTree, this.runFlat(leaves));
+    const where = `compiled ${this.name}`;
+    const signature = this.signature;
+    checkArgumentCount(where, signature.arguments, args);
+    const flat = flattenArguments(args, signature.staticArgnums, where);
+    const traced = `was traced for ${parenthesised(signature.arguments.names)}`;
+    if (flat.staticKey !== signature.staticKey) {
+      throw new TypeError(`${where}: static arguments ${flat.staticKey} differ from ${signature.staticKey}; it ${traced}`);
+    }
+    if (treedefKey(flat.treedef) !== treedefKey(signature.treedef)) {
+      throw new TypeError(`${where}: the argument structure differs, got ${describeArguments(args)}; it ${traced}`);
+    }
+    return unflatten(this.outputTree, this.runFlat(flat.leaves));
   }
 }
 
@@ -169,11 +204,9 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
   const donateArgnums = options.donateArgnums ?? [];
   const name = options.name ?? (fn.name || "jitted");
   const cache = new Map<string, Compiled & { lowered: Lowered }>();
+  const parameters = parametersOf(fn);
 
   const trace = (args: readonly unknown[]): { lowered: Lowered; key: string; leaves: ArrayBase[] } => {
-    if (args.length < fn.length) {
-      throw new TypeError(`jit(${name}): expected ${fn.length} arguments, got ${args.length}`);
-    }
     const flat = flattenArguments(args, staticArgnums, `jit(${name})`);
     const device = options.device === undefined ? commonDevice(`jit(${name})`, flat.leaves).device : getDevice(options.device);
     const key = `${device.kind}|${treedefKey(flat.treedef)}|${flat.leaves.map((l) => l.aval.toString()).join(";")}|${flat.staticKey}`;
@@ -192,11 +225,19 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
       return t.finish(flatOut.leaves.map(leafToArray));
     });
     const donate = flat.argumentOf.map((argIndex) => donateArgnums.includes(argIndex));
-    const lowered = new Lowered(closed.program, closed.consts, avals, outTree!, donate, device, name, options.device !== undefined);
+    const names = describeEach(args).map((text, i) => (staticArgnums.includes(i) ? `static ${text}` : text));
+    const signature: TracedSignature = {
+      arguments: { names, required: args.length, max: args.length },
+      staticArgnums,
+      staticKey: flat.staticKey,
+      treedef: flat.treedef,
+    };
+    const lowered = new Lowered(closed.program, closed.consts, avals, outTree!, donate, device, name, options.device !== undefined, signature);
     return { lowered, key, leaves: flat.leaves };
   };
 
   const call = (...args: Parameters<F>): Materialized<ReturnType<F>> => {
+    checkArgumentCount(`jit(${name})`, parameters, args);
     if (isTracing()) return fn(...args);
     const { lowered, key, leaves } = trace(args);
     let compiled = cache.get(key);
@@ -207,9 +248,15 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
     const outputs = compiled.runFlat(leaves);
     return unflatten(compiled.outputTree, outputs) as Materialized<ReturnType<F>>;
   };
-  return Object.defineProperties(call, {
-    lower: { value: (...args: Parameters<F>) => trace(args).lowered },
+  const jitted = Object.defineProperties(call, {
+    lower: {
+      value: (...args: Parameters<F>) => {
+        checkArgumentCount(`jit(${name}).lower`, parameters, args);
+        return trace(args).lowered;
+      },
+    },
     cacheSize: { get: () => cache.size },
   }) as Jitted<F>;
+  return declareParametersOf(jitted, fn);
 }
 

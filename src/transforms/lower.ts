@@ -66,11 +66,16 @@ export function lowerProgram(program: Program, options: LowerOptions = {}): Lowe
 
 let dumpCounter = 0;
 
+/** Whether GRPO_XLA_DUMP_DIR asks for lowered modules to be written out. */
+export function dumpsRequested(): boolean {
+  return Boolean(process.env.GRPO_XLA_DUMP_DIR);
+}
+
 /** With GRPO_XLA_DUMP_DIR set, writes every lowered module there as `NNNN-name.mlir` (for debugging and for
  * outside tools such as mlir-opt). */
 function dumpModule(name: string, text: string): void {
-  const dir = process.env.GRPO_XLA_DUMP_DIR;
-  if (!dir) return;
+  if (!dumpsRequested()) return;
+  const dir = process.env.GRPO_XLA_DUMP_DIR!;
   mkdirSync(dir, { recursive: true });
   const safe = name.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 80) || "module";
   const file = join(dir, `${String(process.pid)}-${String(dumpCounter++).padStart(5, "0")}-${safe}.mlir`);

@@ -1,6 +1,6 @@
 // The MLIR builder and printer on their own (hlo/ knows nothing of src/): literal spellings, dense constants
 // (lists and hex blobs), attribute syntax, SSA naming with regions and multiple results, and the structural
-// errors it raises. Every module built here must verify with mlir-opt-22.
+// errors it raises. Every module built here must pass mlir-opt-22's structural check.
 import { describe, expect, it } from "vitest";
 import { ModuleBuilder, attr, printAttribute, printScalar, tensorType } from "../../hlo/index.js";
 import { bf16Round, f32Bits } from "../helpers/arrays.js";
@@ -83,7 +83,7 @@ describe("attributes", () => {
 });
 
 describe("the module builder", () => {
-  it("names SSA values uniquely across regions, groups multiple results and verifies", () => {
+  it("names SSA values uniquely across regions, groups multiple results and passes the structural check", () => {
     const scalar = f32([]);
     const module = new ModuleBuilder([{ type: f32([4]) }, { type: f32([4]), aliasOutput: 0 }], "builder test");
     const [x, y] = module.args as [ReturnType<typeof module.body.op1>, ReturnType<typeof module.body.op1>];

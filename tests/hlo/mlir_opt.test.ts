@@ -1,5 +1,5 @@
-// The verifier itself: mlir-opt-22 must be present, accept the project's reference example, and reject broken
-// text with a message that names the module.
+// The structural checker itself: mlir-opt-22 must be present, accept the project's reference example, and reject
+// broken text with a message that names the module. What it cannot see is shown in tests/suite/module_checks.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { requireMlirOpt, verifyModules } from "../helpers/mlir.js";

@@ -6,6 +6,7 @@ import { elementwiseCases } from "./cases_elementwise.js";
 import { ieeeCases } from "./cases_ieee.js";
 import { otherCases } from "./cases_other.js";
 import { shapeCases } from "./cases_shape.js";
+import { stopGradientCases } from "./cases_stop_gradient.js";
 import type { OpCase } from "./case_types.js";
 
 export { type OpCase, type Tolerance, defaultTolerance } from "./case_types.js";
@@ -15,7 +16,7 @@ let cached: OpCase[] | undefined;
 /** Every op case, in a stable order with unique names. */
 export function opCases(): OpCase[] {
   if (cached !== undefined) return cached;
-  const all = [...elementwiseCases(), ...shapeCases(), ...otherCases(), ...ieeeCases()];
+  const all = [...elementwiseCases(), ...shapeCases(), ...otherCases(), ...ieeeCases(), ...stopGradientCases()];
   const seen = new Set<string>();
   for (const c of all) {
     if (seen.has(c.name)) throw new Error(`duplicate op case name: ${c.name}`);

@@ -35,7 +35,7 @@ describe("whileLoop", () => {
     expect((await readHost(out[1])).data).toEqual([16]);
   });
 
-  it("lowers to one stablehlo.while that verifies", () => {
+  it("lowers to one stablehlo.while that passes the structural check", () => {
     const f = (x: ArrayBase, n: ArrayBase) => forLoop(0, n, (i, acc: ArrayBase) => np.add(acc, np.multiply(x, lax.convert(i, "f32"))), np.zerosLike(x));
     const text = jit(f, { name: "forLoop" }).lower(toDevice(hv("f32", [3], [1, 2, 3])), i32(4)).stablehlo();
     expect(text.match(/"stablehlo.while"/g)).toHaveLength(1);

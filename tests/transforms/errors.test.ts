@@ -8,22 +8,87 @@ const f32 = (shape: number[]) => toDevice(randomValue("f32", shape, 1));
 const i32 = (shape: number[]) => toDevice(randomValue("i32", shape, 2));
 
 describe("argument count and structure", () => {
-  it("too few arguments to a jitted function", () => {
+  // Casts: the typed API already rejects these calls; JavaScript callers and casts reach the runtime checks.
+  const loose = (f: unknown) => f as (...args: unknown[]) => unknown;
+
+  it("too few arguments to a jitted function name the parameters and what was given", () => {
     const f = jit((a: ArrayBase, b: ArrayBase) => np.add(a, b), { name: "pair" });
-    expect(() => (f as unknown as (a: ArrayBase) => unknown)(f32([2]))).toThrow(/jit\(pair\): expected 2 arguments, got 1/);
+    expect(() => loose(f)(f32([2]))).toThrow(/jit\(pair\): expected 2 arguments \(a, b\), got 1: \(f32\[2\]\)/);
   });
 
-  it("a compiled program called with the wrong number of arrays", () => {
-    const compiled = jit((a: ArrayBase, b: ArrayBase) => np.add(a, b)).lower(f32([2]), f32([2])).compile();
-    expect(() => compiled.call(f32([2]))).toThrow(/takes 2 arrays, got 1/);
-    expect(() => compiled.call(f32([2]), f32([2]), f32([2]))).toThrow(/takes 2 arrays, got 3/);
+  it("extra arguments to a jitted function are an error, not dropped (issue 6.4)", () => {
+    const f = jit((a: ArrayBase) => np.exp(a), { name: "one" });
+    expect(() => loose(f)(f32([2]), f32([3]))).toThrow(/jit\(one\): expected 1 argument \(a\), got 2: \(f32\[2\], f32\[3\]\)/);
+    expect(() => loose(f.lower)(f32([2]), 7)).toThrow(/jit\(one\)\.lower: expected 1 argument \(a\), got 2: \(f32\[2\], 7\)/);
+    expect(f.cacheSize).toBe(0);
+  });
+
+  it("default and rest parameters are counted from the function's source (fn.length is 0 for them)", async () => {
+    const scaled = jit((x: ArrayBase = f32([1]), factor = 2) => np.multiply(x, factor), { staticArgnums: [1], name: "scaled" });
+    expect(scaled.length).toBe(0);
+    const x = toDevice(hv("f32", [2], [1, 2]));
+    expect((await readHost(scaled(x))).data).toEqual([2, 4]);
+    expect((await readHost(scaled(x, 3))).data).toEqual([3, 6]);
+    expect(() => loose(scaled)(x, 3, x)).toThrow(/jit\(scaled\): expected 0 to 2 arguments \(x\?, factor\?\), got 3: \(f32\[2\], 3, f32\[2\]\)/);
+    const total = jit((first: ArrayBase, ...rest: ArrayBase[]) => rest.reduce((acc, r) => np.add(acc, r), first), { name: "total" });
+    expect((await readHost(total(x, x, x))).data).toEqual([3, 6]);
+    expect(() => loose(total)()).toThrow(/jit\(total\): expected at least 1 argument \(first, \.\.\.rest\), got 0: \(\)/);
+    // Parameters after a default one are optional to JavaScript too (fn.length counts up to the default).
+    const middle = jit((a = f32([1]), b: ArrayBase = f32([1])) => np.add(a, b), { name: "middle" });
+    expect(() => loose(middle)(x, x, x)).toThrow(/jit\(middle\): expected 0 to 2 arguments \(a\?, b\?\), got 3/);
+    const unpacked = jit(({ w }: { w: ArrayBase }, [u]: ArrayBase[]) => np.add(w, u!), { name: "unpacked" });
+    expect(() => loose(unpacked)({ w: x }, [x], { w: x })).toThrow(/expected 2 arguments \(\{…\}, \[…\]\), got 3: \(\{w: f32\[2\]\}, \[f32\[2\]\], \{w: f32\[2\]\}\)/);
+  });
+
+  it("method and static-method sources parse; a bound function (no source) falls back to fn.length", () => {
+    const holder = {
+      square(v: ArrayBase, _unused?: number) {
+        return np.multiply(v, v);
+      },
+    };
+    class Ops {
+      static twice(v: ArrayBase) {
+        return np.add(v, v);
+      }
+    }
+    expect(() => loose(jit(holder.square))(f32([2]), 1, 2)).toThrow(/jit\(square\): expected 2 arguments \(v, _unused\), got 3/);
+    expect(() => loose(jit(Ops.twice))(f32([2]), 1)).toThrow(/expected 1 argument \(v\), got 2/);
+    const bound = jit(function (this: unknown, v: ArrayBase) {
+      return np.exp(v);
+    }.bind(null));
+    expect(() => loose(bound)()).toThrow(/expected at least 1 argument \(arg0\), got 0/);
+    expect(() => bound(f32([2]))).not.toThrow();
+  });
+
+  it("jit of grad checks against the differentiated function's parameters; so does a nested jit", () => {
+    const loss = (w: ArrayBase, x: ArrayBase) => np.sum(np.multiply(w, x));
+    expect(() => loose(jit(grad(loss)))(f32([2]), f32([2]), f32([2]))).toThrow(/expected 2 arguments \(w, x\), got 3/);
+    const inner = jit((v: ArrayBase) => np.exp(v), { name: "inner" });
+    const outer = jit((v: ArrayBase) => loose(inner)(v, v) as ArrayBase);
+    expect(() => outer(f32([2]))).toThrow(/jit\(inner\): expected 1 argument \(v\), got 2: \(f32\[2\], f32\[2\]\)/);
+  });
+
+  it("a compiled program takes exactly its traced signature: count, structure, static values", async () => {
+    const add = jit((a: ArrayBase, b: ArrayBase) => np.add(a, b), { name: "add" }).lower(f32([2]), f32([2])).compile();
+    expect(() => loose(add.call.bind(add))(f32([2]))).toThrow(/compiled add: expected 2 arguments \(f32\[2\], f32\[2\]\), got 1: \(f32\[2\]\)/);
+    expect(() => add.call(f32([2]), f32([2]), f32([2]))).toThrow(/compiled add: expected 2 arguments \(f32\[2\], f32\[2\]\), got 3/);
+    const tree = jit((p: { w: ArrayBase }) => np.exp(p.w), { name: "tree" }).lower({ w: f32([2, 3]) }).compile();
+    expect(() => tree.call([f32([2, 3])])).toThrow(/compiled tree: the argument structure differs, got \(\[f32\[2,3\]\]\); it was traced for \(\{w: f32\[2,3\]\}\)/);
+    const scaled = jit((x: ArrayBase, k: number) => np.multiply(x, k), { staticArgnums: [1], name: "scaled" });
+    const x = toDevice(hv("f32", [2], [1, 2]));
+    const compiled = scaled.lower(x, 3).compile();
+    expect((await readHost(compiled.call(x, 3) as ArrayBase)).data).toEqual([3, 6]);
+    expect(() => compiled.call(x, 4)).toThrow(/compiled scaled: static arguments \[4\] differ from \[3\]; it was traced for \(f32\[2\], static 3\)/);
+    const big = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`w${i}`, x]));
+    const wide = jit((p: Record<string, ArrayBase>) => np.exp(p.w0!), { name: "wide" }).lower(big).compile();
+    expect(() => wide.call(big, x)).toThrow(/^compiled wide: expected 1 argument \(\{w0: f32\[2\], .{250,}\.\.\., got 2: \(\{w0: f32\[2\], .{250,}\.\.\.$/);
   });
 
   it("a compiled program called with other shapes or dtypes names the argument and both types", () => {
     const compiled = jit((a: ArrayBase) => np.exp(a)).lower(f32([2, 3])).compile();
     expect(() => compiled.call(f32([3, 2]))).toThrow(/argument leaf 0: expected f32\[2,3\], got f32\[3,2\]/);
     expect(() => compiled.call(toDevice(hv("bf16", [2, 3], [1, 2, 3, 4, 5, 6])))).toThrow(/argument leaf 0: expected f32\[2,3\], got bf16\[2,3\]/);
-    expect(() => compiled.call({ x: f32([2, 3]) })).not.toThrow(); // structure is free, leaves are checked
+    expect(() => compiled.runFlat([f32([2, 3]), f32([2, 3])])).toThrow(/takes 1 arrays, got 2/);
   });
 
   it("one array passed twice where one position is donated fails with the donation message", async () => {
