@@ -11,7 +11,7 @@ using BinaryFn = void (*)(const void* a, const void* b, void* out, int64_t n);
 using ClampFn = void (*)(const void* lo, int64_t lo_step, const void* x, const void* hi, int64_t hi_step, void* out,
                          int64_t n);
 
-UnaryFn unary_kernel(ir::OpKind op, DType dtype);    // is_finite writes bool; nullptr when unsupported
+UnaryFn unary_kernel(ir::OpKind op, DType dtype);    // nullptr when unsupported
 BinaryFn binary_kernel(ir::OpKind op, DType dtype);  // nullptr when unsupported
 BinaryFn compare_kernel(ir::CompareDirection direction, ir::CompareType type, DType dtype);  // writes bool
 UnaryFn convert_kernel(DType from, DType to);

@@ -208,6 +208,23 @@ class Parser {
     }
     return value;
   }
+  // An integer attribute literal: decimal (a leading 0 is still decimal, as in MLIR) or 0x hex, optionally
+  // negative, within int64. Magnitudes are accumulated unsigned so -2^63 parses and nothing wraps.
+  int64_t literal_int64(size_t at, const std::string& lit) const {
+    const bool negative = lit[0] == '-';
+    size_t i = (negative || lit[0] == '+') ? 1 : 0;
+    unsigned base = 10;
+    if (lit.size() > i + 1 && lit[i] == '0' && (lit[i + 1] == 'x' || lit[i + 1] == 'X')) {
+      base = 16;
+      i += 2;
+    }
+    uint64_t magnitude = 0;
+    auto [stop, status] = std::from_chars(lit.data() + i, lit.data() + lit.size(), magnitude, int(base));
+    const uint64_t limit = negative ? uint64_t(1) << 63 : uint64_t(INT64_MAX);
+    if (i == lit.size() || stop != lit.data() + lit.size()) fail_at(at, "invalid integer " + lit);
+    if (status != std::errc() || magnitude > limit) fail_at(at, "number " + lit + " is out of range for i64");
+    return negative ? int64_t(0 - magnitude) : int64_t(magnitude);
+  }
   // A numeric or boolean literal as text: -1, 2.5e-03, 0xFF800000, true.
   std::string parse_literal() {
     skip_ws();
@@ -442,15 +459,15 @@ class Parser {
     } else if (c == '-' || is_digit(c)) {
       const size_t literal_at = pos_;
       std::string lit = parse_literal();
-      bool is_float_literal = lit.find_first_of(".eE") != std::string::npos && lit.find("0x") == std::string::npos;
+      bool is_float_literal = lit.find_first_of(".eE") != std::string::npos && lit.find("0x") == std::string::npos &&
+                                lit.find("0X") == std::string::npos;
       try {
         if (is_float_literal) {
           a.kind = Attribute::Kind::kFloat;
           a.floating = std::stod(lit);
         } else {
           a.kind = Attribute::Kind::kInteger;
-          a.integer = int64_t(std::stoull(lit[0] == '-' ? lit.substr(1) : lit, nullptr, 0));
-          if (lit[0] == '-') a.integer = -a.integer;
+          a.integer = literal_int64(literal_at, lit);
         }
       } catch (const std::out_of_range&) {
         fail_at(literal_at, "number " + lit + " is out of range");
