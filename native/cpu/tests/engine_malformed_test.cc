@@ -258,3 +258,23 @@ TEST(ops_nothing_emits_are_not_supported) {
                              "%r = \"stablehlo.atan2\"(%a, %a) : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>"),
                       {"unsupported op 'stablehlo.atan2'", "line 3"});
 }
+
+TEST(scatter_indices_near_int64_limits_are_dropped) {
+  // Run-time indices are data: a start of INT64_MAX used to overflow `start + window` and write far outside
+  // the operand. Such windows are out of bounds and skipped whole, like any other.
+  const std::string text = one_op(
+      "%x: tensor<3x2xf32>, %i: tensor<3x1xi64>, %u: tensor<3x2xf32>", "tensor<3x2xf32>",
+      "%r = \"stablehlo.scatter\"(%x, %i, %u) ({\n"
+      "    ^bb0(%p: tensor<f32>, %q: tensor<f32>):\n"
+      "      %s = \"stablehlo.add\"(%p, %q) : (tensor<f32>, tensor<f32>) -> tensor<f32>\n"
+      "      \"stablehlo.return\"(%s) : (tensor<f32>) -> ()\n"
+      "    }) {scatter_dimension_numbers = #stablehlo.scatter<update_window_dims = [1], inserted_window_dims = [0], "
+      "scatter_dims_to_operand_dims = [0], index_vector_dim = 1>} : (tensor<3x2xf32>, tensor<3x1xi64>, "
+      "tensor<3x2xf32>) -> tensor<3x2xf32>");
+  Tensor idx = make_tensor(DType::kS64, {3, 1}, {});
+  int64_t* ip = static_cast<int64_t*>(idx.storage->data());
+  ip[0] = INT64_MAX;
+  ip[1] = 1;
+  ip[2] = INT64_MIN;
+  CHECK_VALUES(run_module(text, {f32({3, 2}, {0}), idx, f32({3, 2}, {1, 2, 3, 4, 5, 6})})[0], {0, 0, 3, 4, 0, 0});
+}
