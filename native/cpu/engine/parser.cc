@@ -19,6 +19,22 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '.' || c == '$'; }
 bool is_suffix_char(char c) { return is_ident_char(c) || c == '-'; }
 
+// Text from the module quoted in an error: control bytes (a NUL would cut the message short) as \xNN.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += char(c);
+    } else {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 class Parser {
  public:
   explicit Parser(const std::string& text) : text_(text) {
@@ -795,7 +811,7 @@ class Parser {
       define(r.name, first, r.count, r.at);
     }
     if (!lookup_op(op.name, &op.kind)) {
-      throw CompileError("unsupported op '" + op.name + "' at " + where(op.loc));
+      throw CompileError("unsupported op '" + printable(op.name) + "' at " + where(op.loc));
     }
     return op;
   }

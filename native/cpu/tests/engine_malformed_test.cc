@@ -278,3 +278,11 @@ TEST(scatter_indices_near_int64_limits_are_dropped) {
   ip[2] = INT64_MIN;
   CHECK_VALUES(run_module(text, {f32({3, 2}, {0}), idx, f32({3, 2}, {1, 2, 3, 4, 5, 6})})[0], {0, 0, 3, 4, 0, 0});
 }
+
+TEST(error_messages_quote_control_bytes_visibly) {
+  // A NUL inside an op name used to end the message at the name (C strings stop there), hiding the position.
+  const std::string name = std::string("stablehlo.a") + '\0' + "b\x01";
+  CHECK_COMPILE_ERROR(one_op("%a: tensor<2xf32>", "tensor<2xf32>",
+                             "%r = \"" + name + "\"(%a) : (tensor<2xf32>) -> tensor<2xf32>"),
+                      {"unsupported op 'stablehlo.a\\x00b\\x01' at line 3, column 5"});
+}
