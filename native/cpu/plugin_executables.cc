@@ -2,6 +2,7 @@
 // LoadedExecutable_Execute checks the arguments, decides donation and runs the engine's program.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -204,6 +205,16 @@ PJRT_Error* LoadedExecutable_Fingerprint(PJRT_LoadedExecutable_Fingerprint_Args*
 
 std::string invalid(const std::string& what) { return "PJRT_LoadedExecutable_Execute: " + what; }
 
+// Test hook for failure paths: GRPO_XLA_CPU_FAIL_ALLOCATION=N makes the N-th engine allocation of each execution
+// fail as if memory ran out (read per execution, so a test can set it around one call). Unset or 0: off.
+int64_t injected_allocation_failure() {
+  const char* value = std::getenv("GRPO_XLA_CPU_FAIL_ALLOCATION");
+  if (value == nullptr) return 0;
+  char* end = nullptr;
+  long long n = std::strtoll(value, &end, 10);
+  return end != value && *end == '\0' && n > 0 ? int64_t(n) : 0;
+}
+
 // Which parameters give their buffer to an output: those the module aliases (tf.aliasing_output) unless
 // the caller listed them in non_donatable_input_indices.
 std::vector<bool> donated_parameters(const Executable& executable, const PJRT_ExecuteOptions* options) {
@@ -250,7 +261,6 @@ PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
     // away from its owner now, as real plugins do at launch.
     std::vector<Tensor> inputs(args->num_args);
     std::vector<bool> reuse_storage(args->num_args, false);
-    std::vector<PJRT_Buffer*> donated_buffers;
     {
       std::lock_guard<std::mutex> lock(buffer_state_mutex());
       if (loaded->deleted) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, invalid("the executable was deleted"));
@@ -284,27 +294,24 @@ PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
           reuse_storage[i] = buffer->storage.use_count() == 1;
           inputs[i].storage = std::move(buffer->storage);
           buffer->deleted = true;
-          donated_buffers.push_back(buffer);
         } else {
           inputs[i].storage = buffer->storage;
         }
       }
     }
 
+    // Once launched, donated buffers are consumed whether or not the run succeeds: a run that fails partway
+    // (out of memory, say) may already have written into a donated buffer's storage in place, so handing it
+    // back would pass off half-updated memory as the caller's intact data. They stay deleted; their storage is
+    // freed with `inputs`. Errors found above, before anything was taken, leave every argument untouched.
     std::vector<Tensor> outputs;
-    try {
+    {
       std::lock_guard<std::mutex> lock(client->execute_mutex);
+      struct Disarm {
+        ~Disarm() { fail_storage_allocation_after(0); }
+      } disarm;
+      fail_storage_allocation_after(injected_allocation_failure());
       outputs = executable.run(inputs, reuse_storage);
-    } catch (...) {
-      // A failed launch gives the donated buffers back: the engine checks before it writes anything.
-      std::lock_guard<std::mutex> lock(buffer_state_mutex());
-      for (size_t i = 0, d = 0; i < args->num_args; ++i) {
-        if (!donated[i]) continue;
-        donated_buffers[d]->storage = std::move(inputs[i].storage);
-        donated_buffers[d]->deleted = false;
-        ++d;
-      }
-      throw;
     }
     inputs.clear();  // drop our references before handing results out
     for (size_t k = 0; k < outputs.size(); ++k) {

@@ -224,8 +224,9 @@ export const indexingDefs = {
       ];
     },
     reference([operand, indices, updates], { dimensions: d }, [out]) {
+      // Updates apply one at a time in order, each sum rounded to the element type (XLA's scatter semantics;
+      // duplicates of a bf16 scatter-add round after every update, not once).
       const result = hostTensor(out!.dtype, out!.shape, operand!.data.slice());
-      const acc = Float64Array.from({ length: result.data.length }, (_, i) => readNumber(operand!, i));
       const operandStrides = stridesOf(operand!.shape);
       const windowOperandDims = operand!.shape.map((_, i) => i).filter((i) => !d.insertedWindowDims.includes(i));
       const length = indexVectorLength(indices!.shape, d.indexVectorDim);
@@ -245,9 +246,8 @@ export const indexingDefs = {
           if (start[dim]! < 0 || start[dim]! + windowSize > operand!.shape[dim]!) inBounds = false;
           offset += (start[dim]! + (w >= 0 ? windowIndex[w]! : 0)) * operandStrides[dim]!;
         }
-        if (inBounds) acc[offset] = acc[offset]! + readNumber(updates!, flat);
+        if (inBounds) writeNumber(result, offset, readNumber(result, offset) + readNumber(updates!, flat));
       }
-      for (let i = 0; i < acc.length; i++) writeNumber(result, i, acc[i]!);
       return [result];
     },
   },

@@ -54,7 +54,8 @@ const regionOp: Record<ReduceOp, string> = {
 function combine(op: ReduceOp, a: number, b: number, dtype: DType): number {
   switch (op) {
     case "sum":
-      return a + b;
+      // bf16 sums accumulate in f32, in order, and round to bf16 once (docs/DECISIONS.md, as the cpu engine).
+      return dtype === "bf16" ? Math.fround(a + b) : a + b;
     case "max":
       return Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b);
     case "min":

@@ -88,8 +88,8 @@ export class DeviceArray extends ArrayBase {
     // Consumed first: a donated array has no payload either, and its message says what happened.
     if (this.state === "consumed") {
       throw new Error(
-        `${where}: array ${this.aval.dtype}${showShape(this.shape)} on ${this.device} was donated to a computation ` +
-          `and its memory reused; use that computation's output instead`,
+        `${where}: array ${this.aval.dtype}${showShape(this.shape)} on ${this.device} was donated to a computation, ` +
+          `which took its memory (also when the computation failed); use that computation's output instead`,
       );
     }
     if (this.state === "disposed" || this.payloadPromise === undefined) {

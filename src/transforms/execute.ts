@@ -46,6 +46,10 @@ export class PreparedProgram {
     // Copies made to bring arguments from other devices are freed once the computation is done, and so are
     // arguments handed over by the caller and donated arrays from other devices (they cannot lend memory here).
     const copies = args.map((a) => a.device !== device);
+    // A consumed (donated) argument's buffer belongs to this call from now on: when the execution took it, it
+    // is already gone; when it did not (a failed or rejected launch, or no output to alias), it is freed here,
+    // since the array that owned it is consumed either way.
+    const consumed = args.map((a, i) => this.donate[i] === true && a.device === device);
     const disposeAfter = args.filter((a, i) => !a.isDisposed && (owned[i] === true || (this.donate[i] && a.device !== device)));
     const outAvals = this.program.outputAvals;
     let results: Promise<Payload[]>;
@@ -68,7 +72,7 @@ export class PreparedProgram {
     void results
       .finally(() => {
         for (const a of disposeAfter) a.dispose();
-        return Promise.all(payloads.map((p, i) => (copies[i] ? p.then(releasePayload) : undefined)));
+        return Promise.all(payloads.map((p, i) => (copies[i] || consumed[i] ? p.then(releasePayload) : undefined)));
       })
       .catch(() => {});
     return outAvals.map((aval, i) => new DeviceArray(aval, device, results.then((r) => r[i]!), committed));

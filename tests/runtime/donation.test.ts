@@ -1,7 +1,8 @@
 // Donation: a donated argument's buffer becomes the aliased output; device memory does not grow by the
 // output's size, and the donated buffer is consumed.
 import { describe, expect, it } from "vitest";
-import { binaryModule, useCpuBackend } from "./helpers.js";
+import { liveBuffers } from "../../src/runtime/pjrt.js";
+import { binaryModule, mainModule, useCpuBackend } from "./helpers.js";
 
 const cpu = useCpuBackend();
 const N = 512;
@@ -57,6 +58,47 @@ describe("donation", () => {
     await expect(executable.execute([p, p], [true, false])).rejects.toThrow(/donated but the same buffer is also argument 1/);
     expect(p.disposed).toBe(false);
     for (const buffer of [out!, p]) buffer.dispose();
+    executable.dispose();
+  });
+
+  // issue 6.5. The plugin's GRPO_XLA_CPU_FAIL_ALLOCATION=N makes the N-th engine allocation of an execution
+  // fail as a real out-of-memory would. This program first adds into the donated %a in place (no allocation),
+  // then needs a new buffer for the concatenation: that allocation fails after %a's memory was overwritten.
+  const t4 = "tensor<4xf32>";
+  const partway = mainModule(`(%a: ${t4} {tf.aliasing_output = 0 : i32}) -> (${t4}, tensor<8xf32>)`, [
+    `%c = "stablehlo.constant"() {value = dense<[1.0, 2.0, 3.0, 4.0]> : ${t4}} : () -> ${t4}`,
+    `%s = "stablehlo.add"(%a, %c) : (${t4}, ${t4}) -> ${t4}`,
+    `%d = "stablehlo.concatenate"(%s, %s) {dimension = 0 : i64} : (${t4}, ${t4}) -> tensor<8xf32>`,
+    `"func.return"(%s, %d) : (${t4}, tensor<8xf32>) -> ()`,
+  ]);
+
+  it("consumes a donated buffer when the execution fails partway (issue 6.5)", async () => {
+    const backend = cpu();
+    const executable = await backend.compile(partway);
+    const p = await backend.fromHost(Float32Array.from([10, 20, 30, 40]), "f32", [4]);
+    const buffersBefore = liveBuffers();
+    const bytesBefore = backend.memoryStats()!.bytesInUse;
+    process.env.GRPO_XLA_CPU_FAIL_ALLOCATION = "1";
+    try {
+      await expect(executable.execute([p], [true])).rejects.toThrow(/RESOURCE_EXHAUSTED|out of host memory/);
+    } finally {
+      delete process.env.GRPO_XLA_CPU_FAIL_ALLOCATION;
+    }
+    // Handing p back would return [11, 22, 33, 44] as if it were p's data: it is consumed instead, and its
+    // memory is freed (nothing left of it to read).
+    expect(p.consumed).toBe(true);
+    expect(p.disposed).toBe(true);
+    await expect(p.toHost()).rejects.toThrow(/buffer f32\[4\] was donated to an execution and can no longer be used/);
+    await expect(executable.execute([p], [true])).rejects.toThrow(/was donated/);
+    expect(liveBuffers()).toBe(buffersBefore - 1);
+    expect(backend.memoryStats()!.bytesInUse).toBe(bytesBefore - 16);
+
+    // The same call without the injected failure succeeds, so the failure above was the allocation.
+    const q = await backend.fromHost(Float32Array.from([10, 20, 30, 40]), "f32", [4]);
+    const [s, d] = await executable.execute([q], [true]);
+    expect([...(await s!.toHost())]).toEqual([11, 22, 33, 44]);
+    expect([...(await d!.toHost())]).toEqual([11, 22, 33, 44, 11, 22, 33, 44]);
+    for (const buffer of [s!, d!]) buffer.dispose();
     executable.dispose();
   });
 });

@@ -2,7 +2,7 @@
 // plugin's bytes-in-use counter) and consumes the DeviceArray; results stay on the device until read; the
 // README's library example runs as written.
 import { describe, expect, it } from "vitest";
-import { type ArrayBase, getDevice, grad, jit, np } from "../../src/index.js";
+import { type ArrayBase, type DeviceArray, getDevice, grad, jit, liveArrays, liveBuffers, np } from "../../src/index.js";
 
 function bytesInUse(): number {
   const stats = getDevice("cpu").backend!.memoryStats();
@@ -30,6 +30,39 @@ describe("jit on cpu", () => {
     expect((await next.data())[n - 1]).toBe(3);
     await expect(async () => state.data()).rejects.toThrow(/donated/);
     next.dispose();
+    delta.dispose();
+  });
+
+  it("a failed execution leaves the donated array consumed, its memory freed (issue 6.5)", async () => {
+    // GRPO_XLA_CPU_FAIL_ALLOCATION=1: the plugin's first allocation in the execution fails (out of memory),
+    // after the add has already been written into the donated buffer in place.
+    const step = jit((state: ArrayBase, delta: ArrayBase) => {
+      const next = np.add(state, delta);
+      return [next, np.concatenate([next, next])];
+    }, { device: "cpu", donateArgnums: [0] });
+    const delta = np.array([1, 2, 3, 4], { device: "cpu" });
+    const warm = step(np.array([0, 0, 0, 0], { device: "cpu" }), delta);
+    for (const w of warm) await w.ready().then(() => w.dispose());
+    const state = np.array([10, 20, 30, 40], { device: "cpu" });
+    await state.ready();
+    const arraysBefore = liveArrays();
+    const buffersBefore = liveBuffers();
+    const bytesBefore = bytesInUse();
+    process.env.GRPO_XLA_CPU_FAIL_ALLOCATION = "1";
+    let outputs: DeviceArray[];
+    try {
+      outputs = step(state, delta);
+      await expect(outputs[0]!.data()).rejects.toThrow(/out of host memory/);
+    } finally {
+      delete process.env.GRPO_XLA_CPU_FAIL_ALLOCATION;
+    }
+    for (const out of outputs) out.dispose();
+    expect(state.isConsumed).toBe(true);
+    await expect(async () => state.data()).rejects.toThrow(/was donated to a computation, which took its memory \(also when the computation failed\)/);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // lets the call's clean-up run
+    expect(liveArrays()).toBe(arraysBefore - 1);
+    expect(liveBuffers()).toBe(buffersBefore - 1);
+    expect(bytesInUse()).toBe(bytesBefore - 16);
     delta.dispose();
   });
 

@@ -1,6 +1,7 @@
 // Decoding of `dense<...>` literals into element bytes (splat scalars, nested lists, hex blobs).
 #include "dense.h"
 
+#include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -14,17 +15,19 @@ bool is_hex_literal(std::string_view s) {
   return s.size() > i + 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X');
 }
 
+// Decimal (a leading 0 is still decimal, as in MLIR) or 0x hex; false when the magnitude exceeds 64 bits.
 bool parse_integer(std::string_view s, int64_t* value, uint64_t* magnitude, bool* negative) {
-  std::string text(s);
-  const char* p = text.c_str();
-  *negative = *p == '-';
-  if (*negative) ++p;
-  if (*p == '+') ++p;
-  if (!*p) return false;
-  char* end = nullptr;
-  errno = 0;
-  *magnitude = std::strtoull(p, &end, 0);
-  if (errno != 0 || *end != '\0') return false;
+  size_t i = 0;
+  *negative = i < s.size() && s[i] == '-';
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+  int base = 10;
+  if (s.size() > i + 1 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+    base = 16;
+    i += 2;
+  }
+  if (i == s.size()) return false;
+  auto [stop, status] = std::from_chars(s.data() + i, s.data() + s.size(), *magnitude, base);
+  if (status != std::errc() || stop != s.data() + s.size()) return false;
   *value = *negative ? int64_t(0 - *magnitude) : int64_t(*magnitude);
   return true;
 }
@@ -102,6 +105,8 @@ std::string encode_scalar(DType dtype, std::string_view literal, uint8_t* out) {
       return "";
     }
     case DType::kS64:
+      // Like i32 above: -2^63..2^64-1, the upper half read as a bit pattern; nothing beyond wraps silently.
+      if (neg && mag > (uint64_t(1) << 63)) return bad;
       std::memcpy(out, &v, 8);
       return "";
     default: return bad;

@@ -57,6 +57,11 @@ class Storage {
   size_t size_;
 };
 
+// Fault injection for tests of failure paths: the n-th Storage allocation from now on (counted across threads)
+// throws std::bad_alloc as a real out-of-memory would; n = 0 disarms. The plugin arms it per execution from
+// GRPO_XLA_CPU_FAIL_ALLOCATION (see native/cpu/plugin_executables.cc).
+void fail_storage_allocation_after(int64_t n);
+
 int64_t bytes_in_use();       // sum of the sizes of all live Storage blocks
 int64_t peak_bytes_in_use();  // high-water mark since the process started
 int64_t live_storage_count();

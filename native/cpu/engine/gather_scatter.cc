@@ -278,24 +278,25 @@ std::unique_ptr<Step> make_scatter_step(const ir::Function& fn, const ir::Op& op
       }
       // A window that does not fit inside the operand is skipped whole, as XLA does on every backend (the
       // StableHLO spec leaves out-of-bounds updates to the implementation).
+      // Indices are run-time data (any int64): bounds are checked before they enter any arithmetic.
       bool empty = false;
-      int64_t oo = 0;
       for (size_t d = 0; d < dims.size(); ++d) {
         bool windowed = std::find(window_op_dim.begin(), window_op_dim.end(), int64_t(d)) != window_op_dim.end();
         if (!windowed && (start[d] < 0 || start[d] >= dims[d])) empty = true;
-        oo += start[d] * op_strides[d];
       }
-      int64_t uo_box = uo, oo_box = oo;
       for (size_t w = 0; w < window_sizes.size() && !empty; ++w) {
         if (window_op_dim[w] < 0) {
           count[w] = 1;
           continue;
         }
         const int64_t st = start[window_op_dim[w]], lim = dims[window_op_dim[w]];
-        if (st < 0 || st + window_sizes[w] > lim || window_sizes[w] == 0) empty = true;
+        if (st < 0 || st > lim - window_sizes[w] || window_sizes[w] == 0) empty = true;
         count[w] = window_sizes[w];
       }
       if (empty) continue;
+      int64_t oo = 0;
+      for (size_t d = 0; d < dims.size(); ++d) oo += start[d] * op_strides[d];
+      int64_t uo_box = uo, oo_box = oo;
       if (apply) {
         auto f = [&](int64_t u, int64_t o) { apply(out[0], upd[0], o, u); };
         for_box(0, count, window_upd_stride, window_op_stride, uo_box, oo_box, f);

@@ -19,11 +19,10 @@ std::string where(SourceLoc loc);  // "line 3, column 5"
 
 enum class OpKind {
   // unary elementwise
-  kNegate, kExp, kExpm1, kLog, kLog1p, kTanh, kLogistic, kSqrt, kRsqrt, kCbrt, kAbs, kSign, kFloor, kCeil,
-  kRoundEven, kRoundAfz, kSin, kCos, kTan, kNot, kPopcnt, kIsFinite,
+  kNegate, kExp, kLog, kLog1p, kTanh, kLogistic, kSqrt, kRsqrt, kAbs, kSign, kFloor, kSin, kCos, kNot,
   // binary elementwise
   kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kRem, kAnd, kOr, kXor, kShiftLeft, kShiftRightLogical,
-  kShiftRightArithmetic, kAtan2,
+  kShiftRightArithmetic,
   // other elementwise
   kCompare, kSelect, kClamp, kConvert, kBitcastConvert,
   // layout

@@ -11,11 +11,14 @@ using BinaryFn = void (*)(const void* a, const void* b, void* out, int64_t n);
 using ClampFn = void (*)(const void* lo, int64_t lo_step, const void* x, const void* hi, int64_t hi_step, void* out,
                          int64_t n);
 
-UnaryFn unary_kernel(ir::OpKind op, DType dtype);    // is_finite writes bool; nullptr when unsupported
+UnaryFn unary_kernel(ir::OpKind op, DType dtype);    // nullptr when unsupported
 BinaryFn binary_kernel(ir::OpKind op, DType dtype);  // nullptr when unsupported
 BinaryFn compare_kernel(ir::CompareDirection direction, ir::CompareType type, DType dtype);  // writes bool
 UnaryFn convert_kernel(DType from, DType to);
 ClampFn clamp_kernel(DType dtype);
+// The f32 log and tanh loops (fast_math.h), exposed for their accuracy tests and the bench.
+void log_f32_kernel(const void* in, void* out, int64_t n);
+void tanh_f32_kernel(const void* in, void* out, int64_t n);
 // select(pred, a, b) on elements of `elem_size` bytes; pred_step is 0 for a scalar predicate.
 void select_kernel(size_t elem_size, const bool* pred, int64_t pred_step, const void* a, const void* b, void* out,
                    int64_t n);

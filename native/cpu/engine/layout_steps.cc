@@ -102,22 +102,31 @@ std::unique_ptr<Step> make_pad(const ir::Function& fn, const ir::Op& op) {
   auto interior = ir::int_list_attr(op, "interior_padding");
   std::vector<int64_t> in_strides = row_major_strides(in.dims), out_strides = row_major_strides(out.dims);
   // Operand element i of a dim lands at lo + i * (interior + 1); keep the i that land inside the result.
+  // Paddings may be near +-2^63 (only the padded size must fit), so positions are computed in 128 bits; the
+  // offsets are formed only when something is copied, and then every position lies inside a tensor.
+  using Wide = __int128;
   std::vector<int64_t> counts, src_strides, dst_strides;
-  int64_t src_offset = 0, dst_offset = 0;
+  Wide src_offset = 0, dst_offset = 0;
+  bool empty = false;
   for (size_t d = 0; d < in.dims.size(); ++d) {
-    const int64_t step = interior[d] + 1;
-    int64_t first = lo[d] >= 0 ? 0 : (-lo[d] + step - 1) / step;
-    int64_t last = in.dims[d] - 1;  // inclusive
+    const Wide step = Wide(interior[d]) + 1;
+    const Wide first = lo[d] >= 0 ? Wide(0) : (-Wide(lo[d]) + step - 1) / step;
+    Wide last = Wide(in.dims[d]) - 1;  // inclusive
     if (last >= 0) {
-      int64_t max_pos = out.dims[d] - 1 - lo[d];
-      last = std::min(last, max_pos < 0 ? -1 : max_pos / step);
+      const Wide max_pos = Wide(out.dims[d]) - 1 - lo[d];
+      last = std::min(last, max_pos < 0 ? Wide(-1) : max_pos / step);
     }
-    counts.push_back(std::max<int64_t>(0, last - first + 1));
-    src_offset += first * in_strides[d];
-    dst_offset += (lo[d] + first * step) * out_strides[d];
+    const Wide count = last - first + 1;
+    empty = empty || count <= 0;
+    counts.push_back(count <= 0 ? 0 : int64_t(count));
+    if (count > 0) {  // then first < in.dims[d] and lo + first * step is a position in the result
+      src_offset += first * in_strides[d];
+      dst_offset += (lo[d] + first * step) * out_strides[d];
+    }
     src_strides.push_back(in_strides[d]);
-    dst_strides.push_back(out_strides[d] * step);
+    dst_strides.push_back(empty ? 0 : int64_t(Wide(out_strides[d]) * step));
   }
+  if (empty) src_offset = dst_offset = 0;
   CopyPlan plan = make_copy_plan(dtype_size(in.dtype), counts, src_strides, dst_strides);
   const size_t es = dtype_size(in.dtype);
   const int64_t total = out.num_elements();
@@ -126,8 +135,8 @@ std::unique_ptr<Step> make_pad(const ir::Function& fn, const ir::Op& op) {
     void* y = ctx.alloc(s.outputs[0], bytes);
     fill_elements(y, ctx.in(s.inputs[1]), es, total);
     if (plan.count > 0) {
-      run_copy(plan, static_cast<const char*>(ctx.in(s.inputs[0])) + src_offset * int64_t(es),
-               static_cast<char*>(y) + dst_offset * int64_t(es));
+      run_copy(plan, static_cast<const char*>(ctx.in(s.inputs[0])) + int64_t(src_offset) * int64_t(es),
+               static_cast<char*>(y) + int64_t(dst_offset) * int64_t(es));
     }
   });
 }

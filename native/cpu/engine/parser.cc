@@ -19,6 +19,22 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '.' || c == '$'; }
 bool is_suffix_char(char c) { return is_ident_char(c) || c == '-'; }
 
+// Text from the module quoted in an error: control bytes (a NUL would cut the message short) as \xNN.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += char(c);
+    } else {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 class Parser {
  public:
   explicit Parser(const std::string& text) : text_(text) {
@@ -207,6 +223,23 @@ class Parser {
       fail_at(start, "integer " + text_.substr(start, end - start) + " is out of range");
     }
     return value;
+  }
+  // An integer attribute literal: decimal (a leading 0 is still decimal, as in MLIR) or 0x hex, optionally
+  // negative, within int64. Magnitudes are accumulated unsigned so -2^63 parses and nothing wraps.
+  int64_t literal_int64(size_t at, const std::string& lit) const {
+    const bool negative = lit[0] == '-';
+    size_t i = (negative || lit[0] == '+') ? 1 : 0;
+    unsigned base = 10;
+    if (lit.size() > i + 1 && lit[i] == '0' && (lit[i + 1] == 'x' || lit[i + 1] == 'X')) {
+      base = 16;
+      i += 2;
+    }
+    uint64_t magnitude = 0;
+    auto [stop, status] = std::from_chars(lit.data() + i, lit.data() + lit.size(), magnitude, int(base));
+    const uint64_t limit = negative ? uint64_t(1) << 63 : uint64_t(INT64_MAX);
+    if (i == lit.size() || stop != lit.data() + lit.size()) fail_at(at, "invalid integer " + lit);
+    if (status != std::errc() || magnitude > limit) fail_at(at, "number " + lit + " is out of range for i64");
+    return negative ? int64_t(0 - magnitude) : int64_t(magnitude);
   }
   // A numeric or boolean literal as text: -1, 2.5e-03, 0xFF800000, true.
   std::string parse_literal() {
@@ -442,15 +475,15 @@ class Parser {
     } else if (c == '-' || is_digit(c)) {
       const size_t literal_at = pos_;
       std::string lit = parse_literal();
-      bool is_float_literal = lit.find_first_of(".eE") != std::string::npos && lit.find("0x") == std::string::npos;
+      bool is_float_literal = lit.find_first_of(".eE") != std::string::npos && lit.find("0x") == std::string::npos &&
+                                lit.find("0X") == std::string::npos;
       try {
         if (is_float_literal) {
           a.kind = Attribute::Kind::kFloat;
           a.floating = std::stod(lit);
         } else {
           a.kind = Attribute::Kind::kInteger;
-          a.integer = int64_t(std::stoull(lit[0] == '-' ? lit.substr(1) : lit, nullptr, 0));
-          if (lit[0] == '-') a.integer = -a.integer;
+          a.integer = literal_int64(literal_at, lit);
         }
       } catch (const std::out_of_range&) {
         fail_at(literal_at, "number " + lit + " is out of range");
@@ -778,7 +811,7 @@ class Parser {
       define(r.name, first, r.count, r.at);
     }
     if (!lookup_op(op.name, &op.kind)) {
-      throw CompileError("unsupported op '" + op.name + "' at " + where(op.loc));
+      throw CompileError("unsupported op '" + printable(op.name) + "' at " + where(op.loc));
     }
     return op;
   }

@@ -173,11 +173,6 @@ struct ShraOp {
     return T(S(sa >> U(b)));
   }
 };
-struct Atan2Op {
-  template <class T>
-  static constexpr bool ok = std::is_same_v<T, float>;
-  static float f(float a, float b) { return std::atan2(a, b); }
-};
 
 
 }  // namespace grpo::cpu::ops

@@ -91,13 +91,48 @@ class Checker {
     }
   }
 
+  // The spec's rule: SIGNED for signed integers, UNSIGNED for unsigned integers and i1, FLOAT or TOTALORDER for
+  // floats. An absent compare_type takes the element type's own.
+  static void check_compare_type(const Op& op, CompareType ct, DType d) {
+    bool ok = true;
+    switch (ct) {
+      case CompareType::kDefault: return;
+      case CompareType::kFloat: case CompareType::kTotalOrder: ok = is_float(d); break;
+      case CompareType::kSigned: ok = is_signed_int(d); break;
+      case CompareType::kUnsigned: ok = d == DType::kU32 || d == DType::kPred; break;
+    }
+    if (!ok) {
+      static const char* const kNames[] = {"", "FLOAT", "TOTALORDER", "SIGNED", "UNSIGNED"};
+      op_error(op, std::string("compare_type ") + kNames[int(ct)] + " contradicts the element type " + dtype_name(d));
+    }
+  }
+
+  // Shape arithmetic on attribute values from the module text: an overflow is a CompileError, never a wrap.
+  static int64_t checked_add(const Op& op, int64_t a, int64_t b, const char* what) {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) op_error(op, std::string(what) + " overflows 64 bits");
+    return r;
+  }
+  static int64_t checked_mul(const Op& op, int64_t a, int64_t b, const char* what) {
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r)) op_error(op, std::string(what) + " overflows 64 bits");
+    return r;
+  }
+  // Ops with a variable operand count: their count is checked before any operand is looked at.
+  void need_operands(const Op& op, size_t at_least) {
+    if (op.operands.size() < at_least || op.results.size() != 1) {
+      op_error(op, "needs at least " + std::to_string(at_least) + " operand(s) and one result, not " +
+                       std::to_string(op.operands.size()) + " and " + std::to_string(op.results.size()));
+    }
+  }
+
   void check_elementwise_dtype(const Op& op, DType d) {
     const bool f = is_float(d), i = is_int(d), b = d == DType::kPred;
     bool ok = true;
     switch (op.kind) {
       case OpKind::kNegate: case OpKind::kAbs: case OpKind::kSign: ok = f || i; break;
       case OpKind::kNot: case OpKind::kAnd: case OpKind::kOr: case OpKind::kXor: ok = i || b; break;
-      case OpKind::kPopcnt: case OpKind::kShiftLeft: case OpKind::kShiftRightLogical:
+      case OpKind::kShiftLeft: case OpKind::kShiftRightLogical:
       case OpKind::kShiftRightArithmetic: ok = i; break;
       case OpKind::kAdd: case OpKind::kMul: case OpKind::kMax: case OpKind::kMin: ok = true; break;
       case OpKind::kSub: case OpKind::kDiv: case OpKind::kRem: case OpKind::kPow: ok = f || i; break;
@@ -111,9 +146,7 @@ class Checker {
     if (is_unary_elementwise(k)) {
       arity(op, 1, 1);
       check_elementwise_dtype(op, type(op.operands[0]).dtype);
-      TensorType out = type(op.operands[0]);
-      if (k == OpKind::kIsFinite) out.dtype = DType::kPred;
-      expect_result(op, out);
+      expect_result(op, type(op.operands[0]));
       return;
     }
     if (is_binary_elementwise(k)) {
@@ -133,8 +166,7 @@ class Checker {
           op_error(op, "operand types differ: " + a.to_string() + " vs " + type(op.operands[1]).to_string());
         }
         compare_direction(op);
-        CompareType ct = compare_type(op);
-        if (ct == CompareType::kTotalOrder && !is_float(a.dtype)) op_error(op, "TOTALORDER needs float operands");
+        check_compare_type(op, compare_type(op), a.dtype);
         expect_result(op, TensorType{DType::kPred, a.dims});
         return;
       }
@@ -240,12 +272,14 @@ class Checker {
           if (start[d] < 0 || start[d] > limit[d] || limit[d] > in.dims[d] || strides[d] <= 0) {
             op_error(op, "has an invalid range in dimension " + std::to_string(d) + " of " + in.to_string());
           }
-          out.dims.push_back((limit[d] - start[d] + strides[d] - 1) / strides[d]);
+          // ceil((limit - start) / stride) without forming limit - start + stride - 1, which can overflow.
+          out.dims.push_back(limit[d] == start[d] ? 0 : (limit[d] - start[d] - 1) / strides[d] + 1);
         }
         expect_result(op, out);
         return;
       }
       case OpKind::kDynamicSlice: {
+        need_operands(op, 1);
         const TensorType& in = type(op.operands[0]);
         if (op.operands.size() != in.dims.size() + 1 || op.results.size() != 1) {
           op_error(op, "needs the operand and one start index per dimension");
@@ -260,6 +294,7 @@ class Checker {
         return;
       }
       case OpKind::kDynamicUpdateSlice: {
+        need_operands(op, 2);
         const TensorType& in = type(op.operands[0]);
         if (op.operands.size() != in.dims.size() + 2 || op.results.size() != 1) {
           op_error(op, "needs the operand, the update and one start index per dimension");
@@ -286,7 +321,7 @@ class Checker {
           bool ok = t.dtype == out.dtype && t.dims.size() == out.dims.size();
           for (size_t d = 0; ok && d < t.dims.size(); ++d) ok = int64_t(d) == dim || t.dims[d] == out.dims[d];
           if (!ok) op_error(op, "operands do not match: " + list(operand_types(op)));
-          out.dims[dim] += t.dims[dim];
+          out.dims[dim] = checked_add(op, out.dims[dim], t.dims[dim], "the concatenated dimension");
         }
         expect_result(op, out);
         return;
@@ -304,7 +339,10 @@ class Checker {
         TensorType out{in.dtype, {}};
         for (size_t d = 0; d < r; ++d) {
           if (interior[d] < 0) op_error(op, "interior padding must not be negative");
-          int64_t n = lo[d] + hi[d] + in.dims[d] + std::max<int64_t>(in.dims[d] - 1, 0) * interior[d];
+          const char* what = "the padded size";
+          checked_add(op, interior[d], 1, what);  // the planner steps by interior + 1
+          int64_t n = checked_mul(op, std::max<int64_t>(in.dims[d] - 1, 0), interior[d], what);
+          n = checked_add(op, checked_add(op, n, in.dims[d], what), checked_add(op, lo[d], hi[d], what), what);
           if (n < 0) op_error(op, "pads dimension " + std::to_string(d) + " to a negative size");
           out.dims.push_back(n);
         }
@@ -414,7 +452,15 @@ class Checker {
     for (size_t i = 0; i < b.dims.size(); ++i) {
       if (std::find(rhs_used.begin(), rhs_used.end(), int64_t(i)) == rhs_used.end()) out.dims.push_back(b.dims[i]);
     }
-    if ((a.dtype == DType::kPred) != (b.dtype == DType::kPred)) op_error(op, "cannot mix i1 with other types");
+    // Operands of one element type; the result may widen (bf16 x bf16 -> f32, i32 x i32 -> i64) but stays in
+    // the operands' kind: an integer dot is exact integer arithmetic, never sgemm.
+    const DType rd = out.dtype;
+    auto kind = [](DType t) { return is_float(t) ? 0 : is_int(t) ? 1 : 2; };
+    if (a.dtype != b.dtype) op_error(op, "operand element types differ: " + a.to_string() + " x " + b.to_string());
+    if (kind(rd) != kind(a.dtype)) {
+      op_error(op, std::string("result element type ") + dtype_name(rd) + " does not suit " + dtype_name(a.dtype) +
+                       " operands");
+    }
     expect_result(op, out);
   }
 
@@ -460,7 +506,7 @@ class Checker {
   }
 
   void check_scatter(const Op& op) {
-    size_t n = (op.operands.size() - 1) / 2;
+    size_t n = op.operands.empty() ? 0 : (op.operands.size() - 1) / 2;
     if (n == 0 || op.operands.size() != 2 * n + 1 || op.results.size() != n || op.regions.size() != 1) {
       op_error(op, "needs N inputs, the indices, N updates, N results and one update body");
     }

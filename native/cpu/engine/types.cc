@@ -88,7 +88,12 @@ std::atomic<int64_t> g_bytes_in_use{0};
 std::atomic<int64_t> g_peak_bytes{0};
 std::atomic<int64_t> g_live_count{0};
 
+std::atomic<int64_t> g_fail_countdown{0};
+
 void* allocate_aligned(size_t bytes) {
+  if (g_fail_countdown.load(std::memory_order_relaxed) > 0 && g_fail_countdown.fetch_sub(1) == 1) {
+    throw std::bad_alloc();
+  }
   // aligned_alloc wants a multiple of the alignment; a zero-byte tensor still gets a distinct pointer.
   size_t rounded = std::max<size_t>(64, (bytes + 63) & ~size_t(63));
   void* p = std::aligned_alloc(64, rounded);
@@ -120,6 +125,8 @@ Storage::~Storage() {
   g_bytes_in_use.fetch_sub(int64_t(size_));
   g_live_count.fetch_sub(1);
 }
+
+void fail_storage_allocation_after(int64_t n) { g_fail_countdown.store(n < 0 ? 0 : n); }
 
 int64_t bytes_in_use() { return g_bytes_in_use.load(); }
 int64_t peak_bytes_in_use() { return g_peak_bytes.load(); }

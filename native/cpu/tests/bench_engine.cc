@@ -5,7 +5,10 @@
 #include <cstdlib>
 #include <functional>
 
+#include <cmath>
+
 #include "blas.h"
+#include "kernels.h"
 #include "test_util.h"
 
 using namespace grpo::cpu;
@@ -69,10 +72,28 @@ int main(int argc, char** argv) {
   }
   const int m = 1 << 22;
   Tensor x = make_tensor(DType::kF32, {m}, {0.5, -0.25, 1.0});
-  for (const char* op : {"negate", "exponential", "tanh"}) {
+  for (const char* op : {"negate", "exponential", "tanh", "log"}) {
     auto exe = compile(unary_module(op, m));
     double t = seconds_best(5, [&] { exe->run({x}, {false}); });
     std::printf("%s on %d f32: %.2f ms (%.2f GB/s)\n", op, m, t * 1e3, 8.0 * m / t / 1e9);
+  }
+  // The kernels tanh and log replaced: libm per element on one thread, against the new kernel on one thread.
+  Tensor pos = make_tensor(DType::kF32, {m}, {0.5, 0.25, 3.0, 1e-3});
+  std::vector<float> y(m);
+  const float* xp = static_cast<const float*>(pos.storage->data());
+  struct Pair {
+    const char* name;
+    float (*libm)(float);
+    void (*kernel)(const void*, void*, int64_t);
+  };
+  for (const Pair& p : {Pair{"tanh", [](float v) { return std::tanh(v); }, &tanh_f32_kernel},
+                        Pair{"log", [](float v) { return std::log(v); }, &log_f32_kernel}}) {
+    double libm = seconds_best(5, [&] {
+      for (int i = 0; i < m; ++i) y[i] = p.libm(xp[i]);
+    });
+    double ours = seconds_best(5, [&] { p.kernel(xp, y.data(), m); });
+    std::printf("%s, one thread: libm per element %.0f Melem/s, engine kernel %.0f Melem/s (x%.1f)\n", p.name,
+                m / libm / 1e6, m / ours / 1e6, libm / ours);
   }
   return 0;
 }
