@@ -1,6 +1,6 @@
 // Host-side values for tests, independent of the library's own conversions: a seeded PRNG, bf16 rounding and
 // dtype casts written here from their definitions, index arithmetic, and moving values to and from a device.
-import { type ArrayBase, type DType, type DeviceArray, np } from "../../src/index.js";
+import { type ArrayBase, type DType, DeviceArray, np, tidy } from "../../src/index.js";
 import type { DeviceKind } from "../../src/runtime/device.js";
 
 /** A value on the host: numbers in row-major order (bf16 as the float it encodes, bool as 0/1). */
@@ -234,4 +234,19 @@ export async function readHost(x: ArrayBase): Promise<HostValue> {
     data.push(array.dtype === "bf16" ? f32FromBits((v << 16) >>> 0) : v);
   }
   return { dtype: array.dtype, shape: [...array.shape], data };
+}
+
+/** Reads arrays back as HostValues, then disposes them (whether or not a read failed). */
+export async function readAndDispose(arrays: readonly ArrayBase[]): Promise<HostValue[]> {
+  try {
+    return await Promise.all(arrays.map(readHost));
+  } finally {
+    for (const a of arrays) if (a instanceof DeviceArray) a.dispose();
+  }
+}
+
+/** Builds one array inside tidy (so every array made on the way is freed), reads it back and disposes it. */
+export async function readTidy(fn: () => ArrayBase): Promise<HostValue> {
+  const [value] = await readAndDispose([tidy(fn)]);
+  return value!;
 }

@@ -1,12 +1,13 @@
 // nn: values against plain-JS loops over the same inputs, and gradients against finite differences, on every
 // device (issue 6.10).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, closeDevices, grad, jit, nn, np, setDefaultDevice } from "../../src/index.js";
-import { type HostValue, randomValue, readHost } from "../helpers/arrays.js";
+import { type ArrayBase, type DeviceArray, grad, jit, nn, np, setDefaultDevice, tidy } from "../../src/index.js";
+import { type HostValue, randomValue, readTidy } from "../helpers/arrays.js";
 import { checkGrad } from "../helpers/grad_check.js";
 
 const arr = (x: HostValue): DeviceArray => np.array(x.data, { dtype: x.dtype, shape: x.shape });
-const read = async (x: ArrayBase): Promise<number[]> => (await readHost(x)).data;
+// Each value is built inside tidy and disposed once read, so no array outlives its test on either device.
+const read = async (fn: () => ArrayBase): Promise<number[]> => (await readTidy(fn)).data;
 
 /** Rows of a row-major [rows, n] array. */
 function rows(data: readonly number[], n: number): number[][] {
@@ -33,18 +34,18 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
 
     it("logsumexp, softmax and logSoftmax match JS over the last axis", async () => {
       const expectedLse = rows(x.data, 7).map(jsLogsumexp);
-      expect(await read(nn.logsumexp(arr(x)))).toBeAllclose(expectedLse, { rtol: 1e-6, atol: 1e-6 });
-      expect(await read(nn.logsumexp(arr(x), { keepdims: true }))).toBeAllclose(expectedLse, { rtol: 1e-6, atol: 1e-6 });
+      expect(await read(() => nn.logsumexp(arr(x)))).toBeAllclose(expectedLse, { rtol: 1e-6, atol: 1e-6 });
+      expect(await read(() => nn.logsumexp(arr(x), { keepdims: true }))).toBeAllclose(expectedLse, { rtol: 1e-6, atol: 1e-6 });
       const expectedSoftmax = rows(x.data, 7).flatMap((r, i) => r.map((v) => Math.exp(v - expectedLse[i]!)));
-      expect(await read(nn.softmax(arr(x)))).toBeAllclose(expectedSoftmax, { rtol: 1e-5, atol: 1e-7 });
+      expect(await read(() => nn.softmax(arr(x)))).toBeAllclose(expectedSoftmax, { rtol: 1e-5, atol: 1e-7 });
       const expectedLogSoftmax = rows(x.data, 7).flatMap((r, i) => r.map((v) => v - expectedLse[i]!));
-      expect(await read(nn.logSoftmax(arr(x)))).toBeAllclose(expectedLogSoftmax, { rtol: 1e-5, atol: 1e-5 });
+      expect(await read(() => nn.logSoftmax(arr(x)))).toBeAllclose(expectedLogSoftmax, { rtol: 1e-5, atol: 1e-5 });
     });
 
     it("reduces over another axis when asked", async () => {
       const columns = Array.from({ length: 7 }, (_, j) => Array.from({ length: 4 }, (_, i) => x.data[i * 7 + j]!));
-      expect(await read(nn.logsumexp(arr(x), { axis: 0 }))).toBeAllclose(columns.map(jsLogsumexp), { rtol: 1e-6, atol: 1e-6 });
-      const softmax0 = await read(nn.softmax(arr(x), { axis: 0 }));
+      expect(await read(() => nn.logsumexp(arr(x), { axis: 0 }))).toBeAllclose(columns.map(jsLogsumexp), { rtol: 1e-6, atol: 1e-6 });
+      const softmax0 = await read(() => nn.softmax(arr(x), { axis: 0 }));
       for (let j = 0; j < 7; j++) {
         const sum = [0, 1, 2, 3].reduce((s, i) => s + softmax0[i * 7 + j]!, 0);
         expect(sum).toBeCloseTo(1, 5);
@@ -53,10 +54,11 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
 
     it("stays finite for large logits and gives -inf for rows that are all -inf", async () => {
       const big = np.array([[1000, 1000, 0], [-1000, -1001, -1002], [-Infinity, -Infinity, -Infinity]]);
-      expect(await read(nn.logsumexp(big))).toBeAllclose([1000 + Math.log(2), -1000 + Math.log(1 + Math.exp(-1) + Math.exp(-2)), -Infinity], { rtol: 1e-6 });
-      expect((await read(nn.softmax(big))).slice(0, 6)).toBeAllclose([0.5, 0.5, 0, ...[0, -1, -2].map((v) => Math.exp(v) / (1 + Math.exp(-1) + Math.exp(-2)))], { rtol: 1e-6 });
+      expect(await read(() => nn.logsumexp(big))).toBeAllclose([1000 + Math.log(2), -1000 + Math.log(1 + Math.exp(-1) + Math.exp(-2)), -Infinity], { rtol: 1e-6 });
+      expect((await read(() => nn.softmax(big))).slice(0, 6)).toBeAllclose([0.5, 0.5, 0, ...[0, -1, -2].map((v) => Math.exp(v) / (1 + Math.exp(-1) + Math.exp(-2)))], { rtol: 1e-6 });
       // One -inf entry among finite ones is just a zero probability.
-      expect(await read(nn.softmax(np.array([0, -Infinity, 0])))).toBeAllclose([0.5, 0, 0.5]);
+      expect(await read(() => nn.softmax(np.array([0, -Infinity, 0])))).toBeAllclose([0.5, 0, 0.5]);
+      big.dispose();
     });
 
     it("has exact, finite gradients with tied maxima and -inf entries (the max shift cancels)", async () => {
@@ -65,12 +67,13 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
         [2, -Infinity, 2],
       ]);
       // d logsumexp / dx = softmax(x)
-      expect(await read(grad((a: ArrayBase) => np.sum(nn.logsumexp(a)))(x2) as ArrayBase)).toEqual([0.5, 0.5, 0, 0.5, 0, 0.5]);
+      expect(await read(() => grad((a: ArrayBase) => np.sum(nn.logsumexp(a)))(x2) as ArrayBase)).toEqual([0.5, 0.5, 0, 0.5, 0, 0.5]);
       // d sum(logSoftmax(x)) / dx = 1 - n softmax(x)
-      expect(await read(grad((a: ArrayBase) => np.sum(nn.logSoftmax(a)))(x2) as ArrayBase)).toEqual([-0.5, -0.5, 1, -0.5, 1, -0.5]);
+      expect(await read(() => grad((a: ArrayBase) => np.sum(nn.logSoftmax(a)))(x2) as ArrayBase)).toEqual([-0.5, -0.5, 1, -0.5, 1, -0.5]);
       // d sum(softmax(x) w) / dx_j = p_j (w_j - sum p w): p = [0.5, 0.5, 0], w = [1, 2, 3]
-      const g = grad((a: ArrayBase) => np.sum(np.multiply(nn.softmax(a), np.array([1, 2, 3]))))(np.array([1, 1, -Infinity])) as ArrayBase;
+      const g = () => grad((a: ArrayBase) => np.sum(np.multiply(nn.softmax(a), np.array([1, 2, 3]))))(np.array([1, 1, -Infinity])) as ArrayBase;
       expect(await read(g)).toEqual([-0.25, 0.25, 0]);
+      x2.dispose();
     });
 
     it("has gradients that match finite differences", async () => {
@@ -79,6 +82,7 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
       await checkGrad((a) => np.sum(nn.logsumexp(a)), [x], { device });
       await checkGrad((a) => np.sum(np.multiply(nn.softmax(a), w)), [x], { device });
       await checkGrad((a) => np.sum(np.multiply(nn.logSoftmax(a, { axis: 0 }), w)), [x], { device });
+      w.dispose();
     });
   });
 
@@ -86,9 +90,9 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
     const x = randomValue("f32", [3, 5], 3, { min: -4, max: 4 });
 
     it("gelu (tanh approximation), silu and relu match JS", async () => {
-      expect(await read(nn.gelu(arr(x)))).toBeAllclose(x.data.map(jsGelu), { rtol: 1e-5, atol: 1e-6 });
-      expect(await read(nn.silu(arr(x)))).toBeAllclose(x.data.map((v) => v / (1 + Math.exp(-v))), { rtol: 1e-5, atol: 1e-6 });
-      expect(await read(nn.relu(arr(x)))).toBeAllclose(x.data.map((v) => Math.max(v, 0)), { rtol: 0, atol: 0 });
+      expect(await read(() => nn.gelu(arr(x)))).toBeAllclose(x.data.map(jsGelu), { rtol: 1e-5, atol: 1e-6 });
+      expect(await read(() => nn.silu(arr(x)))).toBeAllclose(x.data.map((v) => v / (1 + Math.exp(-v))), { rtol: 1e-5, atol: 1e-6 });
+      expect(await read(() => nn.relu(arr(x)))).toBeAllclose(x.data.map((v) => Math.max(v, 0)), { rtol: 0, atol: 0 });
     });
 
     it("gelu, silu and relu have gradients that match finite differences", async () => {
@@ -110,21 +114,21 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
     }
 
     it("matches JS, with and without Gemma's (1 + weight)", async () => {
-      expect(await read(nn.rmsNorm(arr(x), arr(weight)))).toBeAllclose(jsRmsNorm(false), { rtol: 1e-5, atol: 1e-6 });
-      expect(await read(nn.rmsNorm(arr(x), arr(weight), 1e-6, { addOne: true }))).toBeAllclose(jsRmsNorm(true), { rtol: 1e-5, atol: 1e-6 });
+      expect(await read(() => nn.rmsNorm(arr(x), arr(weight)))).toBeAllclose(jsRmsNorm(false), { rtol: 1e-5, atol: 1e-6 });
+      expect(await read(() => nn.rmsNorm(arr(x), arr(weight), 1e-6, { addOne: true }))).toBeAllclose(jsRmsNorm(true), { rtol: 1e-5, atol: 1e-6 });
     });
 
     it("normalises bf16 in f32 and returns bf16", async () => {
-      const xb = np.astype(arr(x), "bf16");
-      const out = nn.rmsNorm(xb, np.astype(arr(weight), "bf16"), 1e-6, { addOne: true });
+      const out = await readTidy(() => nn.rmsNorm(np.astype(arr(x), "bf16"), np.astype(arr(weight), "bf16"), 1e-6, { addOne: true }));
       expect(out.dtype).toBe("bf16");
-      expect(await read(out)).toBeAllclose(jsRmsNorm(true), { rtol: 2e-2, atol: 2e-2 });
+      expect(out.data).toBeAllclose(jsRmsNorm(true), { rtol: 2e-2, atol: 2e-2 });
     });
 
     it("has gradients (in x and in weight) that match finite differences", async () => {
       const w = arr(randomValue("f32", [2, 3, 8], 6));
       await checkGrad((a, b) => np.sum(np.multiply(nn.rmsNorm(a, b, 1e-6, { addOne: true }), w)), [x, weight], { device, argnums: [0, 1] });
       await checkGrad((a, b) => np.sum(np.multiply(nn.rmsNorm(a, b), w)), [x, weight], { device, argnums: [0, 1] });
+      w.dispose();
     });
   });
 
@@ -135,25 +139,28 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
     const perExample = rows(logits.data, 5).map((row, i) => jsLogsumexp(row) - row[labels[i]!]!);
 
     it("per example, mean, sum and weighted mean match JS", async () => {
-      expect(await read(nn.softmaxCrossEntropyWithIntegerLabels(arr(logits), labelsArray()))).toBeAllclose(perExample, { rtol: 1e-5, atol: 1e-6 });
-      expect(await read(nn.crossEntropy(arr(logits), labelsArray(), { reduction: "none" }))).toBeAllclose(perExample, { rtol: 1e-5, atol: 1e-6 });
+      expect(await read(() => nn.softmaxCrossEntropyWithIntegerLabels(arr(logits), labelsArray()))).toBeAllclose(perExample, { rtol: 1e-5, atol: 1e-6 });
+      expect(await read(() => nn.crossEntropy(arr(logits), labelsArray(), { reduction: "none" }))).toBeAllclose(perExample, { rtol: 1e-5, atol: 1e-6 });
       const mean = perExample.reduce((a, b) => a + b, 0) / perExample.length;
-      expect(await read(nn.crossEntropy(arr(logits), labelsArray()))).toBeAllclose([mean], { rtol: 1e-5 });
-      expect(await read(nn.crossEntropy(arr(logits), labelsArray(), { reduction: "sum" }))).toBeAllclose([mean * 6], { rtol: 1e-5 });
+      expect(await read(() => nn.crossEntropy(arr(logits), labelsArray()))).toBeAllclose([mean], { rtol: 1e-5 });
+      expect(await read(() => nn.crossEntropy(arr(logits), labelsArray(), { reduction: "sum" }))).toBeAllclose([mean * 6], { rtol: 1e-5 });
       const weights = [1, 0, 1, 0, 0, 2];
       const weighted = perExample.reduce((s, l, i) => s + l * weights[i]!, 0) / 4;
-      const got = nn.crossEntropy(arr(logits), labelsArray(), { weights: np.array(weights, { shape: [2, 3] }) });
+      const got = () => nn.crossEntropy(arr(logits), labelsArray(), { weights: np.array(weights, { shape: [2, 3] }) });
       expect(await read(got)).toBeAllclose([weighted], { rtol: 1e-5 });
     });
 
     it("has a gradient of softmax minus one-hot, and matches finite differences", async () => {
-      const g = grad((a: ArrayBase) => nn.crossEntropy(a, labelsArray(), { reduction: "sum" }))(arr(logits)) as ArrayBase;
+      const g = () => grad((a: ArrayBase) => nn.crossEntropy(a, labelsArray(), { reduction: "sum" }))(arr(logits)) as ArrayBase;
       const expected = rows(logits.data, 5).flatMap((row, i) => {
         const lse = jsLogsumexp(row);
         return row.map((v, j) => Math.exp(v - lse) - (j === labels[i] ? 1 : 0));
       });
       expect(await read(g)).toBeAllclose(expected, { rtol: 1e-5, atol: 1e-6 });
-      await checkGrad((a) => nn.crossEntropy(a, labelsArray()), [logits], { device });
+      // Arrays made inside a traced function would live on as constants of checkGrad's jitted evaluation.
+      const labelsOnce = labelsArray();
+      await checkGrad((a) => nn.crossEntropy(a, labelsOnce), [logits], { device });
+      labelsOnce.dispose();
     });
   });
 
@@ -187,31 +194,35 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
     }
 
     it("matches plain loops, without a mask, with a [B, T, S] mask and with a causal mask", async () => {
-      expect(await read(nn.attention(arr(q), arr(k), arr(v)))).toBeAllclose(jsAttention(() => true), { rtol: 1e-5, atol: 1e-5 });
+      expect(await read(() => nn.attention(arr(q), arr(k), arr(v)))).toBeAllclose(jsAttention(() => true), { rtol: 1e-5, atol: 1e-5 });
       const masked = jsAttention((b, t, s) => maskValues[(b * T + t) * S + s] === 1);
-      expect(await read(nn.attention(arr(q), arr(k), arr(v), mask()))).toBeAllclose(masked, { rtol: 1e-5, atol: 1e-5 });
+      expect(await read(() => nn.attention(arr(q), arr(k), arr(v), mask()))).toBeAllclose(masked, { rtol: 1e-5, atol: 1e-5 });
       // T = 3 queries at the last positions of S = 4 keys: query t sees keys s <= t + 1.
       const causal = jsAttention((_b, t, s) => s <= t + 1);
-      expect(await read(nn.attention(arr(q), arr(k), arr(v), nn.causalMask(T, S)))).toBeAllclose(causal, { rtol: 1e-5, atol: 1e-5 });
+      expect(await read(() => nn.attention(arr(q), arr(k), arr(v), nn.causalMask(T, S)))).toBeAllclose(causal, { rtol: 1e-5, atol: 1e-5 });
     });
 
     it("causalMask marks s <= offset + t", async () => {
-      expect(await read(nn.causalMask(2, 3))).toEqual([1, 1, 0, 1, 1, 1]);
-      expect(await read(nn.causalMask(3))).toEqual([1, 0, 0, 1, 1, 0, 1, 1, 1]);
+      expect(await read(() => nn.causalMask(2, 3))).toEqual([1, 1, 0, 1, 1, 1]);
+      expect(await read(() => nn.causalMask(3))).toEqual([1, 0, 0, 1, 1, 0, 1, 1, 1]);
     });
 
     it("rejects shapes that do not fit", () => {
-      expect(() => nn.attention(arr(q), arr(randomValue("f32", [B, S, 3, H], 1)), arr(randomValue("f32", [B, S, 3, H], 1)))).toThrow(/K dividing N/);
+      // tidy frees the inputs when the call throws.
+      expect(() => tidy(() => nn.attention(arr(q), arr(randomValue("f32", [B, S, 3, H], 1)), arr(randomValue("f32", [B, S, 3, H], 1))))).toThrow(/K dividing N/);
     });
 
     it("has gradients in q, k and v that match finite differences", async () => {
       const w = arr(randomValue("f32", [B, T, N, H], 14));
-      await checkGrad((a, b, c) => np.sum(np.multiply(nn.attention(a, b, c, mask()), w)), [q, k, v], { device, argnums: [0, 1, 2] });
+      const m = mask();
+      await checkGrad((a, b, c) => np.sum(np.multiply(nn.attention(a, b, c, m), w)), [q, k, v], { device, argnums: [0, 1, 2] });
+      w.dispose();
+      m.dispose();
     });
 
     it("gives the same result under jit", async () => {
       const f = jit((a: ArrayBase, b: ArrayBase, c: ArrayBase) => nn.attention(a, b, c, nn.causalMask(T, S)));
-      expect(await read(f(arr(q), arr(k), arr(v)))).toBeAllclose(await read(nn.attention(arr(q), arr(k), arr(v), nn.causalMask(T, S))), { rtol: 1e-6, atol: 1e-6 });
+      expect(await read(() => f(arr(q), arr(k), arr(v)))).toBeAllclose(await read(() => nn.attention(arr(q), arr(k), arr(v), nn.causalMask(T, S))), { rtol: 1e-6, atol: 1e-6 });
     });
   });
 
@@ -235,9 +246,11 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
         const others = params.map(arr);
         const only = (p: ArrayBase) => loss(...(others.map((o, j) => (j === i ? p : o)) as [ArrayBase, ArrayBase, ArrayBase, ArrayBase]));
         await checkGrad(only, [params[i]!], { device, seed: 30 + i });
+        for (const o of others) o.dispose();
       }
+      x.dispose();
+      labels.dispose();
     });
   });
 });
 
-afterAll(() => closeDevices());

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { type ArrayBase, DeviceArray, jit, tidy, withDefaultDevice } from "../../src/index.js";
 import type { DeviceKind } from "../../src/runtime/device.js";
 import { expectAllclose } from "../helpers/allclose.js";
-import { type HostValue, readHost, toDevice } from "../helpers/arrays.js";
+import { type HostValue, readAndDispose, toDevice } from "../helpers/arrays.js";
 import { checkGrad, gradientsOn } from "../helpers/grad_check.js";
 import { gradCases } from "../transforms/grad_cases.js";
 import type { OpCase } from "./case_types.js";
@@ -15,14 +15,6 @@ import { expectResults, expectedList } from "./run_case.js";
 
 function asList(x: ArrayBase | ArrayBase[]): ArrayBase[] {
   return Array.isArray(x) ? x : [x];
-}
-
-async function readAndDispose(arrays: readonly ArrayBase[]): Promise<HostValue[]> {
-  try {
-    return await Promise.all(arrays.map(readHost));
-  } finally {
-    for (const a of arrays) if (a instanceof DeviceArray) a.dispose();
-  }
 }
 
 async function run(c: OpCase, inputs: readonly HostValue[], device: DeviceKind, mode: "eager" | "jit"): Promise<HostValue[]> {
