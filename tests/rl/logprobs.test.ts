@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { type ArrayBase, grad, jit, np, rl } from "../../src/index.js";
 import { checkGrad } from "../helpers/grad_check.js";
-import { bf16Round, randomValue, readHost } from "../helpers/arrays.js";
+import { bf16Round, randomValue, readHost, readTidy } from "../helpers/arrays.js";
 
 const read = async (x: ArrayBase): Promise<number[]> => (await readHost(x)).data;
 const ln = Math.log;
@@ -89,7 +89,7 @@ describe("logprobsFromHidden", () => {
     for (const method of ["loop", "split"] as const) {
       const eager = await read(rl.logprobsFromHidden(hidden(), embed(), tokens(), 0.9, { chunk: 3, method }));
       const f = jit((h: ArrayBase, e: ArrayBase, t: ArrayBase) => rl.logprobsFromHidden(h, e, t, 0.9, { chunk: 3, method }), { device: "cpu" });
-      const got = await read(f(np.array(hiddenValue.data, { shape: [S, T, D], device: "cpu" }), np.array(embedValue.data, { shape: [V, D], device: "cpu" }), np.array(tokenValues, { dtype: "i32", shape: [S, T], device: "cpu" })));
+      const got = (await readTidy(() => f(np.array(hiddenValue.data, { shape: [S, T, D], device: "cpu" }), np.array(embedValue.data, { shape: [V, D], device: "cpu" }), np.array(tokenValues, { dtype: "i32", shape: [S, T], device: "cpu" })))).data;
       expect(got, method).toBeAllclose(eager, { rtol: 1e-5, atol: 1e-6 });
     }
   });
@@ -118,7 +118,7 @@ describe("logprobsFromHidden", () => {
     await checkGrad((h) => np.sum(np.multiply(rl.logprobsFromHidden(h, embed(), tokens(), 0.8, { chunk: 3, method: "split" }), w)), [hiddenValue]);
     // Under jit on cpu.
     const f = jit((h: ArrayBase, e: ArrayBase, t: ArrayBase, c: ArrayBase) => rl.logprobsFromHiddenVjp(h, e, t, 0.8, c, { chunk: 3 }).hidden, { device: "cpu" });
-    const got = await read(f(np.array(hiddenValue.data, { shape: [S, T, D], device: "cpu" }), np.array(embedValue.data, { shape: [V, D], device: "cpu" }), np.array(tokenValues, { dtype: "i32", shape: [S, T], device: "cpu" }), np.array(cot.data, { shape: [S, T], device: "cpu" })));
+    const got = (await readTidy(() => f(np.array(hiddenValue.data, { shape: [S, T, D], device: "cpu" }), np.array(embedValue.data, { shape: [V, D], device: "cpu" }), np.array(tokenValues, { dtype: "i32", shape: [S, T], device: "cpu" }), np.array(cot.data, { shape: [S, T], device: "cpu" })))).data;
     expect(got).toBeAllclose(await read(gh!), { rtol: 1e-5, atol: 1e-6 });
   });
 

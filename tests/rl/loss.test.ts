@@ -1,7 +1,7 @@
 // The GRPO loss pieces and the whole loss against arithmetic written out by hand; the loss's gradient with respect
 // to logp against finite differences; eager versus jit on reference and cpu; option errors; custom losses.
 import { describe, expect, it } from "vitest";
-import { type ArrayBase, grad, jit, np, rl } from "../../src/index.js";
+import { type ArrayBase, DeviceArray, grad, jit, np, rl, tidy } from "../../src/index.js";
 import { checkGrad } from "../helpers/grad_check.js";
 import { hv, readHost } from "../helpers/arrays.js";
 
@@ -221,8 +221,10 @@ describe("grpoLoss", () => {
     const expected = [await read(eager.loss), ...(await Promise.all(keys.map((k) => read(eager.metrics[k]))))];
     for (const device of ["reference", "cpu"] as const) {
       const f = jit((x: rl.LossInputs) => rl.grpoLoss(x, options), { device });
-      const out = f(inputs(device));
+      // tidy frees the inputs; the outputs are freed once read.
+      const out = tidy(() => f(inputs(device)));
       const got = [await read(out.loss), ...(await Promise.all(keys.map((k) => read(out.metrics[k]))))];
+      for (const a of [out.loss, ...Object.values(out.metrics)]) if (a instanceof DeviceArray) a.dispose();
       expect(got.flat(), device).toBeAllclose(expected.flat(), { rtol: 1e-6, atol: 1e-7 });
     }
   });
