@@ -1,7 +1,7 @@
 // optim: AdamW, the warmup-cosine schedule and global-norm clipping against arithmetic written out by hand, and a
 // whole train step (loss, grad, clip, AdamW, apply) under jit on a tiny MLP, on every device (issue 6.10).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, closeDevices, jit, nn, np, optim, random, setDefaultDevice, valueAndGrad } from "../../src/index.js";
+import { type ArrayBase, type DeviceArray, jit, nn, np, optim, random, setDefaultDevice, valueAndGrad } from "../../src/index.js";
 import { readHost } from "../helpers/arrays.js";
 
 const read = async (x: ArrayBase): Promise<number[]> => (await readHost(x)).data;
@@ -205,4 +205,3 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
   });
 });
 
-afterAll(() => closeDevices());

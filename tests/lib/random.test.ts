@@ -2,7 +2,7 @@
 // (its docs, docstrings and tests), and the distributions against their moments, all on every device; then the
 // devices against each other on large samples (issue 6.10). Known answers are compared bit for bit.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, closeDevices, grad, jit, np, random, setDefaultDevice } from "../../src/index.js";
+import { type ArrayBase, type DeviceArray, grad, jit, np, random, setDefaultDevice } from "../../src/index.js";
 import { expectSameBits } from "../helpers/allclose.js";
 import { readHost } from "../helpers/arrays.js";
 
@@ -374,7 +374,6 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
 });
 
 describe("cpu and reference give the same samples (issue 6.10)", () => {
-  afterAll(() => closeDevices());
 
   /** `sample(key)` on each device, read back. */
   async function onBoth(sample: (key: ArrayBase) => ArrayBase): Promise<{ reference: number[]; cpu: number[] }> {
