@@ -250,3 +250,13 @@ export async function readTidy(fn: () => ArrayBase): Promise<HostValue> {
   const [value] = await readAndDispose([tidy(fn)]);
   return value!;
 }
+
+/** Disposes every DeviceArray in the given values, looking inside arrays and plain objects (pytrees). */
+export function disposeTree(...trees: unknown[]): void {
+  const visit = (value: unknown): void => {
+    if (value instanceof DeviceArray) value.dispose();
+    else if (Array.isArray(value)) value.forEach(visit);
+    else if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) Object.values(value).forEach(visit);
+  };
+  trees.forEach(visit);
+}

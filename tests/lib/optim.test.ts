@@ -1,10 +1,13 @@
 // optim: AdamW, the warmup-cosine schedule and global-norm clipping against arithmetic written out by hand, and a
 // whole train step (loss, grad, clip, AdamW, apply) under jit on a tiny MLP, on every device (issue 6.10).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, jit, nn, np, optim, random, setDefaultDevice, valueAndGrad } from "../../src/index.js";
-import { readHost } from "../helpers/arrays.js";
+import { type ArrayBase, type DeviceArray, jit, nn, np, optim, random, setDefaultDevice, tidy, valueAndGrad } from "../../src/index.js";
+import { disposeTree, readHost, readTidy } from "../helpers/arrays.js";
 
+// Results are built inside tidy (which frees every intermediate) and disposed with disposeTree when the test is
+// done with them, so no array outlives its test on either device.
 const read = async (x: ArrayBase): Promise<number[]> => (await readHost(x)).data;
+const readT = async (fn: () => ArrayBase): Promise<number[]> => (await readTidy(fn)).data;
 
 // Every test on every device: eager operations run on the default device, jit follows its arguments.
 describe.each(["reference", "cpu"] as const)("on %s", (device) => {
@@ -16,7 +19,7 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
       // lr 0.1, b1 0.9, b2 0.999, eps 1e-8, weight decay 0.01; parameters p = [1, -2].
       const opt = optim.adamw({ lr: 0.1, b1: 0.9, b2: 0.999, eps: 1e-8, weightDecay: 0.01 });
       const params0 = { p: np.array([1, -2]) };
-      const state0 = opt.init(params0);
+      const state0 = tidy(() => opt.init(params0));
       expect(await read(state0.count)).toEqual([0]);
 
       // Step 1, g = [0.5, -1]:
@@ -24,14 +27,14 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
       //   mhat = m / (1 - 0.9) = [0.5, -1];  vhat = v / (1 - 0.999) = [0.25, 1]
       //   adam = mhat / (sqrt(vhat) + eps) = [0.5 / 0.50000001, -1 / 1.00000001]
       //   update = -0.1 (adam + 0.01 p) = [-0.1 (0.99999998 + 0.01), -0.1 (-0.99999999 - 0.02)]
-      const step1 = opt.update({ p: np.array([0.5, -1]) }, state0, params0);
+      const step1 = tidy(() => opt.update({ p: np.array([0.5, -1]) }, state0, params0));
       const adam1 = [0.5 / (0.5 + 1e-8), -1 / (1 + 1e-8)];
       const update1 = [-0.1 * (adam1[0]! + 0.01 * 1), -0.1 * (adam1[1]! + 0.01 * -2)]; // ~[-0.101, 0.102]
       expect(await read((step1.updates as { p: ArrayBase }).p)).toBeAllclose(update1, { rtol: 1e-6 });
       expect(await read((step1.state.mu as { p: ArrayBase }).p)).toBeAllclose([0.05, -0.1], { rtol: 1e-6 });
       expect(await read((step1.state.nu as { p: ArrayBase }).p)).toBeAllclose([0.00025, 0.001], { rtol: 1e-6 });
       expect(await read(step1.state.count)).toEqual([1]);
-      const params1 = optim.applyUpdates(params0, step1.updates) as { p: ArrayBase };
+      const params1 = tidy(() => optim.applyUpdates(params0, step1.updates) as { p: ArrayBase });
       const p1 = [1 + update1[0]!, -2 + update1[1]!]; // ~[0.899, -1.898]
       expect(await read(params1.p)).toBeAllclose(p1, { rtol: 1e-6 });
 
@@ -39,7 +42,7 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
       //   m = 0.9 [0.05, -0.1] + 0.1 [0.1, 0.2] = [0.055, -0.07]
       //   v = 0.999 [0.00025, 0.001] + 0.001 [0.01, 0.04] = [0.00025975, 0.001039]
       //   mhat = m / (1 - 0.81) = m / 0.19;  vhat = v / (1 - 0.998001) = v / 0.001999
-      const step2 = opt.update({ p: np.array([0.1, 0.2]) }, step1.state, params1);
+      const step2 = tidy(() => opt.update({ p: np.array([0.1, 0.2]) }, step1.state, params1));
       const m2 = [0.055, -0.07];
       const v2 = [0.00025975, 0.001039];
       const update2 = [0, 1].map((i) => {
@@ -51,6 +54,7 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
       expect(await read((step2.state.nu as { p: ArrayBase }).p)).toBeAllclose(v2, { rtol: 1e-6 });
       expect(await read((step2.updates as { p: ArrayBase }).p)).toBeAllclose(update2, { rtol: 1e-5 });
       expect(await read(step2.state.count)).toEqual([2]);
+      disposeTree(params0, state0, step1, params1, step2);
     });
 
     it("evaluates a learning-rate schedule at the 0-based step count", async () => {
@@ -58,19 +62,19 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
       const schedule = (step: ArrayBase) => np.multiply(np.add(np.astype(step, "f32"), 1), 0.1);
       const opt = optim.adamw({ lr: schedule, weightDecay: 0 });
       const params = { p: np.array([3]) };
-      const s0 = opt.init(params);
-      const a = opt.update({ p: np.array([2]) }, s0, params);
-      const b = opt.update({ p: np.array([2]) }, a.state, params);
+      const s0 = tidy(() => opt.init(params));
+      const a = tidy(() => opt.update({ p: np.array([2]) }, s0, params));
+      const b = tidy(() => opt.update({ p: np.array([2]) }, a.state, params));
       // With a constant gradient g, mhat = g and vhat = g^2 at every step: the Adam direction is sign(g). (In f32,
       // 1 - b2^2 = 0.001999 loses about 4 digits to cancellation, hence the tolerance.)
       expect(await read((a.updates as { p: ArrayBase }).p)).toBeAllclose([-0.1], { rtol: 1e-6 });
       expect(await read((b.updates as { p: ArrayBase }).p)).toBeAllclose([-0.2], { rtol: 1e-4 });
+      disposeTree(params, s0, a, b);
     });
 
     it("sgd is -lr * g", async () => {
       const opt = optim.sgd({ lr: 0.5 });
-      const { updates } = opt.update([np.array([1, -4])], opt.init([np.array([0, 0])]), [np.array([0, 0])]);
-      expect(await read((updates as ArrayBase[])[0]!)).toEqual([-0.5, 2]);
+      expect(await readT(() => (opt.update([np.array([1, -4])], opt.init([np.array([0, 0])]), [np.array([0, 0])]).updates as ArrayBase[])[0]!)).toEqual([-0.5, 2]);
     });
 
     it("validates its hyperparameters", () => {
@@ -100,9 +104,10 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
 
     it("gives the same values for i32 step arrays, eagerly and under jit", async () => {
       const stepArray = np.array(steps, { dtype: "i32" });
-      expect(await read(schedule(stepArray))).toBeAllclose(expected, { rtol: 1e-6, atol: 1e-7 });
+      expect(await readT(() => schedule(stepArray))).toBeAllclose(expected, { rtol: 1e-6, atol: 1e-7 });
       const jitted = jit((s: ArrayBase) => schedule(s));
-      expect(await read(jitted(stepArray))).toBeAllclose(expected, { rtol: 1e-6, atol: 1e-7 });
+      expect(await readT(() => jitted(stepArray))).toBeAllclose(expected, { rtol: 1e-6, atol: 1e-7 });
+      stepArray.dispose();
     });
 
     it("starts from initValue and handles zero warmup", () => {
@@ -117,21 +122,23 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
   describe("clipByGlobalNorm", () => {
     it("scales by maxNorm / norm above the limit and leaves gradients alone below it", async () => {
       const grads = { a: np.array([3]), b: np.array([[0, 4]]) }; // global norm sqrt(9 + 16) = 5
-      const clipped = optim.clipByGlobalNorm(grads, 1);
+      const clipped = tidy(() => optim.clipByGlobalNorm(grads, 1));
       expect(await read(clipped.norm)).toEqual([5]);
       const g = clipped.grads as { a: ArrayBase; b: ArrayBase };
       expect(await read(g.a)).toBeAllclose([0.6]); // 3 * 1/5
       expect(await read(g.b)).toBeAllclose([0, 0.8]); // 4 * 1/5
-      const untouched = optim.clipByGlobalNorm(grads, 10).grads as { a: ArrayBase; b: ArrayBase };
+      const untouched = tidy(() => optim.clipByGlobalNorm(grads, 10).grads as { a: ArrayBase; b: ArrayBase });
       expect(await read(untouched.a)).toEqual([3]);
       expect(await read(untouched.b)).toEqual([0, 4]);
-      expect(await read(optim.globalNorm([np.array([1, 2, 2])]))).toEqual([3]);
+      expect(await readT(() => optim.globalNorm([np.array([1, 2, 2])]))).toEqual([3]);
+      disposeTree(grads, clipped, untouched);
     });
 
     it("passes zero gradients through", async () => {
-      const { grads, norm } = optim.clipByGlobalNorm([np.zeros([3])], 1);
-      expect(await read(norm)).toEqual([0]);
-      expect(await read((grads as ArrayBase[])[0]!)).toEqual([0, 0, 0]);
+      const clipped = tidy(() => optim.clipByGlobalNorm([np.zeros([3])], 1));
+      expect(await read(clipped.norm)).toEqual([0]);
+      expect(await read((clipped.grads as ArrayBase[])[0]!)).toEqual([0, 0, 0]);
+      disposeTree(clipped);
     });
   });
 
@@ -174,33 +181,38 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
     };
 
     it("decreases the loss, with one compiled program for every step", async () => {
-      const { params, batch } = setup();
+      const { params, batch } = tidy(setup);
       const step = jit(trainStep);
       let p: Params = params;
-      let s: optim.AdamWState = opt.init(params);
+      let s: optim.AdamWState = tidy(() => opt.init(params));
       const losses: number[] = [];
       for (let i = 0; i < 40; i++) {
-        const out = step(p, s, batch) as unknown as { params: Params; state: optim.AdamWState; loss: DeviceArray };
+        const out = step(p, s, batch) as unknown as { params: Params; state: optim.AdamWState; loss: DeviceArray; norm: DeviceArray };
+        // The previous step's parameters and state are replaced (dispose waits for the step that reads them).
+        disposeTree(p, s, out.norm);
         p = out.params;
         s = out.state;
         losses.push((await read(out.loss))[0]!);
+        out.loss.dispose();
       }
       expect(step.cacheSize).toBe(1);
       expect(await read(s.count)).toEqual([40]);
       expect(losses.every(Number.isFinite)).toBe(true);
       expect(losses[39]!).toBeLessThan(0.5 * losses[0]!);
       expect(Math.min(...losses.slice(30))).toBeLessThan(Math.min(...losses.slice(0, 5)));
+      disposeTree(p, s, batch);
     });
 
     it("computes the same step under jit as eagerly", async () => {
-      const { params, batch } = setup();
-      const state = opt.init(params);
-      const eager = trainStep(params, state, batch);
+      const { params, batch } = tidy(setup);
+      const state = tidy(() => opt.init(params));
+      const eager = tidy(() => trainStep(params, state, batch));
       const jitted = jit(trainStep)(params, state, batch) as unknown as typeof eager;
       expect(await read(jitted.loss)).toBeAllclose(await read(eager.loss), { rtol: 1e-6 });
       for (const name of ["w1", "b1", "w2", "b2"] as const) {
         expect(await read(jitted.params[name])).toBeAllclose(await read(eager.params[name]), { rtol: 1e-5, atol: 1e-6 });
       }
+      disposeTree(params, batch, state, eager, jitted);
     });
   });
 });
