@@ -18,8 +18,12 @@ if (spawnSync("cmake", ["--version"], { stdio: "ignore" }).status !== 0) {
   process.exit(1);
 }
 
+// With ccache (CMakeLists.txt uses it when installed), paths under the package root are hashed relative to it, so
+// the same sources built from another directory (an installed copy of the package) hit the cache.
+const env = { ...process.env, CCACHE_BASEDIR: process.env.CCACHE_BASEDIR ?? root };
+
 function cmakeJsRun(args) {
-  const run = spawnSync(process.execPath, [cmakeJs, ...args], { cwd: root, stdio: "inherit" });
+  const run = spawnSync(process.execPath, [cmakeJs, ...args], { cwd: root, stdio: "inherit", env });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
 
