@@ -153,8 +153,13 @@ class Child {
     });
   }
 
-  kill(): void {
-    if (this.alive) this.process.kill("SIGKILL");
+  /** Kills a hung child and waits until it is gone, so that its exit is not taken for the next case's crash. */
+  kill(): Promise<void> {
+    if (!this.alive) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.process.on("exit", () => resolve());
+      this.process.kill("SIGKILL");
+    });
   }
 
   close(): Promise<void> {
@@ -193,7 +198,7 @@ export async function fuzzPlugin(cases: Iterable<FuzzCase>, options: FuzzOptions
       "timeout" in answer
         ? { ...c, kind: "hang", detail: `no answer within ${timeoutMs} ms\n${child.lastStderr()}` }
         : { ...c, kind: "crash", detail: `${answer.exit}\n${child.lastStderr()}` };
-    child.kill();
+    await child.kill();
     summary.failures.push(failure);
     options.onFailure?.(failure);
   }

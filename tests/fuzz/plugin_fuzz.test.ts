@@ -4,7 +4,8 @@
 // not fatal. A clear error is the expected answer to bad input. 20,000 cases go through the plugin as built
 // (-O3), 5,000 through its AddressSanitizer + UBSan + _GLIBCXX_ASSERTIONS build, where out-of-bounds reads and
 // integer overflows fail too. `npm run fuzz -- N` runs more, with any seed.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { nativeBuildDir } from "../../src/runtime/native.js";
 import { fuzzCases, fuzzPlugin, seedModules, type FuzzSummary } from "./fuzz.js";
@@ -17,6 +18,23 @@ function failureReport(summary: FuzzSummary): string[] {
     return `${f.kind} (${f.detail.split("\n")[0]}${cause ? `: ${cause}` : ""}) on ${f.seed} after: ${f.description}`;
   });
 }
+
+describe("the fuzz harness", () => {
+  it("attributes a crash and a hang to their cases, restarts the child and carries on", async () => {
+    const cases = ["module a", "CRASH", "module b", "junk", "HANG", "module c"].map((text) => ({ seed: text, description: "", text }));
+    const summary = await fuzzPlugin(cases, {
+      driver: process.execPath,
+      plugin: join(dirname(fileURLToPath(import.meta.url)), "fake_driver.mjs"),
+      timeoutMs: 5_000,
+    });
+    expect(summary.cases).toBe(6);
+    expect(summary.failures.map((f) => [f.kind, f.text])).toEqual([["crash", "CRASH"], ["hang", "HANG"]]);
+    expect(summary.failures[0]!.detail).toContain("SIGSEGV");
+    expect(summary.failures[0]!.detail).toContain("crashing as asked");
+    expect(summary.outcomes).toEqual({ ran: 3, "compile-error": 1 });
+    expect(summary.restarts).toBe(2);
+  });
+});
 
 describe("fuzzing the CPU plugin with mutated modules", () => {
   it("the seed corpus is valid input: every seed compiles and runs on zero arguments", async () => {
