@@ -1,4 +1,4 @@
-// Our CPU plugin at the C ABI (native/cpu/plugin_abi_test.cc): strided host buffers, host layouts, size
+// Our CPU plugin at the C ABI (native/cpu/tests/plugin_abi_test.cc): strided host buffers, host layouts, size
 // queries, events, deletion, old struct sizes; the paths the addon itself never takes.
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";

@@ -1,43 +1,20 @@
 // cpu_plugin_abi_test PLUGIN: checks our CPU plugin at the C ABI, for what the addon never exercises:
 // strided host buffers, size queries, host layouts, events, deletion, old struct sizes. Prints "ok NAME" or
 // "FAIL NAME: why" per check and exits 1 if any failed. Run by tests/runtime/plugin_abi.test.ts.
-#include <dlfcn.h>
-
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
-#include "../pjrt/pjrt_c_api.h"
+#include "pjrt_tool.h"
 
 namespace {
 
+using grpo::pjrt_tool::make;
 const PJRT_Api* api = nullptr;
 int failures = 0;
 
-template <typename Args>
-Args make() {
-  Args args;
-  std::memset(&args, 0, sizeof(args));
-  args.struct_size = PjrtStructSize<Args>::value;
-  return args;
-}
-
-// Takes ownership of `error`: returns its code and message (code 0 for success).
-std::pair<int, std::string> outcome(PJRT_Error* error) {
-  if (error == nullptr) return {0, ""};
-  auto code_args = make<PJRT_Error_GetCode_Args>();
-  code_args.error = error;
-  api->PJRT_Error_GetCode(&code_args);
-  auto message_args = make<PJRT_Error_Message_Args>();
-  message_args.error = error;
-  api->PJRT_Error_Message(&message_args);
-  std::pair<int, std::string> result{code_args.code, std::string(message_args.message, message_args.message_size)};
-  auto destroy_args = make<PJRT_Error_Destroy_Args>();
-  destroy_args.error = error;
-  api->PJRT_Error_Destroy(&destroy_args);
-  return result;
-}
+std::pair<int, std::string> outcome(PJRT_Error* error) { return grpo::pjrt_tool::outcome(api, error); }
 
 void expect(bool condition, const char* name, const std::string& detail = "") {
   if (condition) {
@@ -48,17 +25,8 @@ void expect(bool condition, const char* name, const std::string& detail = "") {
   }
 }
 
-void destroy_event(PJRT_Event* event) {
-  auto args = make<PJRT_Event_Destroy_Args>();
-  args.event = event;
-  outcome(api->PJRT_Event_Destroy(&args));
-}
-
-void destroy_buffer(PJRT_Buffer* buffer) {
-  auto args = make<PJRT_Buffer_Destroy_Args>();
-  args.buffer = buffer;
-  outcome(api->PJRT_Buffer_Destroy(&args));
-}
+void destroy_event(PJRT_Event* event) { grpo::pjrt_tool::destroy_event(api, event); }
+void destroy_buffer(PJRT_Buffer* buffer) { grpo::pjrt_tool::destroy_buffer(api, buffer); }
 
 PJRT_Buffer* upload(PJRT_Client* client, const void* data, PJRT_Buffer_Type type, std::vector<int64_t> dims,
                     const std::vector<int64_t>* strides, std::pair<int, std::string>* error) {
@@ -108,12 +76,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: cpu_plugin_abi_test PLUGIN.so\n");
     return 2;
   }
-  void* library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr) {
-    std::fprintf(stderr, "%s\n", dlerror());
-    return 2;
-  }
-  api = reinterpret_cast<GetPjrtApi_Fn*>(dlsym(library, "GetPjrtApi"))();
+  api = grpo::pjrt_tool::load_plugin(argv[1]);
+  if (api == nullptr) return 2;
   auto init = make<PJRT_Plugin_Initialize_Args>();
   expect(outcome(api->PJRT_Plugin_Initialize(&init)).first == 0, "plugin initializes");
 

@@ -3,12 +3,10 @@
 // crash: UNIMPLEMENTED naming the function for slots we do not implement, INVALID_ARGUMENT (args too small)
 // for the ones we do. Prints one JSON line per slot: {"slot":k,"name":"...","code":c,"message":"..."}.
 // Only for our plugin: real plugins are free to crash on such calls.
-#include <dlfcn.h>
-
 #include <cstdio>
 #include <string>
 
-#include "../pjrt/pjrt_c_api.h"
+#include "pjrt_tool.h"
 
 namespace {
 
@@ -23,24 +21,7 @@ std::string json_escape(const std::string& text) {
 }
 
 void report(const PJRT_Api* api, int slot, const char* name, PJRT_Error* error) {
-  int code = 0;
-  std::string message;
-  if (error != nullptr) {
-    PJRT_Error_GetCode_Args code_args{};
-    code_args.struct_size = PjrtStructSize<PJRT_Error_GetCode_Args>::value;
-    code_args.error = error;
-    api->PJRT_Error_GetCode(&code_args);
-    code = code_args.code;
-    PJRT_Error_Message_Args message_args{};
-    message_args.struct_size = PjrtStructSize<PJRT_Error_Message_Args>::value;
-    message_args.error = error;
-    api->PJRT_Error_Message(&message_args);
-    message.assign(message_args.message, message_args.message_size);
-    PJRT_Error_Destroy_Args destroy_args{};
-    destroy_args.struct_size = PjrtStructSize<PJRT_Error_Destroy_Args>::value;
-    destroy_args.error = error;
-    api->PJRT_Error_Destroy(&destroy_args);
-  }
+  auto [code, message] = grpo::pjrt_tool::outcome(api, error);
   std::printf("{\"slot\":%d,\"name\":\"PJRT_%s\",\"code\":%d,\"message\":\"%s\"}\n", slot, name, code,
               json_escape(message).c_str());
 }
@@ -52,17 +33,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: cpu_plugin_slot_check PLUGIN.so\n");
     return 2;
   }
-  void* library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
-  if (library == nullptr) {
-    std::fprintf(stderr, "%s\n", dlerror());
-    return 1;
-  }
-  auto get_api = reinterpret_cast<GetPjrtApi_Fn*>(dlsym(library, "GetPjrtApi"));
-  if (get_api == nullptr) {
-    std::fprintf(stderr, "no GetPjrtApi\n");
-    return 1;
-  }
-  const PJRT_Api* api = get_api();
+  const PJRT_Api* api = grpo::pjrt_tool::load_plugin(argv[1]);
+  if (api == nullptr) return 1;
   if (api->struct_size < sizeof(PJRT_Api)) {
     std::fprintf(stderr, "PJRT_Api is %zu bytes, expected %zu\n", api->struct_size, sizeof(PJRT_Api));
     return 1;
