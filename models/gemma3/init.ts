@@ -33,19 +33,11 @@ export interface InitOptions {
 
 const CHUNK_ELEMENTS = 1 << 24;
 
-
 /** Writes uniform draws in [-bound, bound) at rows start .. start + chunkShape[0] - 1 of `buffer` (donated). The
- * draws depend on (seed, tensor, chunk) only. */
-function fillChunk(
-  buffer: ArrayBase,
-  seed: ArrayBase,
-  tensor: ArrayBase,
-  chunk: ArrayBase,
-  start: ArrayBase,
-  bound: ArrayBase,
-  chunkShape: number[],
-): ArrayBase {
-  const key = random.foldIn(random.foldIn(random.key(seed), tensor), chunk); //     u32[2]
+ * draws depend only on the seed and the integer path (each entry folded into the key in turn). */
+function fillChunk(buffer: ArrayBase, seed: ArrayBase, path: ArrayBase, start: ArrayBase, bound: ArrayBase, chunkShape: number[]): ArrayBase {
+  let key = random.key(seed); //                                                     u32[2]
+  for (let i = 0; i < path.shape[0]!; i++) key = random.foldIn(key, lax.reshape(lax.slice(path, [i], [i + 1]), []));
   const draws = random.uniform(key, chunkShape, { minval: np.negative(bound), maxval: bound }); // [rows, ...] f32
   const starts = chunkShape.map((_, i) => (i === 0 ? start : 0));
   return lax.dynamicUpdateSlice(buffer, np.astype(draws, buffer.dtype), starts); //  buffer's shape
@@ -54,11 +46,52 @@ function fillChunk(
 function makeInitializers(device: Device) {
   return {
     zeros: jit((shape: number[], dtype: WeightsDtype) => np.zeros(shape, dtype), { device, staticArgnums: [0, 1], name: "init_zeros" }),
-    fill: jit(fillChunk, { device, staticArgnums: [6], donateArgnums: [0], name: "init_fill" }),
+    fill: jit(fillChunk, { device, staticArgnums: [5], donateArgnums: [0], name: "init_fill" }),
   };
 }
 
 const initializers = new WeakMap<Device, ReturnType<typeof makeInitializers>>();
+
+export interface UniformOptions {
+  seed: number;
+  /** Integers that name the tensor (folded into the seed's key): different paths give independent draws. */
+  path: readonly number[];
+  /** Half-width of the draws; 0 gives zeros. */
+  bound: number;
+  dtype: WeightsDtype;
+  device: Device;
+  chunkElements?: number;
+}
+
+/** A tensor of uniform draws in [-bound, bound), the same numbers on every device; large tensors are filled in
+ * row chunks of at most `chunkElements` into one donated buffer. */
+export function uniformTensor(shape: readonly number[], options: UniformOptions): DeviceArray {
+  const { device, dtype, bound } = options;
+  let jitted = initializers.get(device);
+  if (jitted === undefined) {
+    jitted = makeInitializers(device);
+    initializers.set(device, jitted);
+  }
+  let buffer = jitted.zeros([...shape], dtype);
+  if (bound === 0) return buffer;
+  const rows = shape[0]!;
+  const rowSize = shape.slice(1).reduce((a, b) => a * b, 1);
+  const rowsPerChunk = Math.max(1, Math.min(rows, Math.floor((options.chunkElements ?? CHUNK_ELEMENTS) / rowSize)));
+  const chunkShape = [rowsPerChunk, ...shape.slice(1)];
+  const seed = np.array(Number(BigInt.asUintN(32, BigInt(options.seed))), { dtype: "u32", shape: [], device });
+  const boundArray = np.array(bound, { shape: [], device });
+  for (let chunk = 0; chunk * rowsPerChunk < rows; chunk++) {
+    // The last chunk may overlap the one before (its start is clamped): deterministic all the same.
+    const start = np.array(Math.min(chunk * rowsPerChunk, rows - rowsPerChunk), { dtype: "i32", shape: [], device });
+    const path = np.array(Int32Array.from([...options.path, chunk]), { device });
+    buffer = jitted.fill(buffer, seed, path, start, boundArray, chunkShape);
+    start.dispose();
+    path.dispose();
+  }
+  seed.dispose();
+  boundArray.dispose();
+  return buffer;
+}
 
 /** Half-width of the uniform draws of one tensor. */
 function boundOf(spec: WeightSpec, normScale: number): number {
@@ -70,41 +103,16 @@ function boundOf(spec: WeightSpec, normScale: number): number {
 /** Random parameters for `config` (see the file comment). */
 export function initParams(config: Gemma3Config, options: InitOptions = {}): Gemma3Params<DeviceArray> {
   const device = getDevice(options.device);
-  let jitted = initializers.get(device);
-  if (jitted === undefined) {
-    jitted = makeInitializers(device);
-    initializers.set(device, jitted);
-  }
-  const { zeros, fill } = jitted;
   const dtype = options.weightsDtype ?? "f32";
-  const normScale = options.normScale ?? 0;
-  const seed = options.seed ?? 0;
-  const scalar = (value: number, kind: "i32" | "u32" | "f32"): DeviceArray => np.array(value, { dtype: kind, device, shape: [] });
-  const seedArray = scalar(Number(BigInt.asUintN(32, BigInt(seed))), "u32");
   const indexOf = new Map(weightTable(config).map((spec, i) => [spec.path, i]));
-  const params = buildParams(config, (spec) => {
-    let buffer = zeros(spec.shape, dtype);
-    const bound = boundOf(spec, normScale);
-    if (bound === 0) return buffer;
-    const rows = spec.shape[0]!;
-    const rowSize = spec.shape.slice(1).reduce((a, b) => a * b, 1);
-    const rowsPerChunk = Math.max(1, Math.min(rows, Math.floor((options.chunkElements ?? CHUNK_ELEMENTS) / rowSize)));
-    const chunkShape = [rowsPerChunk, ...spec.shape.slice(1)];
-    const tensorArray = scalar(indexOf.get(spec.path)!, "i32");
-    const boundArray = scalar(bound, "f32");
-    for (let chunk = 0; chunk * rowsPerChunk < rows; chunk++) {
-      // The last chunk may overlap the one before (its start is clamped): deterministic all the same.
-      const start = Math.min(chunk * rowsPerChunk, rows - rowsPerChunk);
-      const chunkArray = scalar(chunk, "i32");
-      const startArray = scalar(start, "i32");
-      buffer = fill(buffer, seedArray, tensorArray, chunkArray, startArray, boundArray, chunkShape);
-      chunkArray.dispose();
-      startArray.dispose();
-    }
-    tensorArray.dispose();
-    boundArray.dispose();
-    return buffer;
-  });
-  seedArray.dispose();
-  return params;
+  return buildParams(config, (spec) =>
+    uniformTensor(spec.shape, {
+      seed: options.seed ?? 0,
+      path: [indexOf.get(spec.path)!],
+      bound: boundOf(spec, options.normScale ?? 0),
+      dtype,
+      device,
+      ...(options.chunkElements === undefined ? {} : { chunkElements: options.chunkElements }),
+    }),
+  );
 }

@@ -17,15 +17,11 @@ import * as nn from "../../src/lib/nn.js";
 import * as np from "../../src/lib/np.js";
 import { type LayerCache, positionsFromMask, visibilityMask, writeCache } from "../../kernels/attention.js";
 import { applyRope } from "../../kernels/rope.js";
-import type { LoraConfig, LoraPair, LoraParams, LoraTarget } from "../lora.js";
+import type { LoraApplication, LoraPair, LoraTarget } from "../lora.js";
 import type { Gemma3Config, LayerKind } from "./config.js";
 import type { Gemma3LayerParams, Gemma3Params } from "./params.js";
 
-/** A LoRA adapter applied on top of the base weights: its parameters and its config (rank, alpha, targets). */
-export interface LoraApplication<A = ArrayBase> {
-  lora: LoraParams<A>;
-  config: LoraConfig;
-}
+export type { LoraApplication };
 
 /** Per-layer key/value caches, [B, S, K, H] each. */
 export type KVCache<A = ArrayBase> = LayerCache<A>[];
