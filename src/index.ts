@@ -20,6 +20,7 @@ export {
   type DeviceKind,
   getDevice,
   defaultDevice,
+  bestDevice,
   setDefaultDevice,
   configureDevice,
   closeDevices,
