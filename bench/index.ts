@@ -1,5 +1,6 @@
 // npm run bench -- <suite> [options]: one entry point for every benchmark suite.
 // Suites register here by name; each prints its own table.
+import { runModelBench } from "./model.js";
 import { runOpsBench } from "./ops.js";
 
 interface Suite {
@@ -9,6 +10,7 @@ interface Suite {
 
 const SUITES: Record<string, Suite> = {
   ops: { describe: "dot_general GFLOP/s (ours vs raw OpenBLAS vs tfjs-wasm) and per-call overhead", run: runOpsBench },
+  model: { describe: "Gemma3 on cpu: prefill vs raw sgemm, decode tokens/s and bytes/s vs bandwidth, f32/bf16, peak RSS", run: runModelBench },
 };
 
 async function main(): Promise<void> {
