@@ -210,6 +210,14 @@ describe("sampler", () => {
     disposeTree([fresh, lora]);
   });
 
+  it("a bf16 KV cache decodes close to the f32 one", async () => {
+    const options = { maxNewTokens: 4, stopTokens: [] };
+    const f32 = await new Sampler(config, params, { device: "cpu" }).generate(prompts, options);
+    const bf16 = await new Sampler(config, params, { device: "cpu", cacheDtype: "bf16" }).generate(prompts, options);
+    expect(bf16.tokens.map((row) => row[0])).toEqual(f32.tokens.map((row) => row[0]));
+    expect(bf16.logprobs.map((row) => row[0]!)).toBeAllclose(f32.logprobs.map((row) => row[0]!), { atol: 2e-2 });
+  });
+
   it("top-k 1 with any temperature is greedy", async () => {
     const sampler = new Sampler(config, params, { device: "cpu", seed: 3 });
     const greedy = await sampler.generate(prompts, { maxNewTokens: 5, stopTokens: [] });
