@@ -22,6 +22,7 @@ export {
   type DeviceKind,
   getDevice,
   defaultDevice,
+  bestDevice,
   setDefaultDevice,
   withDefaultDevice,
   configureDevice,

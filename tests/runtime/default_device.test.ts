@@ -1,22 +1,49 @@
-// withDefaultDevice: a scope for the default device, so operations without array operands (iota, np.array without
-// a device) run where the caller says (issue 6.8: eager iota "on cpu" ran on reference before).
+// The default device is the best one present (tpu, then gpu, then cpu); `reference` only when asked (issue 7.6).
+// withDefaultDevice scopes it, so operations without array operands (iota, np.array without a device) run where
+// the caller says (issue 6.8: eager iota "on cpu" ran on reference before).
 import { describe, expect, it } from "vitest";
-import { type DeviceArray, defaultDevice, lax, np, withDefaultDevice } from "../../src/index.js";
+import { availableDevices, type DeviceArray, defaultDevice, lax, np, withDefaultDevice } from "../../src/index.js";
+import { DEFAULT_DEVICE_PREFERENCE } from "../../src/runtime/device.js";
+
+describe("default device", () => {
+  it("is the first of tpu, gpu, cpu that is present, and new arrays land there", async () => {
+    const present = availableDevices();
+    expect(present).toContain("cpu"); // the build made our plugin
+    const best = DEFAULT_DEVICE_PREFERENCE.find((kind) => present.includes(kind));
+    expect(defaultDevice().kind).toBe(best);
+    const x = np.array([1, 2, 3]);
+    expect(x.device.kind).toBe(best);
+    const y = np.add(x, 1) as typeof x;
+    expect(y.device.kind).toBe(best);
+    expect(Array.from(await y.data(), Number)).toEqual([2, 3, 4]);
+    x.dispose();
+    y.dispose();
+  });
+
+  it("gives reference only when asked for", () => {
+    const x = np.array([1, 2], { device: "reference" });
+    expect(x.device.kind).toBe("reference");
+    expect(defaultDevice().kind).not.toBe("reference");
+    x.dispose();
+  });
+});
 
 describe("withDefaultDevice", () => {
   it("runs operations without array operands on the given device, then restores the default", async () => {
-    expect(defaultDevice().kind).toBe("reference");
-    const [made, counted] = withDefaultDevice("cpu", () => [np.array([1, 2]) as DeviceArray, lax.iota("i32", [4], 0) as DeviceArray]);
-    expect(made!.device.kind).toBe("cpu");
-    expect(counted!.device.kind).toBe("cpu");
+    const outer = defaultDevice().kind;
+    expect(outer).not.toBe("reference");
+    const [made, counted] = withDefaultDevice("reference", () => [np.array([1, 2]) as DeviceArray, lax.iota("i32", [4], 0) as DeviceArray]);
+    expect(made!.device.kind).toBe("reference");
+    expect(counted!.device.kind).toBe("reference");
     expect(Array.from(await counted!.data(), Number)).toEqual([0, 1, 2, 3]);
-    expect(defaultDevice().kind).toBe("reference");
-    expect((lax.iota("i32", [2], 0) as DeviceArray).device.kind).toBe("reference");
-    made!.dispose();
-    counted!.dispose();
+    expect(defaultDevice().kind).toBe(outer);
+    const after = lax.iota("i32", [2], 0) as DeviceArray;
+    expect(after.device.kind).toBe(outer);
+    for (const a of [made!, counted!, after]) a.dispose();
   });
 
   it("nests, and restores the outer default when the function throws", () => {
+    const outer = defaultDevice().kind;
     withDefaultDevice("cpu", () => {
       expect(withDefaultDevice("reference", () => defaultDevice().kind)).toBe("reference");
       expect(defaultDevice().kind).toBe("cpu");
@@ -27,12 +54,13 @@ describe("withDefaultDevice", () => {
       ).toThrow("inner failure");
       expect(defaultDevice().kind).toBe("cpu");
     });
-    expect(defaultDevice().kind).toBe("reference");
+    expect(defaultDevice().kind).toBe(outer);
   });
 
   it("refuses an async function and an unknown device, leaving the default as it was", () => {
+    const outer = defaultDevice().kind;
     expect(() => withDefaultDevice("cpu", async () => 1)).toThrow(/must be synchronous/);
     expect(() => withDefaultDevice("npu" as "cpu", () => 1)).toThrow(/unknown device 'npu'/);
-    expect(defaultDevice().kind).toBe("reference");
+    expect(defaultDevice().kind).toBe(outer);
   });
 });
