@@ -13,10 +13,9 @@ import { initParams } from "../../models/gemma3/init.js";
 import { forward } from "../../models/gemma3/model.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
 import { saveLoraAdapter, saveModelDirectory } from "../../models/gemma3/weights.js";
-import { type LoraConfig, type LoraParams, initLora } from "../../models/lora.js";
+import type { LoraConfig, LoraParams } from "../../models/lora.js";
 import { CharTokenizer } from "../../src/data/char_tokenizer.js";
-import { makeRng } from "../helpers/arrays.js";
-import { disposeTree } from "../models/helpers.js";
+import { adapterWithRandomB, disposeTree } from "../models/helpers.js";
 import { expectOneLineError, runCli } from "./run_cli.js";
 
 const config = preset("tiny");
@@ -32,20 +31,7 @@ let lora: LoraParams<DeviceArray>;
 beforeAll(async () => {
   params = initParams(config, { seed: 11, normScale: 0.2, device: "cpu" });
   await saveModelDirectory(modelDir, config, params, { dtype: "f32" });
-  // B drawn at random (a fresh adapter's B is zero and would change nothing).
-  const draw = makeRng(4);
-  const fresh = initLora(config, loraConfig, { seed: 1, device: "cpu" });
-  lora = {
-    layers: fresh.layers.map((pairs) =>
-      Object.fromEntries(
-        Object.entries(pairs).map(([target, pair]) => {
-          const b = np.array(Float32Array.from({ length: pair.b.size }, () => draw() - 0.5), { shape: pair.b.shape, device: "cpu" });
-          pair.b.dispose();
-          return [target, { a: pair.a, b }];
-        }),
-      ),
-    ),
-  };
+  lora = adapterWithRandomB(config, loraConfig, 1, 1);
   await saveLoraAdapter(adapterPath, config, loraConfig, lora);
 });
 
