@@ -5,11 +5,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { packageRoot } from "../runtime/native.js";
 import { closeDevices } from "../runtime/device.js";
+import { generateCommand } from "./generate.js";
 import { type Command, type Io, UsageError, helpText, parseOptions, streamIo } from "./options.js";
 import { scoreCommand } from "./score.js";
 
 /** Every command, in the order `grpo-xla --help` lists them. */
-export const COMMANDS: readonly Command[] = [scoreCommand as unknown as Command];
+export const COMMANDS: readonly Command[] = [generateCommand as unknown as Command, scoreCommand as unknown as Command];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

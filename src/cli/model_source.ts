@@ -9,8 +9,7 @@ import type { LoraApplication } from "../../models/lora.js";
 import { CharTokenizer } from "../data/char_tokenizer.js";
 import { type Tokenizer, loadGemmaTokenizer, loadTokenizerFile } from "../data/tokenizer.js";
 import type { DeviceArray } from "../runtime/array.js";
-import { DEVICE_KINDS, type Device, type DeviceKind, getDevice } from "../runtime/device.js";
-import { availableDevices } from "../runtime/plugins.js";
+import { DEVICE_KINDS, type Device, bestDevice, getDevice } from "../runtime/device.js";
 import { type OptionTable, type ParsedOptions, UsageError, choiceOption, integerOption } from "./options.js";
 
 const PRESET_NAMES = Object.keys(PRESETS);
@@ -50,10 +49,7 @@ export interface LoadedSource {
 /** The device asked for, or the best one present (tpu, then gpu, then cpu; reference when none opens). */
 export function chooseDevice(kind: string | undefined): Device {
   const chosen = choiceOption("device", kind, DEVICE_KINDS);
-  if (chosen !== undefined) return getDevice(chosen);
-  const present = availableDevices();
-  const best = (["tpu", "gpu", "cpu"] as const).find((k) => present.includes(k));
-  return getDevice(best ?? ("reference" satisfies DeviceKind));
+  return chosen === undefined ? bestDevice() : getDevice(chosen);
 }
 
 export function seedOption(raw: string | undefined): number {
