@@ -68,9 +68,12 @@ function encodePrompts(
     if (tokenizer === undefined) throw new UsageError(`no tokenizer fits a vocabulary of ${vocabSize}: give prompts with --tokens, or --tokenizer`);
     if (prompt.kind === "chat") {
       if (!useChat) throw new UsageError(`prompt ${i + 1} is a conversation ("messages"), which needs the chat template: drop --no-chat`);
-      return { ids: encodeChat(tokenizer, prompt.messages), shown: prompt.messages[prompt.messages.length - 1]!.content };
+      const ids = encodeChat(tokenizer, prompt.messages);
+      checkTokenRange(ids, vocabSize, `prompt ${i + 1} as tokenized`);
+      return { ids, shown: prompt.messages[prompt.messages.length - 1]!.content };
     }
     const ids = useChat ? encodeChat(tokenizer, [{ role: "user", content: prompt.text }]) : tokenizer.encode(prompt.text);
+    checkTokenRange(ids, vocabSize, `prompt ${i + 1} as tokenized`);
     return { ids, shown: prompt.text };
   });
 }
@@ -134,9 +137,7 @@ export const generateCommand: Command<typeof GENERATE_OPTIONS> = {
 
     const loadStart = performance.now();
     const source = await loadSource(args);
-    const needsTokenizer = gathered.some((p) => p.kind !== "ids");
-    // Token-id prompts need a tokenizer only to show the completions as text: without one that fits, ids are shown.
-    const tokenizer = needsTokenizer || args.tokenizer !== undefined ? await chooseTokenizer(args, source) : await chooseTokenizer(args, source).catch(() => undefined);
+    const tokenizer = await chooseTokenizer(args, source);
     const prompts = encodePrompts(gathered, tokenizer, !args["no-chat"], source.config.vocabSize);
     const stops = stopTokens(args["stop-tokens"], tokenizer, source.config.vocabSize);
     const sampler = new Sampler(source.config, source.params, { device: source.device, seed, ...(source.lora === undefined ? {} : { lora: source.lora }) });

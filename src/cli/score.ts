@@ -6,7 +6,7 @@
 //   logits:    (with --logits) n arrays of V numbers, logits[i] = the f32 output at position i, which predicts t_{i+1}
 //
 // One sequence, no padding, positions 0 .. n-1. The logprobs are computed on the device in f32 from the same
-// logits; numbers are printed as the shortest decimal that reads back to the same f32 value.
+// logits; numbers are printed exactly (the shortest decimal of the f32 value widened to f64).
 import { logprobsFromLogits } from "../../kernels/logprobs.js";
 import type { Gemma3Config } from "../../models/gemma3/config.js";
 import { forward } from "../../models/gemma3/model.js";
