@@ -36,9 +36,12 @@ interface EncodedPrompt {
   shown: string | undefined;
 }
 
+/** A prompt as given: text, a conversation, or token ids. */
+type GivenPrompt = PromptInput | { kind: "ids"; ids: number[] };
+
 /** The prompts in the order given: --prompt, then --prompts FILE, then --tokens. */
-async function gatherPrompts(args: GenerateArgs): Promise<(PromptInput | { kind: "ids"; ids: number[] })[]> {
-  const prompts: (PromptInput | { kind: "ids"; ids: number[] })[] = [];
+async function gatherPrompts(args: GenerateArgs): Promise<GivenPrompt[]> {
+  const prompts: GivenPrompt[] = [];
   for (const text of args.prompt ?? []) prompts.push({ kind: "text", text });
   if (args.prompts !== undefined) {
     let text: string;
@@ -54,12 +57,7 @@ async function gatherPrompts(args: GenerateArgs): Promise<(PromptInput | { kind:
   return prompts;
 }
 
-function encodePrompts(
-  prompts: Awaited<ReturnType<typeof gatherPrompts>>,
-  tokenizer: Tokenizer | undefined,
-  useChat: boolean,
-  vocabSize: number,
-): EncodedPrompt[] {
+function encodePrompts(prompts: readonly GivenPrompt[], tokenizer: Tokenizer | undefined, useChat: boolean, vocabSize: number): EncodedPrompt[] {
   return prompts.map((prompt, i) => {
     if (prompt.kind === "ids") {
       checkTokenRange(prompt.ids, vocabSize, `prompt ${i + 1}`);

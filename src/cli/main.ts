@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { packageRoot } from "../runtime/native.js";
 import { closeDevices } from "../runtime/device.js";
 import { generateCommand } from "./generate.js";
-import { type Command, type Io, UsageError, helpText, parseOptions, streamIo } from "./options.js";
+import { type Io, type RegisteredCommand, UsageError, registerCommand, streamIo } from "./options.js";
 import { scoreCommand } from "./score.js";
 
 /** Every command, in the order `grpo-xla --help` lists them. */
-export const COMMANDS: readonly Command[] = [generateCommand as unknown as Command, scoreCommand as unknown as Command];
+const COMMANDS: readonly RegisteredCommand[] = [registerCommand(generateCommand), registerCommand(scoreCommand)];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
@@ -41,13 +41,13 @@ function oneLine(error: unknown): string {
 export async function main(args: readonly string[], io: Io): Promise<number> {
   const [name, ...rest] = args;
   const debug = args.includes("--debug");
-  let command: Command | undefined;
+  let command: RegisteredCommand | undefined;
   try {
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {
       const topic = name === "help" ? rest[0] : undefined;
       const about = topic === undefined ? undefined : COMMANDS.find((c) => c.name === topic);
       if (topic !== undefined && about === undefined) throw new UsageError(`unknown command ${JSON.stringify(topic)}`);
-      await io.write(about === undefined ? mainHelp() : helpText(about));
+      await io.write(about === undefined ? mainHelp() : about.help());
       return name === undefined ? 2 : 0;
     }
     if (name === "--version") {
@@ -58,12 +58,7 @@ export async function main(args: readonly string[], io: Io): Promise<number> {
     if (command === undefined) {
       throw new UsageError(`unknown command ${JSON.stringify(name)}: use one of ${COMMANDS.map((c) => c.name).join(", ")} (grpo-xla --help)`);
     }
-    const options = parseOptions(command, rest);
-    if (options.help) {
-      await io.write(helpText(command));
-      return 0;
-    }
-    await command.run(options, io);
+    await command.run(rest, io);
     return 0;
   } catch (error) {
     // The reader closed the pipe (`| head`): what it wanted was written.

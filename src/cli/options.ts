@@ -53,7 +53,13 @@ export function streamIo(stdout: NodeJS.WritableStream, stderr: NodeJS.WritableS
   };
 }
 
-export interface Command<T extends OptionTable = OptionTable> {
+/** Options every command takes. */
+export const COMMON_OPTIONS = {
+  help: { type: "boolean", help: "show this help and exit" },
+  debug: { type: "boolean", help: "on an error, print the stack trace instead of one line" },
+} as const satisfies OptionTable;
+
+export interface Command<T extends OptionTable & typeof COMMON_OPTIONS> {
   name: string;
   /** One line for the command list. */
   summary: string;
@@ -65,16 +71,33 @@ export interface Command<T extends OptionTable = OptionTable> {
   run(options: ParsedOptions<T>, io: Io): Promise<void>;
 }
 
-/** Options every command takes. */
-export const COMMON_OPTIONS = {
-  help: { type: "boolean", help: "show this help and exit" },
-  debug: { type: "boolean", help: "on an error, print the stack trace instead of one line" },
-} as const satisfies OptionTable;
+
+/** A command with its option types sealed inside: what the command registry holds. */
+export interface RegisteredCommand {
+  name: string;
+  summary: string;
+  help(): string;
+  /** Parses `args` (after the command name) and runs the command, or prints its help for --help. */
+  run(args: readonly string[], io: Io): Promise<void>;
+}
+
+export function registerCommand<T extends OptionTable & typeof COMMON_OPTIONS>(command: Command<T>): RegisteredCommand {
+  return {
+    name: command.name,
+    summary: command.summary,
+    help: () => helpText(command),
+    async run(args, io) {
+      const options = parseOptions(command, args);
+      if (options.help) await io.write(helpText(command));
+      else await command.run(options, io);
+    },
+  };
+}
 
 /** Parses `args` against a command's options; unknown options, missing values and stray arguments are UsageErrors. */
-export function parseOptions<T extends OptionTable>(command: Command<T>, args: readonly string[]): ParsedOptions<T> {
+export function parseOptions<T extends OptionTable & typeof COMMON_OPTIONS>(command: Command<T>, args: readonly string[]): ParsedOptions<T> {
   const config = Object.fromEntries(
-    Object.entries(command.options).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }]),
+    Object.entries<OptionSpec>(command.options).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }]),
   );
   try {
     return parseArgs({ args: [...args], options: config, strict: true, allowPositionals: false }).values as ParsedOptions<T>;
@@ -101,8 +124,8 @@ function describeParseError(error: unknown, command: string): string {
 }
 
 /** The command's --help page. */
-export function helpText(command: Command): string {
-  const rows = Object.entries(command.options).map(([name, spec]) => {
+export function helpText<T extends OptionTable & typeof COMMON_OPTIONS>(command: Command<T>): string {
+  const rows = Object.entries<OptionSpec>(command.options).map(([name, spec]) => {
     const left = `--${name}${spec.type === "string" ? ` ${spec.value ?? "VALUE"}` : ""}`;
     const notes = [spec.multiple ? "repeatable" : undefined, spec.default === undefined ? undefined : `default: ${spec.default}`].filter(Boolean);
     return { left, right: `${spec.help}${notes.length > 0 ? ` (${notes.join("; ")})` : ""}` };
