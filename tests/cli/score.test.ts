@@ -1,8 +1,8 @@
 // `grpo-xla score` run as a child process (issue 7.7): the JSON it prints has the documented shape, its logits are
-// the in-process forward's, and each logprob equals log_softmax(logits[i])[t_i+1] recomputed here in plain JS from
-// the printed logits; an adapter changes the numbers as the in-process adapted forward does; every bad input
-// (token id out of range, missing directory, bad config.json, unknown option) is one line on stderr and a non-zero
-// exit, with the stack only under --debug.
+// the in-process forward's (and the reference device's to f32 rounding), and each logprob equals
+// log_softmax(logits[i])[t_i+1] recomputed here in plain JS from the printed logits; an adapter changes the numbers
+// as the in-process adapted forward does; every bad input (token id out of range, missing directory, bad
+// config.json, unknown option) is one line on stderr and a non-zero exit, with the stack only under --debug.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,9 +78,10 @@ function expectLogprobsFromLogits(out: ScoreOutput): void {
 
 describe("grpo-xla score", () => {
   it("prints {tokens, logprobs, logits}: the forward's logits, logprobs[i] = log_softmax(logits[i])[t_i+1]", async () => {
-    const [full, plain] = await Promise.all([
+    const [full, plain, reference] = await Promise.all([
       runCli(["score", "--model", modelDir, "--tokens", tokens.join(","), "--device", "cpu", "--logits"]),
       runCli(["score", "--model", modelDir, "--tokens", `[${tokens.join(", ")}]`, "--device", "cpu"]),
+      runCli(["score", "--model", modelDir, "--tokens", tokens.join(","), "--device", "reference", "--logits"]),
     ]);
     expect(full.status, full.stderr).toBe(0);
     expect(full.stdout.endsWith("}\n")).toBe(true);
@@ -96,6 +97,11 @@ describe("grpo-xla score", () => {
     // Without --logits: the same logprobs, no logits key.
     expect(plain.status, plain.stderr).toBe(0);
     expect(JSON.parse(plain.stdout)).toEqual({ tokens, logprobs: out.logprobs });
+    // The reference interpreter (tfjs) computes the same numbers to f32 rounding.
+    expect(reference.status, reference.stderr).toBe(0);
+    const onReference = JSON.parse(reference.stdout) as ScoreOutput;
+    expect(Float32Array.from(onReference.logits!.flat())).toBeAllclose(expected, { atol: 1e-4, rtol: 1e-4 });
+    expect(onReference.logprobs).toBeAllclose(out.logprobs, { atol: 1e-4, rtol: 1e-4 });
   });
 
   it("--adapter scores with the LoRA update, as the in-process adapted forward does", async () => {
