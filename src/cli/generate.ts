@@ -143,6 +143,7 @@ export const generateCommand: Command<typeof GENERATE_OPTIONS> = {
 
     let generateMs = 0;
     let drawn = 0;
+    const phases = { prefill: 0, decode: 0 };
     for (let start = 0; start < prompts.length; start += batchSize) {
       const batch = prompts.slice(start, start + batchSize);
       const began = performance.now();
@@ -159,6 +160,8 @@ export const generateCommand: Command<typeof GENERATE_OPTIONS> = {
         },
       );
       generateMs += performance.now() - began;
+      phases.prefill += result.seconds.prefill;
+      phases.decode += result.seconds.decode;
       for (let row = 0; row < result.tokens.length; row++) {
         const index = start + Math.floor(row / samples);
         const prompt = prompts[index]!;
@@ -189,7 +192,8 @@ export const generateCommand: Command<typeof GENERATE_OPTIONS> = {
     if (args.timing) {
       io.log(
         `grpo-xla generate: ${source.description} on ${source.device.kind}: load ${seconds(loadMs)}; generate ${seconds(generateMs)} ` +
-          `for ${drawn} tokens (${((drawn * 1000) / generateMs).toFixed(1)} tokens/s, compile included)`,
+          `for ${drawn} tokens (${((drawn * 1000) / generateMs).toFixed(1)} tokens/s; prefill ${seconds(phases.prefill * 1000)}, ` +
+          `decode loop ${seconds(phases.decode * 1000)}; compiles included)`,
       );
     }
   },
