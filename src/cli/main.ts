@@ -17,7 +17,7 @@ function mainHelp(): string {
   return [
     "Usage: grpo-xla <command> [options]",
     "",
-    "Gemma3 in TypeScript, compiled to XLA: generation and scoring today.",
+    "Gemma3 compiled to XLA from TypeScript: generate completions, score sequences.",
     "",
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
