@@ -10,7 +10,7 @@ import { basename, join } from "node:path";
 import { DeviceArray } from "../../src/runtime/array.js";
 import { type Device, type DeviceKind, getDevice } from "../../src/runtime/device.js";
 import type { HostTensor } from "../../src/runtime/host.js";
-import { type LoraConfig, type LoraParams, type LoraTarget, LORA_TARGETS, loraDims } from "../lora.js";
+import { type LoraConfig, LoraConfigError, type LoraParams, type LoraTarget, LORA_TARGETS, loraDims, resolveTargets } from "../lora.js";
 import {
   type FloatDType,
   SafetensorsReader,
@@ -338,14 +338,14 @@ export async function saveModelDirectory(
 
 export const ADAPTER_FORMAT = "grpo-xla-lora";
 
-/** Whether `layers.<layer>.<target>` is adapted under `targets` (target names, or `*` patterns over paths). */
-export function loraTargetSelected(targets: readonly string[], layer: number, target: LoraTarget): boolean {
-  const path = `layers.${layer}.${target}`;
-  return targets.some((pattern) => {
-    if (pattern === target) return true;
-    const regex = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
-    return regex.test(path);
-  });
+/** The projections `lora.targets` adapts on each layer (lora.ts's resolution); invalid targets name `path`. */
+function adaptedTargets(path: string, config: Gemma3Config, lora: LoraConfig): LoraTarget[][] {
+  try {
+    return resolveTargets(config, lora);
+  } catch (error) {
+    if (error instanceof LoraConfigError) throw new WeightsError(path, undefined, error.message);
+    throw error;
+  }
 }
 
 /** Writes an adapter alone. Its tensors must have the shapes `config` and `lora.rank` give. */
@@ -361,11 +361,12 @@ export async function saveLoraAdapter(
   if (params.layers.length !== config.numLayers) {
     throw new WeightsError(path, undefined, `adapter has ${params.layers.length} layers, the model ${config.numLayers}`);
   }
+  const selected = adaptedTargets(path, config, lora);
   params.layers.forEach((layer, i) => {
     for (const target of LORA_TARGETS) {
       const pair = layer[target];
       // The file must be readable back: exactly the projections the targets select are adapted.
-      if (loraTargetSelected(lora.targets, i, target) !== (pair !== undefined)) {
+      if (selected[i]!.includes(target) !== (pair !== undefined)) {
         const problem = pair === undefined ? "is selected by the targets but the adapter has no such pair" : "is adapted but the targets do not select it";
         throw new WeightsError(path, `layers.${i}.${target}`, `${problem} (targets ${JSON.stringify(lora.targets)})`);
       }
@@ -420,6 +421,7 @@ export async function loadLoraAdapter(
   const uploaded: DeviceArray[] = [];
   try {
     const lora = adapterConfig(reader);
+    const adapted = adaptedTargets(path, config, lora);
     const present = new Set<string>();
     for (const key of reader.names()) {
       const match = /^layers\.(0|[1-9]\d*)\.(\w+)\.(a|b)$/.exec(key);
@@ -441,7 +443,7 @@ export async function loadLoraAdapter(
     for (let i = 0; i < config.numLayers; i++) {
       const layer: LoraParams<DeviceArray>["layers"][number] = {};
       for (const target of LORA_TARGETS) {
-        const selected = loraTargetSelected(lora.targets, i, target);
+        const selected = adapted[i]!.includes(target);
         const names = [`layers.${i}.${target}.a`, `layers.${i}.${target}.b`];
         const has = names.filter((n) => present.has(n));
         if (selected && has.length < 2) {

@@ -3,7 +3,10 @@
 import { type ArrayBase, type DType, DeviceArray, np } from "../../src/index.js";
 import { type PyTree, treeMap } from "../../src/core/pytree.js";
 import type { DeviceKind } from "../../src/runtime/device.js";
+import type { Gemma3Config } from "../../models/gemma3/config.js";
 import { LAYER_WEIGHT_NAMES, type Gemma3Params } from "../../models/gemma3/params.js";
+import { type LoraConfig, type LoraParams, initLora } from "../../models/lora.js";
+import { makeRng } from "../helpers/arrays.js";
 import type { HostLayer, HostModel } from "./gemma3_oracle.js";
 
 export function tokensArray(rows: readonly (readonly number[])[], device: DeviceKind): DeviceArray {
@@ -59,4 +62,22 @@ export function splitRows(data: ArrayLike<number>, B: number, T: number): Float6
   return Array.from({ length: B }, (_, b) =>
     Array.from({ length: T }, (_, t) => Float64Array.from({ length: width }, (_, i) => data[(b * T + t) * width + i]!)),
   );
+}
+
+/** A seeded adapter on cpu whose B is drawn uniform in [-scale/2, scale/2) too (a fresh B is zero and would not
+ * change the model). */
+export function adapterWithRandomB(config: Gemma3Config, lora: LoraConfig, seed: number, scale = 0.3): LoraParams<DeviceArray> {
+  const draw = makeRng(seed);
+  const fresh = initLora(config, lora, { seed, device: "cpu" });
+  return {
+    layers: fresh.layers.map((pairs) =>
+      Object.fromEntries(
+        Object.entries(pairs).map(([target, pair]) => {
+          const b = np.array(Float32Array.from({ length: pair.b.size }, () => (draw() - 0.5) * scale), { shape: pair.b.shape, device: "cpu" });
+          pair.b.dispose();
+          return [target, { a: pair.a, b }];
+        }),
+      ),
+    ),
+  };
 }

@@ -412,5 +412,8 @@ describe("LoRA adapters", () => {
     expect(await adapterError(tensors, { ...metadata, rank: "-1" })).toMatch(/metadata rank "-1" is not a positive integer/);
     expect(await adapterError(tensors, { ...metadata, alpha: "" })).toMatch(/metadata alpha "" is not a number/);
     expect(await adapterError(tensors, { ...metadata, targets: "q" })).toMatch(/metadata targets "q" is not a JSON list of strings/);
+    // Targets resolve as lora.ts resolves them for training: a pattern that adapts nothing, or alpha <= 0, is refused.
+    expect(await adapterError(tensors, { ...metadata, targets: '["layers.9.q"]' })).toMatch(/LoRA target "layers\.9\.q" matches no projection/);
+    expect(await adapterError(tensors, { ...metadata, alpha: "0" })).toMatch(/LoRA alpha must be a positive number, got 0/);
   });
 });
