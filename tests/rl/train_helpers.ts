@@ -119,3 +119,24 @@ export async function scalar(x: ArrayBase): Promise<number> {
   if (!(x instanceof DeviceArray)) throw new TypeError("expected a concrete array");
   return Number((await x.data())[0]);
 }
+
+/** The gradient's directional derivative along a random direction, and the central difference of `loss` along it
+ * (eps 1e-2: f32 round-off grows as the step shrinks). */
+export async function directionalDerivatives(
+  loss: (lora: LoraParams<DeviceArray>) => Promise<number>,
+  lora: LoraParams<DeviceArray>,
+  grads: LoraParams<DeviceArray>,
+  seed: number,
+): Promise<{ analytic: number; numeric: number }> {
+  const g = await treeValues(grads);
+  const rng = makeRng(seed);
+  const direction = g.map((leaf) => Float32Array.from(leaf, () => rng() - 0.5));
+  const eps = 1e-2;
+  const plus = axpy(lora, direction, eps);
+  const minus = axpy(lora, direction, -eps);
+  const numeric = ((await loss(plus)) - (await loss(minus))) / (2 * eps);
+  disposeTree(plus);
+  disposeTree(minus);
+  const analytic = g.reduce((sum, leaf, i) => sum + leaf.reduce((s, v, j) => s + v * direction[i]![j]!, 0), 0);
+  return { analytic, numeric };
+}
