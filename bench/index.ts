@@ -2,6 +2,7 @@
 // Suites register here by name; each prints its own table.
 import { runLogprobsBench } from "./logprobs.js";
 import { runOpsBench } from "./ops.js";
+import { runWeightsBench } from "./weights.js";
 
 interface Suite {
   describe: string;
@@ -11,6 +12,7 @@ interface Suite {
 const SUITES: Record<string, Suite> = {
   logprobs: { describe: "peak memory and time of token logprobs: full logits vs the chunked kernels, forward and gradient", run: runLogprobsBench },
   ops: { describe: "dot_general GFLOP/s (ours vs raw OpenBLAS vs tfjs-wasm) and per-call overhead", run: runOpsBench },
+  weights: { describe: "safetensors write/read MB/s, load onto cpu with peak memory, Gemma3 tokenizer load time", run: runWeightsBench },
 };
 
 async function main(): Promise<void> {
