@@ -19,3 +19,7 @@ export {
 } from "../../kernels/logprobs.js";
 export { maskedMean } from "../../kernels/masked.js";
 export * from "./train_step.js";
+export * from "./trainer_common.js";
+export * from "./trainer_state.js";
+export * from "./trainer_loop.js";
+export * from "./grpo_trainer.js";
