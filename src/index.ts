@@ -27,3 +27,5 @@ export {
 } from "./runtime/device.js";
 export { liveBuffers, liveExecutables } from "./runtime/pjrt.js";
 export { availableDevices } from "./runtime/plugins.js";
+
+export * as data from "./data/index.js";

@@ -1,0 +1,311 @@
+// Built-in verifiable tasks: arithmetic word problems with exact integer answers and worked solutions.
+//
+// Task `index` of a split is a pure function of (seed, split, index), so any slice of any size is reproducible on
+// any machine. The held-out split is defined by the problem's mathematical content (template and numbers, not
+// the names or objects in the text): a fixed hash of that content puts every possible problem in exactly one
+// split, whatever the seeds, so no held-out problem ever appears in training.
+import type { Dataset, Example } from "./example.js";
+import { Rng, hashString } from "./prng.js";
+
+export type Split = "train" | "heldout";
+export type Level = 1 | 2 | 3;
+
+export interface TaskOptions {
+  seed: number;
+  split: Split;
+  /** Number of tasks. Any size: tasks are generated on demand. */
+  size: number;
+  /** Difficulty levels to draw from (uniformly). Default [1, 2, 3]. */
+  levels?: readonly Level[];
+  /** Share of all problems reserved for the held-out split, in (0, 1). Default 0.1. It must be the same for the
+   * training and the held-out sets of one experiment. */
+  heldOutFraction?: number;
+}
+
+/** What a template draws: the numbers that define the problem, its text, answer and solution steps. */
+interface Drawn {
+  numbers: number[];
+  question: string;
+  answer: number;
+  steps: string[];
+}
+
+interface Person {
+  name: string;
+  they: string;
+  their: string;
+}
+
+const PEOPLE: readonly Person[] = [
+  { name: "Ava", they: "She", their: "her" },
+  { name: "Liam", they: "He", their: "his" },
+  { name: "Mia", they: "She", their: "her" },
+  { name: "Noah", they: "He", their: "his" },
+  { name: "Priya", they: "She", their: "her" },
+  { name: "Kenji", they: "He", their: "his" },
+  { name: "Lena", they: "She", their: "her" },
+  { name: "Mateo", they: "He", their: "his" },
+  { name: "Sara", they: "She", their: "her" },
+  { name: "Omar", they: "He", their: "his" },
+];
+const ITEMS: readonly string[] = ["apples", "marbles", "stickers", "pencils", "cookies", "books", "shells", "cards", "stamps", "beads"];
+const THINGS_FOR_SALE: readonly string[] = ["notebooks", "pens", "mugs", "tickets", "plants", "toy cars"];
+
+/** Ranges grow with the level: small one-step sums at 1, two-digit numbers at 2, three-digit at 3. */
+const BIG: Record<Level, [number, number]> = { 1: [2, 20], 2: [10, 99], 3: [100, 999] };
+const FACTOR: Record<Level, [number, number]> = { 1: [2, 9], 2: [3, 15], 3: [11, 40] };
+
+interface Template {
+  name: string;
+  /** The lowest level the template is used at. */
+  minLevel: Level;
+  draw(rng: Rng, level: Level): Drawn;
+}
+
+function between(rng: Rng, [lo, hi]: [number, number]): number {
+  return rng.int(lo, hi);
+}
+
+const TEMPLATES: readonly Template[] = [
+  {
+    name: "sum",
+    minLevel: 1,
+    draw(rng, level) {
+      const p = rng.pick(PEOPLE);
+      const item = rng.pick(ITEMS);
+      const a = between(rng, BIG[level]);
+      const b = between(rng, BIG[level]);
+      return {
+        numbers: [a, b],
+        question: `${p.name} has ${a} ${item}. ${p.they} gets ${b} more ${item}. How many ${item} does ${p.name} have now?`,
+        answer: a + b,
+        steps: [`${p.name} starts with ${a} ${item} and gets ${b} more.`, `${a} + ${b} = ${a + b}.`],
+      };
+    },
+  },
+  {
+    name: "difference",
+    minLevel: 1,
+    draw(rng, level) {
+      const p = rng.pick(PEOPLE);
+      const item = rng.pick(ITEMS);
+      const a = between(rng, BIG[level]) + 5;
+      const b = rng.int(1, a - 1);
+      return {
+        numbers: [a, b],
+        question: `${p.name} had ${a} ${item} and gave ${b} of them to a friend. How many ${item} does ${p.name} have left?`,
+        answer: a - b,
+        steps: [`${p.name} gives away ${b} of ${p.their} ${a} ${item}.`, `${a} - ${b} = ${a - b}.`],
+      };
+    },
+  },
+  {
+    name: "product",
+    minLevel: 1,
+    draw(rng, level) {
+      const p = rng.pick(PEOPLE);
+      const item = rng.pick(ITEMS);
+      const packs = between(rng, FACTOR[level]);
+      const each = between(rng, FACTOR[level]);
+      return {
+        numbers: [packs, each],
+        question: `${p.name} buys ${packs} bags of ${item}. Each bag holds ${each} ${item}. How many ${item} does ${p.name} buy in total?`,
+        answer: packs * each,
+        steps: [`There are ${packs} bags with ${each} ${item} each.`, `${packs} * ${each} = ${packs * each}.`],
+      };
+    },
+  },
+  {
+    name: "division",
+    minLevel: 2,
+    draw(rng, level) {
+      const p = rng.pick(PEOPLE);
+      const item = rng.pick(ITEMS);
+      const friends = between(rng, FACTOR[level]);
+      const each = between(rng, FACTOR[level]);
+      const total = friends * each;
+      return {
+        numbers: [total, friends],
+        question: `${p.name} shares ${total} ${item} equally among ${friends} friends. How many ${item} does each friend get?`,
+        answer: each,
+        steps: [`${total} ${item} are split into ${friends} equal shares.`, `${total} / ${friends} = ${each}.`],
+      };
+    },
+  },
+  {
+    name: "remainder",
+    minLevel: 2,
+    draw(rng, level) {
+      const p = rng.pick(PEOPLE);
+      const item = rng.pick(ITEMS);
+      const box = between(rng, FACTOR[level]);
+      const full = between(rng, FACTOR[level]);
+      const left = rng.int(1, box - 1);
+      const total = box * full + left;
+      return {
+        numbers: [total, box],
+        question: `${p.name} packs ${total} ${item} into boxes of ${box}, filling as many boxes as possible. How many ${item} are left over?`,
+        answer: left,
+        steps: [
+          `${full} full boxes hold ${full} * ${box} = ${full * box} ${item}; one more box would need ${(full + 1) * box}, more than ${total}.`,
+          `${total} - ${full * box} = ${left}.`,
+        ],
+      };
+    },
+  },
+  {
+    name: "change",
+    minLevel: 2,
+    draw(rng, level) {
+      const p = rng.pick(PEOPLE);
+      const thing = rng.pick(THINGS_FOR_SALE);
+      const count = between(rng, FACTOR[level]);
+      const price = between(rng, FACTOR[level]);
+      const cost = count * price;
+      const bill = [10, 20, 50, 100, 200, 500, 1000, 2000].find((b) => b > cost) ?? Math.ceil((cost + 1) / 1000) * 1000;
+      return {
+        numbers: [count, price, bill],
+        question: `${p.name} buys ${count} ${thing} at $${price} each and pays with $${bill}. How many dollars of change does ${p.name} get?`,
+        answer: bill - cost,
+        steps: [`The ${thing} cost ${count} * ${price} = ${cost} dollars.`, `The change is ${bill} - ${cost} = ${bill - cost} dollars.`],
+      };
+    },
+  },
+  {
+    name: "rows-plus",
+    minLevel: 2,
+    draw(rng, level) {
+      const p = rng.pick(PEOPLE);
+      const item = rng.pick(ITEMS);
+      const rows = between(rng, FACTOR[level]);
+      const each = between(rng, FACTOR[level]);
+      const extra = between(rng, BIG[level]);
+      const placed = rows * each;
+      return {
+        numbers: [rows, each, extra],
+        question: `A shop has ${rows} shelves with ${each} ${item} on each shelf. ${p.name} brings ${extra} more ${item}. How many ${item} does the shop have now?`,
+        answer: placed + extra,
+        steps: [`The shelves hold ${rows} * ${each} = ${placed} ${item}.`, `${placed} + ${extra} = ${placed + extra}.`],
+      };
+    },
+  },
+  {
+    name: "percent-off",
+    minLevel: 2,
+    draw(rng, level) {
+      const thing = rng.pick(THINGS_FOR_SALE);
+      const percent = rng.pick([10, 20, 25, 50]);
+      // A multiple of 20 keeps every listed percentage an integer number of dollars.
+      const price = 20 * between(rng, FACTOR[level]);
+      const discount = (price * percent) / 100;
+      return {
+        numbers: [price, percent],
+        question: `A pack of ${thing} costs $${price}. The shop takes ${percent}% off. What is the new price in dollars?`,
+        answer: price - discount,
+        steps: [`${percent}% of ${price} is ${price} * ${percent} / 100 = ${discount}.`, `${price} - ${discount} = ${price - discount}.`],
+      };
+    },
+  },
+  {
+    name: "average",
+    minLevel: 3,
+    draw(rng) {
+      const p = rng.pick(PEOPLE);
+      const scores = [between(rng, BIG[2]), between(rng, BIG[2]), between(rng, BIG[2])];
+      // Nudge the last score so the mean is an integer.
+      scores[2] = scores[2]! + ((3 - ((scores[0]! + scores[1]! + scores[2]!) % 3)) % 3);
+      const sum = scores[0]! + scores[1]! + scores[2]!;
+      return {
+        numbers: scores,
+        question: `${p.name} scored ${scores[0]}, ${scores[1]} and ${scores[2]} points in three games. What is ${p.their} average score per game?`,
+        answer: sum / 3,
+        steps: [`The total is ${scores[0]} + ${scores[1]} + ${scores[2]} = ${sum}.`, `${sum} / 3 = ${sum / 3}.`],
+      };
+    },
+  },
+  {
+    name: "chain",
+    minLevel: 3,
+    draw(rng, level) {
+      const p = rng.pick(PEOPLE);
+      const item = rng.pick(ITEMS);
+      const start = between(rng, BIG[level === 3 ? 2 : 1]);
+      const factor = rng.int(2, 4);
+      const grown = start * factor;
+      const given = rng.int(1, grown - 1);
+      const found = between(rng, BIG[2]);
+      const left = grown - given;
+      return {
+        numbers: [start, factor, given, found],
+        question: `${p.name} starts with ${start} ${item}. ${p.they} ends up with ${factor} times as many, then gives away ${given} and later finds ${found} more. How many ${item} does ${p.name} have at the end?`,
+        answer: left + found,
+        steps: [`${start} * ${factor} = ${grown}.`, `${grown} - ${given} = ${left}.`, `${left} + ${found} = ${left + found}.`],
+      };
+    },
+  },
+];
+
+/** Template names, for configs and reports. */
+export const TEMPLATE_NAMES: readonly string[] = TEMPLATES.map((t) => t.name);
+
+/** The split a problem belongs to, from its content alone: a fixed partition of all problems. */
+export function splitOf(template: string, numbers: readonly number[], heldOutFraction: number): Split {
+  return hashString(`${template}|${numbers.join(",")}`) / 2 ** 32 < heldOutFraction ? "heldout" : "train";
+}
+
+/** Domain-separation tags so the two splits draw from independent streams even with one seed. */
+const SPLIT_TAG: Record<Split, number> = { train: 0x7a11, heldout: 0x4e1d };
+const MAX_ATTEMPTS = 100_000;
+
+function checkOptions(options: TaskOptions): Required<TaskOptions> {
+  const { seed, split, size } = options;
+  const levels = options.levels ?? [1, 2, 3];
+  const heldOutFraction = options.heldOutFraction ?? 0.1;
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`tasks: seed must be a non-negative integer, got ${seed}`);
+  if (split !== "train" && split !== "heldout") throw new RangeError(`tasks: split must be "train" or "heldout", got ${String(split)}`);
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`tasks: size must be a non-negative integer, got ${size}`);
+  if (levels.length === 0 || levels.some((l) => l !== 1 && l !== 2 && l !== 3)) throw new RangeError(`tasks: levels must be a non-empty list of 1, 2, 3; got [${levels.join(", ")}]`);
+  if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new RangeError(`tasks: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
+  return { seed, split, size, levels, heldOutFraction };
+}
+
+/** The task at `index` of the split described by `options` (random access; independent of `options.size`). */
+export function taskAt(options: TaskOptions, index: number): Example {
+  const o = checkOptions(options);
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`tasks: index must be a non-negative integer, got ${index}`);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const rng = new Rng(o.seed, SPLIT_TAG[o.split], index, attempt);
+    const level = rng.pick(o.levels);
+    const template = rng.pick(TEMPLATES.filter((t) => t.minLevel <= level));
+    const drawn = template.draw(rng, level);
+    if (splitOf(template.name, drawn.numbers, o.heldOutFraction) !== o.split) continue;
+    if (!Number.isSafeInteger(drawn.answer) || drawn.answer < 0) throw new Error(`tasks: template ${template.name} drew a non-integer answer ${drawn.answer}`);
+    return {
+      id: `builtin:${o.split}:${o.seed}:${index}`,
+      question: drawn.question,
+      answer: String(drawn.answer),
+      reasoning: drawn.steps.join("\n"),
+      template: template.name,
+      level,
+    };
+  }
+  throw new Error(`tasks: no ${o.split} problem found after ${MAX_ATTEMPTS} draws (heldOutFraction ${o.heldOutFraction})`);
+}
+
+/** A lazily generated task set of any size. */
+export function builtinTasks(options: TaskOptions): Dataset<Example> {
+  const o = checkOptions(options);
+  return {
+    size: o.size,
+    get(index: number): Example {
+      if (!Number.isInteger(index) || index < 0 || index >= o.size) throw new RangeError(`tasks: index ${index} outside [0, ${o.size})`);
+      return taskAt(o, index);
+    },
+  };
+}
+
+/** The first `size` tasks as an array. */
+export function generateTasks(options: TaskOptions): Example[] {
+  const set = builtinTasks(options);
+  return Array.from({ length: set.size }, (_, i) => set.get(i));
+}

@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { TEMPLATE_NAMES, builtinTasks, generateTasks, splitOf, taskAt } from "../../src/data/tasks.js";
+import type { Example } from "../../src/data/example.js";
+import { workedSolution } from "../../src/data/sft.js";
+
+// Recomputes each template's answer from the numbers in the question text: an oracle independent of the
+// generator's own arithmetic.
+const ORACLES: Record<string, { pattern: RegExp; answer: (n: number[]) => number }> = {
+  sum: { pattern: /has (\d+) \w+\. \w+ gets (\d+) more/, answer: ([a, b]) => a! + b! },
+  difference: { pattern: /had (\d+) \w+ and gave (\d+) of/, answer: ([a, b]) => a! - b! },
+  product: { pattern: /buys (\d+) bags of \w+\. Each bag holds (\d+)/, answer: ([a, b]) => a! * b! },
+  division: { pattern: /shares (\d+) \w+ equally among (\d+) friends/, answer: ([a, b]) => a! / b! },
+  remainder: { pattern: /packs (\d+) \w+ into boxes of (\d+)/, answer: ([a, b]) => a! % b! },
+  change: { pattern: /buys (\d+) [\w ]+ at \$(\d+) each and pays with \$(\d+)/, answer: ([a, b, c]) => c! - a! * b! },
+  "rows-plus": { pattern: /has (\d+) shelves with (\d+) \w+ on each shelf\. \w+ brings (\d+) more/, answer: ([a, b, c]) => a! * b! + c! },
+  "percent-off": { pattern: /costs \$(\d+)\. The shop takes (\d+)% off/, answer: ([a, b]) => a! - (a! * b!) / 100 },
+  average: { pattern: /scored (\d+), (\d+) and (\d+) points/, answer: ([a, b, c]) => (a! + b! + c!) / 3 },
+  chain: { pattern: /starts with (\d+) \w+\. \w+ ends up with (\d+) times as many, then gives away (\d+) and later finds (\d+)/, answer: ([a, b, c, d]) => a! * b! - c! + d! },
+};
+
+/** Checks every "x op y = z" and "x op y op z = w" in the worked solution with JS arithmetic. */
+function checkSteps(reasoning: string): number {
+  let checked = 0;
+  for (const match of reasoning.matchAll(/(-?\d+(?: [-+*/] -?\d+)+) = (-?\d+)/g)) {
+    const tokens = match[1]!.split(" ");
+    let value = Number(tokens[0]);
+    for (let i = 1; i < tokens.length; i += 2) {
+      const operand = Number(tokens[i + 1]);
+      const op = tokens[i];
+      value = op === "+" ? value + operand : op === "-" ? value - operand : op === "*" ? value * operand : value / operand;
+    }
+    expect(value, `step "${match[0]}"`).toBe(Number(match[2]));
+    checked++;
+  }
+  return checked;
+}
+
+function numbersOf(task: Example): number[] {
+  return (task.question.match(/\d+/g) ?? []).map(Number);
+}
+
+describe("built-in tasks", () => {
+  const train = generateTasks({ seed: 7, split: "train", size: 1500 });
+
+  it("every answer matches the question's arithmetic and every solution step is correct", () => {
+    const seen = new Set<string>();
+    for (const task of train) {
+      const oracle = ORACLES[task.template!];
+      expect(oracle, task.template).toBeDefined();
+      const match = oracle!.pattern.exec(task.question);
+      expect(match, task.question).not.toBeNull();
+      const expected = oracle!.answer(match!.slice(1).map(Number));
+      expect(Number.isInteger(expected) && expected >= 0, task.question).toBe(true);
+      expect(task.answer).toBe(String(expected));
+      expect(checkSteps(task.reasoning!)).toBeGreaterThan(0);
+      // The solution's last result is the answer.
+      expect(task.reasoning!.match(/-?\d+/g)!.at(-1)).toBe(task.answer);
+      seen.add(task.template!);
+    }
+    expect([...seen].sort()).toEqual([...TEMPLATE_NAMES].sort());
+  });
+
+  it("uses only templates allowed at each level, and larger numbers at higher levels", () => {
+    const levelOne = generateTasks({ seed: 3, split: "train", size: 300, levels: [1] });
+    expect(new Set(levelOne.map((t) => t.template))).toEqual(new Set(["sum", "difference", "product"]));
+    expect(Math.max(...levelOne.flatMap(numbersOf))).toBeLessThanOrEqual(25);
+    const levelThree = generateTasks({ seed: 3, split: "train", size: 300, levels: [3] });
+    expect(levelThree.every((t) => t.level === 3)).toBe(true);
+    expect(Math.max(...levelThree.flatMap(numbersOf))).toBeGreaterThan(100);
+  });
+
+  it("is deterministic: same seed and index give the same task, on any machine (golden values)", () => {
+    const again = builtinTasks({ seed: 7, split: "train", size: 1500 });
+    for (const i of [0, 1, 777, 1499]) expect(again.get(i)).toEqual(train[i]);
+    // Random access does not depend on the set's size.
+    expect(taskAt({ seed: 7, split: "train", size: 1 }, 1499)).toEqual(train[1499]);
+    // Frozen values: a change of PRNG, hash or templates shows up here.
+    expect(taskAt({ seed: 42, split: "train", size: 1 }, 0)).toMatchInlineSnapshot(`
+      {
+        "answer": "54",
+        "id": "builtin:train:42:0",
+        "level": 1,
+        "question": "Kenji buys 9 bags of pencils. Each bag holds 6 pencils. How many pencils does Kenji buy in total?",
+        "reasoning": "There are 9 bags with 6 pencils each.
+      9 * 6 = 54.",
+        "template": "product",
+      }
+    `);
+    expect(taskAt({ seed: 42, split: "heldout", size: 1 }, 5).question).toMatchInlineSnapshot(`"A shop has 19 shelves with 31 beads on each shelf. Lena brings 124 more beads. How many beads does the shop have now?"`);
+    expect(generateTasks({ seed: 8, split: "train", size: 20 })).not.toEqual(generateTasks({ seed: 7, split: "train", size: 20 }));
+  });
+
+  it("never puts a held-out problem in training, whatever the seeds", () => {
+    const key = (t: Example) => `${t.template}|${numbersOf(t).join(",")}`;
+    const trainKeys = new Set([...train, ...generateTasks({ seed: 99, split: "train", size: 1500 })].map(key));
+    const heldOut = [...generateTasks({ seed: 7, split: "heldout", size: 400 }), ...generateTasks({ seed: 1234, split: "heldout", size: 400 })];
+    for (const task of heldOut) {
+      expect(trainKeys.has(key(task)), task.question).toBe(false);
+      expect(splitOf(task.template!, numbersOf(task), 0.1)).toBe("heldout");
+    }
+    for (const task of train) expect(splitOf(task.template!, numbersOf(task), 0.1)).toBe("train");
+    // The held-out set is varied, not a handful of repeats.
+    expect(new Set(heldOut.map(key)).size).toBeGreaterThan(400);
+  });
+
+  it("formats worked solutions as <reasoning>...</reasoning><answer>n</answer>", () => {
+    const text = workedSolution(train[0]!);
+    expect(text).toMatch(/^<reasoning>[^<]+<\/reasoning><answer>\d+<\/answer>$/);
+    expect(text.endsWith(`<answer>${train[0]!.answer}</answer>`)).toBe(true);
+  });
+
+  it("rejects bad options with a clear message", () => {
+    expect(() => generateTasks({ seed: -1, split: "train", size: 1 })).toThrow(/seed/);
+    expect(() => generateTasks({ seed: 1, split: "train", size: 1, levels: [] })).toThrow(/levels/);
+    expect(() => generateTasks({ seed: 1, split: "train", size: 1, heldOutFraction: 1 })).toThrow(/heldOutFraction/);
+    expect(() => builtinTasks({ seed: 1, split: "train", size: 3 }).get(3)).toThrow(/outside/);
+  });
+});
