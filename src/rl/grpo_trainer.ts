@@ -11,7 +11,6 @@ import { type Device, type DeviceKind, getDevice } from "../runtime/device.js";
 import { jit } from "../transforms/jit.js";
 import type { Gemma3Config } from "../../models/gemma3/config.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
-import { type LoraConfig, type LoraParams, initLora } from "../../models/lora.js";
 import type { Tokenizer } from "../data/tokenizer.js";
 import { type AdvantageOptions, advantageConfig, fracRewardZeroStd, groupAdvantages } from "./advantages.js";
 import { type GrpoLossOptions, type LossFunction, grpoLossConfig } from "./grpo_loss.js";
@@ -19,9 +18,9 @@ import type { RewardCombiner } from "./rewards.js";
 import {
   type EvalResult,
   type LoggedSample,
-  type MetricsSink,
   type RolloutEngine,
   type Task,
+  type TaskStream,
   completionText,
   disposeBatch,
   encodePrompt,
@@ -29,24 +28,14 @@ import {
   packBatch,
   stepSeed,
 } from "./trainer_common.js";
-import { type LoopResult, type StepOutcome, runLoop } from "./trainer_loop.js";
-import type { CheckpointStore } from "./trainer_state.js";
+import { type LoopResult, type StageComponents, type StageOptions, type StepOutcome, runStage } from "./trainer_loop.js";
 import { type OptimizerOptions, TrainStep, type TrainState } from "./train_step.js";
 
-/** A source of training tasks whose position can be saved and restored (the data iterator). */
-export interface TaskStream {
-  next(): Task;
-  readonly position: unknown;
-}
-
-export interface GrpoOptions {
-  seed: number;
-  /** Trainer steps (one rollout each, mu updates per rollout). */
-  steps: number;
+export interface GrpoOptions extends StageOptions {
   promptsPerStep: number;
   /** G: completions per prompt (>= 2). */
   G: number;
-  /** mu: updates per rollout (default 1). */
+  /** mu: updates per rollout (default 1). The optimizer's totalSteps counts updates: steps * mu. */
   mu?: number;
   /** Options of the built-in loss (beta, epsilon, kl, aggregation ...). */
   grpo?: GrpoLossOptions;
@@ -63,36 +52,21 @@ export interface GrpoOptions {
   trainOnEos?: boolean;
   /** Zero the mask of completions that never stopped (default false). */
   maskTruncated?: boolean;
-  checkpointEvery?: number;
-  evalEvery?: number;
-  evalAtStart?: boolean;
   /** Greedy evaluation length (default rollout.maxNewTokens). */
   evalMaxNewTokens?: number;
-  timeBudgetMs?: number;
-  maxConsecutiveNaN?: number;
   /** Sample completions logged per step (default 2). */
   logSamples?: number;
   systemPrompt?: string;
   chunk?: number;
-  resume?: boolean;
 }
 
-export interface GrpoComponents {
-  model: Gemma3Config;
+export interface GrpoComponents extends StageComponents {
   base: Gemma3Params<DeviceArray>;
-  lora: LoraConfig;
-  /** The adapter to start from (an SFT stage's result); a fresh one from the seed when absent. */
-  initialLora?: LoraParams<DeviceArray>;
   tokenizer: Tokenizer;
   rollout: RolloutEngine;
   rewards: RewardCombiner;
-  /** Training tasks, from the start or from a saved position. */
-  tasks: (position?: unknown) => TaskStream;
   evalTasks?: readonly Task[];
-  sinks: readonly MetricsSink[];
-  store?: CheckpointStore;
   device?: DeviceKind | Device;
-  log?: (message: string) => void;
 }
 
 const advantagesJit = jit((rewards: ArrayBase, options: AdvantageOptions) => groupAdvantages(rewards, options), { staticArgnums: [1], name: "group_advantages" });
@@ -114,7 +88,8 @@ export class GrpoTrainer {
   private readonly mu: number;
   private readonly withReference: boolean;
   private readonly advantageOptions: AdvantageOptions;
-  private tasks: TaskStream;
+  tasks: TaskStream;
+  readonly evaluate?: (state: TrainState) => Promise<EvalResult>;
 
   constructor(
     readonly options: GrpoOptions,
@@ -139,41 +114,16 @@ export class GrpoTrainer {
       device: this.device,
     });
     this.tasks = components.tasks();
+    if (components.evalTasks !== undefined && components.evalTasks.length > 0) this.evaluate = (state) => this.evaluateHeldOut(state);
   }
 
   /** Runs (or resumes) the whole GRPO stage. */
   run(): Promise<LoopResult> {
-    const { components: c, options: o } = this;
-    return runLoop(
-      {
-        kind: "grpo",
-        seed: o.seed,
-        steps: o.steps,
-        checkpointEvery: o.checkpointEvery,
-        evalEvery: o.evalEvery,
-        evalAtStart: o.evalAtStart,
-        timeBudgetMs: o.timeBudgetMs,
-        maxConsecutiveNaN: o.maxConsecutiveNaN,
-        resume: o.resume,
-      },
-      {
-        model: c.model,
-        lora: c.lora,
-        device: this.device,
-        sinks: c.sinks,
-        store: c.store,
-        log: c.log,
-        initialState: () => this.trainStep.initState(c.initialLora ?? initLora(c.model, c.lora, { seed: o.seed, device: this.device })),
-        step: (step, state) => this.step(step, state),
-        ...(c.evalTasks === undefined || c.evalTasks.length === 0 ? {} : { evaluate: (state: TrainState) => this.evaluate(state) }),
-        dataPosition: () => this.tasks.position,
-        restoreData: (position) => (this.tasks = c.tasks(position)),
-      },
-    );
+    return runStage("grpo", this.options, this.components, this);
   }
 
   /** Greedy accuracy and format compliance on the held-out tasks. */
-  evaluate(state: TrainState): Promise<EvalResult> {
+  evaluateHeldOut(state: TrainState): Promise<EvalResult> {
     const { components: c, options: o } = this;
     return evaluate({
       tokenizer: c.tokenizer,

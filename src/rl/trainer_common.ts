@@ -12,6 +12,7 @@ import { saveLoraAdapter, saveModelDirectory } from "../../models/gemma3/weights
 import { type LoraConfig, type LoraParams, mergeLora } from "../../models/lora.js";
 import { encodeChat } from "../data/chat.js";
 import type { Tokenizer } from "../data/tokenizer.js";
+import type { MetricsSink } from "../train/metrics.js";
 import { completionMask } from "./masks.js";
 import { extractAnswer, parseExactFormat, parseNumber } from "./rewards.js";
 import type { TrainBatch } from "./train_step.js";
@@ -27,6 +28,12 @@ export interface Task {
   question: string;
   answer: string;
   reasoning?: string;
+}
+
+/** A source of training tasks whose position can be saved and restored (the data iterator). */
+export interface TaskStream {
+  next(): Task;
+  readonly position: unknown;
 }
 
 /** The chat-formatted prompt of a task: one user turn (system text first), then the model turn's opening. */
@@ -77,7 +84,7 @@ export function stepSeed(seed: number, step: number, stream: number): number {
   return h & 0x7fffffff;
 }
 
-// --- metrics ------------------------------------------------------------------------------------------------------
+// --- metrics (the sinks are src/train/metrics.ts's: the run log, TensorBoard, memory) ----------------------------
 
 export interface LoggedSample {
   prompt: string;
@@ -86,30 +93,31 @@ export interface LoggedSample {
   reward?: number;
 }
 
-/** Where a loop's numbers go (JSONL, TensorBoard, the console, memory). */
-export interface MetricsSink {
-  write(step: number, metrics: Record<string, number>): void | Promise<void>;
-  samples?(step: number, samples: readonly LoggedSample[]): void | Promise<void>;
-}
-
 export async function writeAll(sinks: readonly MetricsSink[], step: number, metrics: Record<string, number>): Promise<void> {
-  for (const sink of sinks) await sink.write(step, metrics);
+  for (const sink of sinks) sink.scalars(step, metrics);
 }
 
-export async function writeSamples(sinks: readonly MetricsSink[], step: number, samples: readonly LoggedSample[]): Promise<void> {
-  for (const sink of sinks) await sink.samples?.(step, samples);
+/** Sample completions go to each sink's text log as one JSON object per sample, tagged `samples/<kind>`. */
+export async function writeSamples(sinks: readonly MetricsSink[], step: number, tag: string, samples: readonly LoggedSample[]): Promise<void> {
+  for (const sink of sinks) for (const sample of samples) sink.text(step, tag, JSON.stringify(sample));
 }
 
 /** Keeps everything in memory (tests, and callers that post-process a run). */
 export class MemorySink implements MetricsSink {
   readonly rows: { step: number; metrics: Record<string, number> }[] = [];
-  readonly sampleRows: { step: number; samples: readonly LoggedSample[] }[] = [];
-  write(step: number, metrics: Record<string, number>): void {
-    this.rows.push({ step, metrics: { ...metrics } });
+  readonly texts: { step: number; tag: string; text: string }[] = [];
+  scalars(step: number, values: Record<string, number>): void {
+    this.rows.push({ step, metrics: { ...values } });
   }
-  samples(step: number, samples: readonly LoggedSample[]): void {
-    this.sampleRows.push({ step, samples });
+  text(step: number, tag: string, text: string): void {
+    this.texts.push({ step, tag, text });
   }
+  /** The logged samples with one tag. */
+  samples(tag: string): { step: number; sample: LoggedSample }[] {
+    return this.texts.filter((t) => t.tag === tag).map((t) => ({ step: t.step, sample: JSON.parse(t.text) as LoggedSample }));
+  }
+  flush(): void {}
+  close(): void {}
 }
 
 // --- batches ------------------------------------------------------------------------------------------------------

@@ -3,11 +3,13 @@
 // steps, before the budget runs out and at the end, and stop with a clear message after repeated non-finite
 // updates (saving first, so nothing is lost).
 import type { Gemma3Config } from "../../models/gemma3/config.js";
-import type { LoraConfig } from "../../models/lora.js";
+import { type LoraConfig, type LoraParams, initLora } from "../../models/lora.js";
+import type { DeviceArray } from "../runtime/array.js";
 import type { Device } from "../runtime/device.js";
-import { type EvalResult, type LoggedSample, type MetricsSink, NanGuard, TimeBudget, TrainingDivergedError, writeAll, writeSamples } from "./trainer_common.js";
+import type { MetricsPointer, MetricsSink } from "../train/metrics.js";
+import { type EvalResult, type LoggedSample, NanGuard, type TaskStream, TimeBudget, TrainingDivergedError, writeAll, writeSamples } from "./trainer_common.js";
 import { type CheckpointStore, checkpointOf, stateFromCheckpoint } from "./trainer_state.js";
-import type { TrainState } from "./train_step.js";
+import type { TrainStep, TrainState } from "./train_step.js";
 
 export interface LoopOptions {
   kind: "grpo" | "sft";
@@ -47,6 +49,8 @@ export interface LoopHooks {
   initialState(): TrainState;
   step(step: number, state: TrainState): Promise<StepOutcome>;
   evaluate?(state: TrainState): Promise<EvalResult>;
+  /** Where the run's metrics log stands, saved with each checkpoint (RunLog.pointer). */
+  metricsPointer?(): MetricsPointer;
   /** The data position to save, and to restore on resume. */
   dataPosition(): unknown;
   restoreData(position: unknown): void;
@@ -66,7 +70,7 @@ async function logEvaluation(hooks: LoopHooks, step: number, state: TrainState):
   const started = Date.now();
   const result = await hooks.evaluate(state);
   await writeAll(hooks.sinks, step, { "eval/accuracy": result.accuracy, "eval/format_compliance": result.formatCompliance, "eval/time_s": (Date.now() - started) / 1000 });
-  await writeSamples(hooks.sinks, step, result.samples.slice(0, 4));
+  await writeSamples(hooks.sinks, step, "samples/eval", result.samples.slice(0, 4));
   return result;
 }
 
@@ -105,7 +109,9 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
       seed: options.seed,
       data: hooks.dataPosition(),
       extra: { nanStreak: guard.consecutive, elapsedMs: budget.elapsedMs },
+      metrics: hooks.metricsPointer?.() ?? null,
     });
+    for (const sink of hooks.sinks) sink.flush();
     await hooks.store.save(checkpoint);
   };
 
@@ -125,7 +131,7 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
     step++;
     budget.recordStep(Date.now() - started);
     await writeAll(hooks.sinks, step, outcome.metrics);
-    if (outcome.samples !== undefined && outcome.samples.length > 0) await writeSamples(hooks.sinks, step, outcome.samples);
+    if (outcome.samples !== undefined && outcome.samples.length > 0) await writeSamples(hooks.sinks, step, "samples/train", outcome.samples);
     try {
       guard.record(step, outcome.skipped, outcome.metrics.loss ?? Number.NaN, outcome.metrics.gradNorm ?? Number.NaN);
     } catch (error) {
@@ -140,4 +146,55 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
   }
   if (savedAt !== step) await save();
   return { state, step, stoppedBy, ...(evaluation === undefined ? {} : { evaluation }) };
+}
+
+/** The loop settings both trainers take. */
+export type StageOptions = Omit<LoopOptions, "kind">;
+
+/** The components both trainers take. */
+export interface StageComponents {
+  model: Gemma3Config;
+  lora: LoraConfig;
+  /** The adapter to start from (a previous stage's result); a fresh one from the seed when absent. */
+  initialLora?: LoraParams<DeviceArray>;
+  /** Training tasks, from the start or from a saved position. */
+  tasks: (position?: unknown) => TaskStream;
+  sinks: readonly MetricsSink[];
+  store?: CheckpointStore;
+  /** The run log's position, saved with each checkpoint (RunLog.pointer). */
+  metricsPointer?: () => MetricsPointer;
+  log?: (message: string) => void;
+}
+
+/** A trainer as the stage loop drives it. */
+export interface StageTrainer {
+  readonly device: Device;
+  readonly trainStep: TrainStep;
+  step(step: number, state: TrainState): Promise<StepOutcome>;
+  /** Present when the trainer can evaluate (held-out tasks and a generator). */
+  evaluate?: (state: TrainState) => Promise<EvalResult>;
+  /** The task stream in use; replaced on resume. */
+  tasks: TaskStream;
+}
+
+/** Runs (or resumes) one stage with its trainer. */
+export function runStage(kind: LoopOptions["kind"], options: StageOptions, components: StageComponents, trainer: StageTrainer): Promise<LoopResult> {
+  const c = components;
+  return runLoop(
+    { ...options, kind },
+    {
+      model: c.model,
+      lora: c.lora,
+      device: trainer.device,
+      sinks: c.sinks,
+      store: c.store,
+      log: c.log,
+      ...(c.metricsPointer === undefined ? {} : { metricsPointer: c.metricsPointer }),
+      initialState: () => trainer.trainStep.initState(c.initialLora ?? initLora(c.model, c.lora, { seed: options.seed, device: trainer.device })),
+      step: (step, state) => trainer.step(step, state),
+      ...(trainer.evaluate === undefined ? {} : { evaluate: trainer.evaluate }),
+      dataPosition: () => trainer.tasks.position,
+      restoreData: (position) => (trainer.tasks = c.tasks(position)),
+    },
+  );
 }

@@ -1,12 +1,10 @@
 // A trainer's resumable state: the adapter, the AdamW moments and count, the step, the seed and the data position,
-// on the host; and a directory store that writes it atomically (a temporary folder, fsync, rename; the previous
-// checkpoint stays until the new one is complete). Tensors go to one safetensors file, everything else to JSON.
-import { existsSync } from "node:fs";
-import { mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+// on the host; and a store that writes it as an atomic checkpoint folder (src/train/checkpoint.ts).
 import { type Gemma3Config } from "../../models/gemma3/config.js";
 import { LORA_TARGETS, type LoraConfig, type LoraParams, loraDims, resolveTargets } from "../../models/lora.js";
-import { SafetensorsReader, type TensorToWrite, writeSafetensors } from "../../models/safetensors.js";
+import type { DataPosition } from "../data/iterator.js";
+import { type TensorRecord, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
+import type { MetricsPointer } from "../train/metrics.js";
 import * as np from "../lib/np.js";
 import type { DeviceArray } from "../runtime/array.js";
 import type { Device } from "../runtime/device.js";
@@ -24,6 +22,8 @@ export interface TrainerCheckpoint {
   extra: Record<string, unknown>;
   /** Optimizer updates applied (AdamW's count). */
   optimizerCount: number;
+  /** Where the metrics log stood (resuming truncates it there). */
+  metrics?: MetricsPointer | null;
   /** Tensors by name: lora.<layer>.<target>.<a|b>, mu.<...>, nu.<...>. */
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
 }
@@ -42,7 +42,7 @@ function* adapterNames(lora: LoraParams<unknown>): Generator<[string, unknown]> 
 /** Copies the state to the host (the state stays usable). */
 export async function checkpointOf(
   state: TrainState,
-  loop: Pick<TrainerCheckpoint, "kind" | "step" | "seed" | "data" | "extra">,
+  loop: Pick<TrainerCheckpoint, "kind" | "step" | "seed" | "data" | "extra" | "metrics">,
 ): Promise<TrainerCheckpoint> {
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   const trees: [string, LoraParams<unknown>][] = [
@@ -97,81 +97,50 @@ export interface CheckpointStore {
   load(): Promise<TrainerCheckpoint | undefined>;
 }
 
-const STATE_FILE = "state.json";
-const TENSOR_FILE = "tensors.safetensors";
-const FORMAT = "grpo-xla-trainer-state";
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+function isDataPosition(value: unknown): value is DataPosition {
+  return typeof value === "object" && value !== null && ["epoch", "index", "shuffleSeed", "size"].every((k) => k in value);
 }
 
 /**
- * Checkpoints in `directory/latest`: written to `latest.partial`, synced, then swapped in by renames (the old one is
- * moved to `latest.previous` first and removed last). A crash at any point leaves either the new or the previous
- * checkpoint complete, and load() finds it.
+ * Checkpoints under `runDir/checkpoints/step-<n>` through src/train/checkpoint.ts (temporary folder, fsync, atomic
+ * rename, the previous checkpoint kept until the new one is complete, the newest `keep` retained). The manifest
+ * carries the step, the sampling seed as its RNG key, the data position and the metrics-log pointer; the
+ * trainer's own fields go in `extra`.
  */
-export function directoryCheckpointStore(directory: string): CheckpointStore {
-  const latest = join(directory, "latest");
-  const partial = join(directory, "latest.partial");
-  const previous = join(directory, "latest.previous");
+export function directoryCheckpointStore(runDir: string, options: { keep?: number } = {}): CheckpointStore {
   return {
     async save(checkpoint) {
-      await mkdir(directory, { recursive: true });
-      await rm(partial, { recursive: true, force: true });
-      await mkdir(partial);
-      const tensors: TensorToWrite[] = [...checkpoint.tensors].map(([name, t]) => ({ name, dtype: "F32", shape: t.shape, data: () => t.data }));
-      await writeSafetensors(join(partial, TENSOR_FILE), tensors);
-      const { tensors: _tensors, ...rest } = checkpoint;
-      await writeFile(join(partial, STATE_FILE), `${JSON.stringify({ format: FORMAT, ...rest }, null, 2)}\n`);
-      for (const file of [TENSOR_FILE, STATE_FILE]) await fsyncPath(join(partial, file));
-      await fsyncPath(partial);
-      await rm(previous, { recursive: true, force: true });
-      if (existsSync(latest)) await rename(latest, previous);
-      await rename(partial, latest);
-      await fsyncPath(directory);
-      await rm(previous, { recursive: true, force: true });
+      const tensors: Record<string, TensorRecord> = {};
+      for (const [name, t] of checkpoint.tensors) tensors[name] = { dtype: "f32", shape: t.shape, bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
+      saveCheckpoint(
+        runDir,
+        {
+          step: checkpoint.step,
+          rngKey: [0, checkpoint.seed >>> 0],
+          dataPosition: isDataPosition(checkpoint.data) ? checkpoint.data : null,
+          metrics: checkpoint.metrics ?? null,
+          tensors,
+          extra: { ...checkpoint.extra, kind: checkpoint.kind, seed: checkpoint.seed, optimizerCount: checkpoint.optimizerCount, data: checkpoint.data ?? null },
+        },
+        { keep: options.keep },
+      );
     },
     async load() {
-      for (const candidate of [latest, previous]) {
-        if (!(existsSync(join(candidate, STATE_FILE)))) continue;
-        const file = join(candidate, STATE_FILE);
-        let state: Record<string, unknown>;
-        try {
-          state = JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
-        } catch (error) {
-          throw new Error(`${file}: not a readable checkpoint state (${(error as Error).message})`);
-        }
-        if (state.format !== FORMAT) throw new Error(`${file}: format is ${JSON.stringify(state.format)}, expected "${FORMAT}"`);
-        for (const field of ["step", "seed", "optimizerCount"]) {
-          if (!Number.isSafeInteger(state[field])) throw new Error(`${file}: field ${field} must be an integer, got ${JSON.stringify(state[field])}`);
-        }
-        if (state.kind !== "grpo" && state.kind !== "sft") throw new Error(`${file}: field kind must be "grpo" or "sft", got ${JSON.stringify(state.kind)}`);
-        const reader = await SafetensorsReader.open(join(candidate, TENSOR_FILE));
-        const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-        try {
-          for (const name of reader.names()) {
-            const tensor = await reader.read(name, "f32");
-            tensors.set(name, { shape: [...tensor.shape], data: tensor.data as Float32Array });
-          }
-        } finally {
-          await reader.close();
-        }
-        return {
-          kind: state.kind,
-          step: state.step as number,
-          seed: state.seed as number,
-          data: state.data,
-          extra: (state.extra ?? {}) as Record<string, unknown>,
-          optimizerCount: state.optimizerCount as number,
-          tensors,
-        };
+      if (latestCheckpoint(runDir) === undefined) return undefined;
+      const { path, manifest, tensors } = loadCheckpoint(runDir);
+      const { kind, seed, optimizerCount, data, ...extra } = manifest.extra;
+      if (kind !== "grpo" && kind !== "sft") throw new Error(`${path}: extra.kind must be "grpo" or "sft", got ${JSON.stringify(kind)}`);
+      for (const [field, value] of [["seed", seed], ["optimizerCount", optimizerCount]] as const) {
+        if (!Number.isSafeInteger(value)) throw new Error(`${path}: extra.${field} must be an integer, got ${JSON.stringify(value)}`);
       }
-      return undefined;
+      const map = new Map<string, { shape: number[]; data: Float32Array }>();
+      for (const [name, record] of Object.entries(tensors)) {
+        if (record.dtype !== "f32") throw new Error(`${path}: tensor ${name} is ${record.dtype}, expected f32`);
+        const data = new Float32Array(record.bytes.byteLength / 4);
+        new Uint8Array(data.buffer).set(record.bytes);
+        map.set(name, { shape: record.shape, data });
+      }
+      return { kind, step: manifest.step, seed: seed as number, data, extra, metrics: manifest.metrics, optimizerCount: optimizerCount as number, tensors: map };
     },
   };
 }

@@ -6,18 +6,13 @@ import type { DeviceArray } from "../runtime/array.js";
 import { type Device, type DeviceKind, getDevice } from "../runtime/device.js";
 import type { Gemma3Config } from "../../models/gemma3/config.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
-import { type LoraConfig, type LoraParams, initLora } from "../../models/lora.js";
 import type { Tokenizer } from "../data/tokenizer.js";
-import type { TaskStream } from "../rl/grpo_trainer.js";
 import { ANSWER_END, ANSWER_START, REASONING_END, REASONING_START } from "../rl/rewards.js";
-import { type EvalResult, type MetricsSink, type RolloutEngine, type Task, disposeBatch, encodePrompt, evaluate, packBatch } from "../rl/trainer_common.js";
-import { type LoopResult, type StepOutcome, runLoop } from "../rl/trainer_loop.js";
-import type { CheckpointStore } from "../rl/trainer_state.js";
+import { type EvalResult, type RolloutEngine, type Task, type TaskStream, disposeBatch, encodePrompt, evaluate, packBatch } from "../rl/trainer_common.js";
+import { type LoopResult, type StageComponents, type StageOptions, type StepOutcome, runStage } from "../rl/trainer_loop.js";
 import { type OptimizerOptions, TrainStep, type TrainState, sftLoss } from "../rl/train_step.js";
 
-export interface SftOptions {
-  seed: number;
-  steps: number;
+export interface SftOptions extends StageOptions {
   /** Examples per step. */
   batchSize: number;
   optimizer: OptimizerOptions;
@@ -26,34 +21,20 @@ export interface SftOptions {
   /** C: completion tokens per example (longer solutions are cut; default 256). */
   maxCompletionTokens?: number;
   promptBucket?: number;
-  checkpointEvery?: number;
-  evalEvery?: number;
-  evalAtStart?: boolean;
   evalMaxNewTokens?: number;
-  timeBudgetMs?: number;
-  maxConsecutiveNaN?: number;
   systemPrompt?: string;
   chunk?: number;
-  resume?: boolean;
 }
 
-export interface SftComponents {
-  model: Gemma3Config;
+export interface SftComponents extends StageComponents {
   base: Gemma3Params<DeviceArray>;
-  lora: LoraConfig;
-  initialLora?: LoraParams<DeviceArray>;
   tokenizer: Tokenizer;
-  /** Tasks with worked solutions (`reasoning`), from the start or from a saved position. */
-  tasks: (position?: unknown) => TaskStream;
   /** The target completion of a task (default: `<reasoning>steps</reasoning><answer>n</answer>`). */
   completionOf?: (task: Task) => string;
   /** Greedy evaluation needs a generator and held-out tasks. */
   rollout?: RolloutEngine;
   evalTasks?: readonly Task[];
-  sinks: readonly MetricsSink[];
-  store?: CheckpointStore;
   device?: DeviceKind | Device;
-  log?: (message: string) => void;
 }
 
 /** The answer-format completion of a task with a worked solution. */
@@ -65,7 +46,8 @@ export function formatTarget(task: Task): string {
 export class SftTrainer {
   readonly trainStep: TrainStep;
   readonly device: Device;
-  private tasks: TaskStream;
+  tasks: TaskStream;
+  readonly evaluate?: (state: TrainState) => Promise<EvalResult>;
   private readonly endOfTurn: number;
 
   constructor(
@@ -88,50 +70,22 @@ export class SftTrainer {
       device: this.device,
     });
     this.tasks = components.tasks();
+    const rollout = components.rollout;
+    if (rollout !== undefined && components.evalTasks !== undefined && components.evalTasks.length > 0) {
+      this.evaluate = (state) =>
+        evaluate({
+          tokenizer: components.tokenizer,
+          rollout,
+          lora: state.lora,
+          tasks: components.evalTasks ?? [],
+          maxNewTokens: options.evalMaxNewTokens ?? options.maxCompletionTokens ?? 256,
+          systemPrompt: options.systemPrompt,
+        });
+    }
   }
 
   run(): Promise<LoopResult> {
-    const { components: c, options: o } = this;
-    const canEvaluate = c.rollout !== undefined && c.evalTasks !== undefined && c.evalTasks.length > 0;
-    return runLoop(
-      {
-        kind: "sft",
-        seed: o.seed,
-        steps: o.steps,
-        checkpointEvery: o.checkpointEvery,
-        evalEvery: o.evalEvery,
-        evalAtStart: o.evalAtStart,
-        timeBudgetMs: o.timeBudgetMs,
-        maxConsecutiveNaN: o.maxConsecutiveNaN,
-        resume: o.resume,
-      },
-      {
-        model: c.model,
-        lora: c.lora,
-        device: this.device,
-        sinks: c.sinks,
-        store: c.store,
-        log: c.log,
-        initialState: () => this.trainStep.initState(c.initialLora ?? initLora(c.model, c.lora, { seed: o.seed, device: this.device })),
-        step: (step, state) => this.step(step, state),
-        ...(canEvaluate ? { evaluate: (state: TrainState) => this.evaluate(state) } : {}),
-        dataPosition: () => this.tasks.position,
-        restoreData: (position) => (this.tasks = c.tasks(position)),
-      },
-    );
-  }
-
-  evaluate(state: TrainState): Promise<EvalResult> {
-    const { components: c, options: o } = this;
-    if (c.rollout === undefined) throw new Error("sft: evaluation needs a rollout engine");
-    return evaluate({
-      tokenizer: c.tokenizer,
-      rollout: c.rollout,
-      lora: state.lora,
-      tasks: c.evalTasks ?? [],
-      maxNewTokens: o.evalMaxNewTokens ?? o.maxCompletionTokens ?? 256,
-      systemPrompt: o.systemPrompt,
-    });
+    return runStage("sft", this.options, this.components, this);
   }
 
   /** The prompt and target completion tokens of a task (the completion ends with <end_of_turn>). */

@@ -2,24 +2,15 @@
 // metrics users expect, evaluation and checkpoints; resume from a checkpoint gives the same metrics as an
 // uninterrupted run with the same seed; the time budget stops and saves; repeated NaN updates stop the run with
 // a clear message, the parameters of the last finite update kept.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { closeDevices, np, rl } from "../../src/index.js";
 import { initLora } from "../../models/lora.js";
-import { arithmeticTasks, cyclingTasks, forwardRollout, tokenizer } from "./trainer_fixtures.js";
+import type { MetricsSink } from "../../src/train/metrics.js";
+import { arithmeticTasks, cyclingTasks, forwardRollout, removeTempDirs, tempDir, tokenizer } from "./trainer_fixtures.js";
 import { baseParams, config, loraConfig, treeValues } from "./train_helpers.js";
 
-const directories: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "grpo-trainer-"));
-  directories.push(dir);
-  return dir;
-}
-
 afterAll(async () => {
-  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
+  removeTempDirs();
   await closeDevices();
 });
 
@@ -42,7 +33,7 @@ function options(overrides: Partial<rl.GrpoOptions> = {}): rl.GrpoOptions {
   };
 }
 
-function components(sink: rl.MetricsSink, store?: rl.CheckpointStore): rl.GrpoComponents {
+function components(sink: MetricsSink, store?: rl.CheckpointStore): rl.GrpoComponents {
   return {
     model: config,
     base,
@@ -89,7 +80,8 @@ describe("GrpoTrainer", () => {
     expect(m.learningRate).toBeGreaterThan(0);
     // Evaluation before the first step and after step 2.
     expect(sink.rows.filter((row) => "eval/accuracy" in row.metrics).map((row) => row.step)).toEqual([0, 2]);
-    expect(sink.sampleRows.length).toBeGreaterThan(0);
+    expect(sink.samples("samples/train").length).toBe(4); // 2 per step
+    expect(sink.samples("samples/eval").map((s) => s.step)).toEqual([0, 0, 2, 2]);
     // The adapter moved away from its initial (B = 0) value.
     const start = await treeValues(initLora(config, loraConfig, { seed: 17, device: "cpu" }));
     const end = await treeValues(result.state.lora);

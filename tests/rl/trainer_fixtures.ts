@@ -1,6 +1,9 @@
 // Fixtures of the trainer tests: a rollout engine that draws from the tiny policy by re-running the full forward
 // pass for every new token (slow, cache-free, but exactly the policy's distribution, seeded per call), the
 // character tokenizer, and small arithmetic tasks with exact answers.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type ArrayBase, type DeviceArray, jit, lax, np, random, rl } from "../../src/index.js";
 import { CharTokenizer } from "../../src/data/char_tokenizer.js";
 import { forward } from "../../models/gemma3/model.js";
@@ -88,4 +91,17 @@ export function forwardRollout(params: Gemma3Params<DeviceArray>): rl.RolloutEng
       return { tokens: drawn, finished: done };
     },
   };
+}
+
+const directories: string[] = [];
+
+/** A fresh temporary folder, removed by removeTempDirs. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "grpo-xla-trainer-"));
+  directories.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of directories.splice(0)) rmSync(dir, { recursive: true, force: true });
 }

@@ -1,8 +1,6 @@
 // The SFT run (issue 8.3): target completions end with <end_of_turn>, the loss falls on a repeated batch, resume
 // is exact, and the stage chain: the exported adapter loads back as the GRPO stage's starting point, and the merged
 // export gives the adapted model's logits.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ArrayBase, type DeviceArray, closeDevices, jit, np, rl } from "../../src/index.js";
@@ -11,18 +9,11 @@ import { forward } from "../../models/gemma3/model.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
 import { loadLoraAdapter, loadModelDirectory } from "../../models/gemma3/weights.js";
 import type { LoraParams } from "../../models/lora.js";
-import { arithmeticTasks, cyclingTasks, forwardRollout, tokenizer } from "../rl/trainer_fixtures.js";
+import { arithmeticTasks, cyclingTasks, forwardRollout, removeTempDirs, tempDir, tokenizer } from "../rl/trainer_fixtures.js";
 import { baseParams, config, loraConfig, treeValues } from "../rl/train_helpers.js";
 
-const directories: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "sft-trainer-"));
-  directories.push(dir);
-  return dir;
-}
-
 afterAll(async () => {
-  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
+  removeTempDirs();
   await closeDevices();
 });
 
@@ -94,6 +85,6 @@ describe("SftTrainer", () => {
     );
     const sftEval = await rl.evaluate({ tokenizer, rollout, lora: sft.state.lora, tasks: arithmeticTasks(1, 50), maxNewTokens: 4, systemPrompt: "Answer." });
     await grpo.run();
-    expect(grpoSink.sampleRows[0]!.samples[0]!.completion).toBe(sftEval.samples[0]!.completion);
+    expect(grpoSink.samples("samples/eval")[0]!.sample.completion).toBe(sftEval.samples[0]!.completion);
   });
 });
