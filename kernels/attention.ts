@@ -37,10 +37,10 @@ export function visibilityMask(queryPositions: ArrayBase, keyPositions: ArrayBas
 }
 
 /** One layer's key/value cache: [B, S, K, H] each. */
-export interface LayerCache<A = ArrayBase> {
+export type LayerCache<A = ArrayBase> = {
   k: A;
   v: A;
-}
+};
 
 /** Writes `k`, `v` [B, T, K, H] into the cache at slots index .. index + T - 1 (index: an i32 scalar). */
 export function writeCache(cache: LayerCache, k: ArrayBase, v: ArrayBase, index: ArrayBase | number): LayerCache {

@@ -21,6 +21,7 @@ export {
   type DeviceKind,
   getDevice,
   defaultDevice,
+  bestDevice,
   setDefaultDevice,
   configureDevice,
   closeDevices,

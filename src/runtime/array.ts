@@ -16,13 +16,23 @@ const settled = new WeakSet<Promise<unknown>>();
 /** Open tidy scopes, innermost last: each collects the arrays created while it is open. */
 const scopes: DeviceArray[][] = [];
 
-/** Disposes device buffers of arrays the program dropped without dispose(). */
-const finalizer = new FinalizationRegistry<Promise<Payload>>((payload) => {
-  payload.then(
-    (p) => {
-      if (p.kind === "buffer") p.buffer.dispose();
-    },
-    () => {},
+/** What the finalizer needs of a dropped array: its payload and the computations that still read it. The readers
+ * live here, not on the array, because an array may be collected while a computation it feeds is still waiting to
+ * start (eager chains on a PJRT device): its buffer must outlive them. */
+interface Lifetime {
+  payload: Promise<Payload>;
+  readers: Promise<unknown>[];
+}
+
+/** Disposes device buffers of arrays the program dropped without dispose(), once nothing reads them. */
+const finalizer = new FinalizationRegistry<Lifetime>((lifetime) => {
+  void Promise.allSettled(lifetime.readers).then(() =>
+    lifetime.payload.then(
+      (p) => {
+        if (p.kind === "buffer") p.buffer.dispose();
+      },
+      () => {},
+    ),
   );
 });
 
@@ -32,7 +42,7 @@ export class DeviceArray extends ArrayBase {
   private resolved: Payload | undefined;
   private state: "live" | "disposed" | "consumed" = "live";
   /** Computations reading this array that may not have started yet: freeing waits for them. */
-  private readers: Promise<unknown>[] = [];
+  private readonly lifetime: Lifetime;
   readonly aval: Aval;
 
   /**
@@ -56,7 +66,8 @@ export class DeviceArray extends ArrayBase {
       () => {},
     );
     live++;
-    finalizer.register(this, payload, this);
+    this.lifetime = { payload, readers: [] };
+    finalizer.register(this, this.lifetime, this);
     scopes[scopes.length - 1]?.push(this);
   }
 
@@ -94,8 +105,8 @@ export class DeviceArray extends ArrayBase {
 
   /** Keeps the memory alive until `computation` settles (called by executors for each argument they read). */
   retainUntil(computation: Promise<unknown>): void {
-    this.readers = this.readers.filter((p) => !settled.has(p));
-    this.readers.push(computation);
+    this.lifetime.readers = this.lifetime.readers.filter((p) => !settled.has(p));
+    this.lifetime.readers.push(computation);
     computation.then(
       () => settled.add(computation),
       () => settled.add(computation),
@@ -156,8 +167,8 @@ export class DeviceArray extends ArrayBase {
     this.payloadPromise = undefined;
     live--;
     finalizer.unregister(this);
-    const readers = this.readers.filter((r) => !settled.has(r));
-    this.readers = [];
+    const readers = this.lifetime.readers.filter((r) => !settled.has(r));
+    this.lifetime.readers = [];
     const resolved = this.resolved;
     this.resolved = undefined;
     if (readers.length === 0 && resolved !== undefined) {

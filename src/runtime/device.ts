@@ -1,9 +1,11 @@
 // Devices: where arrays live and programs run. `reference` interprets Programs on tfjs (the test oracle);
-// `cpu`, `gpu` and `tpu` run compiled StableHLO through a PJRT plugin (a Backend).
+// `cpu`, `gpu` and `tpu` run compiled StableHLO through a PJRT plugin (a Backend). Unless set, the default device
+// is the best one present: tpu, then gpu, then cpu; `reference` only when asked for (or when nothing else opens).
 import type { Backend, BackendExecutable, HostData } from "./backend.js";
 import { type BackendOptions, openBackend } from "./pjrt.js";
 import type { DeviceArray, Payload } from "./array.js";
 import type { HostTensor } from "./host.js";
+import { availableDevices } from "./plugins.js";
 
 export type DeviceKind = "reference" | "cpu" | "gpu" | "tpu";
 export const DEVICE_KINDS: readonly DeviceKind[] = ["reference", "cpu", "gpu", "tpu"];
@@ -66,7 +68,11 @@ export class Device {
 }
 
 const opened = new Map<DeviceKind, Device>();
-let defaultKind: DeviceKind = "reference";
+/** Set by setDefaultDevice, or chosen on first use by bestDevice(). */
+let defaultKind: DeviceKind | undefined;
+
+/** The order in which a default device is chosen. */
+export const DEFAULT_DEVICE_PREFERENCE: readonly DeviceKind[] = ["tpu", "gpu", "cpu"];
 
 const backendOptions = new Map<DeviceKind, BackendOptions>();
 
@@ -77,7 +83,8 @@ export function configureDevice(kind: "cpu" | "gpu" | "tpu", options: BackendOpt
 }
 
 /** The device of a kind, opening its backend on first use. Throws with instructions when it is absent. */
-export function getDevice(kind: DeviceKind | Device = defaultKind): Device {
+export function getDevice(kind?: DeviceKind | Device): Device {
+  if (kind === undefined) return defaultDevice();
   if (kind instanceof Device) return kind;
   const existing = opened.get(kind);
   if (existing) return existing;
@@ -91,7 +98,25 @@ export function getDevice(kind: DeviceKind | Device = defaultKind): Device {
   return device;
 }
 
+/**
+ * The best device present: the first of tpu, gpu, cpu whose plugin is found and opens; `reference` when none does.
+ * A plugin that is found but fails to open is reported once as a process warning, and the next kind is tried.
+ */
+export function bestDevice(): Device {
+  const present = availableDevices();
+  for (const kind of DEFAULT_DEVICE_PREFERENCE) {
+    if (!present.includes(kind)) continue;
+    try {
+      return getDevice(kind);
+    } catch (error) {
+      process.emitWarning(`grpo-xla: the ${kind} device was found but did not open (${(error as Error).message}); trying the next device`);
+    }
+  }
+  return getDevice("reference");
+}
+
 export function defaultDevice(): Device {
+  if (defaultKind === undefined) defaultKind = bestDevice().kind;
   return getDevice(defaultKind);
 }
 
