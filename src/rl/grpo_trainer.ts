@@ -25,6 +25,7 @@ import {
   disposeBatch,
   encodePrompt,
   evaluate,
+  fitPrompt,
   packBatch,
   stepSeed,
 } from "./trainer_common.js";
@@ -48,6 +49,8 @@ export interface GrpoOptions extends StageOptions {
   maxGradNorm?: number;
   microBatches?: number;
   rollout: { maxNewTokens: number; temperature: number; topK?: number; topP?: number; promptBucket?: number };
+  /** Prompts longer than this keep their last tokens; train batches are padded to exactly this (one shape). */
+  maxPromptLength?: number;
   /** Train on the first EOS token (default false). */
   trainOnEos?: boolean;
   /** Zero the mask of completions that never stopped (default false). */
@@ -142,7 +145,7 @@ export class GrpoTrainer {
     const G = o.G;
     const started = performance.now();
     const tasks = Array.from({ length: o.promptsPerStep }, () => this.tasks.next());
-    const prompts = tasks.map((task) => encodePrompt(tokenizer, task, o.systemPrompt));
+    const prompts = tasks.map((task) => fitPrompt(encodePrompt(tokenizer, task, o.systemPrompt), o.maxPromptLength));
     const generation = await c.rollout.generate(initial.lora, {
       prompts,
       samplesPerPrompt: G,
@@ -166,7 +169,7 @@ export class GrpoTrainer {
     const batch = packBatch(
       rows.map((row) => row.prompt),
       generation.tokens,
-      { promptBucket: o.rollout.promptBucket ?? 16, completionLength: o.rollout.maxNewTokens, padId: tokenizer.padId },
+      { promptBucket: o.maxPromptLength ?? o.rollout.promptBucket ?? 16, completionLength: o.rollout.maxNewTokens, padId: tokenizer.padId },
       { eosIds: tokenizer.stopIds, trainOnEos: o.trainOnEos ?? false, maskTruncated: o.maskTruncated ?? false },
       this.device,
     );

@@ -62,8 +62,10 @@ export interface OptimizerOptions {
   lr: number;
   /** Linear warmup steps from 0 to lr (default 0). */
   warmupSteps?: number;
-  /** Total optimizer steps; cosine decay to endLr over the steps after warmup. Omit for a constant lr after warmup. */
+  /** Total optimizer steps; the decay reaches endLr at this step. Omit for a constant lr after warmup. */
   totalSteps?: number;
+  /** The decay after warmup (default "cosine"; needs totalSteps unless "constant"). */
+  decay?: "cosine" | "linear" | "constant";
   endLr?: number;
   b1?: number;
   b2?: number;
@@ -103,20 +105,42 @@ export interface TrainState<A = DeviceArray> {
 /** The names of the step's metrics, in the order of its metrics vector. */
 export const STEP_METRICS = ["loss", "gradNorm", "learningRate", "entropy", "skipped"] as const;
 
-/** The learning-rate schedule of the options: linear warmup, then cosine decay (or constant without totalSteps). */
+/** Linear warmup from 0 to peak over W steps, then linear decay to `end` at totalSteps (constant after). */
+function warmupLinear(peak: number, W: number, totalSteps: number, end: number): optim.Schedule {
+  function schedule(step: number): number;
+  function schedule(step: ArrayBase): ArrayBase;
+  function schedule(step: number | ArrayBase): number | ArrayBase;
+  function schedule(step: number | ArrayBase): number | ArrayBase {
+    const D = totalSteps - W;
+    if (typeof step === "number") return step < W ? (peak * step) / W : peak + ((end - peak) * Math.min(step - W, D)) / D;
+    const s = np.astype(step, "f32");
+    const warm = W > 0 ? np.multiply(s, peak / W) : np.full(s.shape, peak);
+    const decayed = np.add(np.multiply(np.clip(np.subtract(s, W), 0, D), (end - peak) / D), peak);
+    return np.where(np.less(s, W), warm, decayed);
+  }
+  return schedule;
+}
+
+/** The learning-rate schedule of the options: linear warmup, then cosine or linear decay, or constant. */
 export function learningRateSchedule(options: OptimizerOptions): optim.Schedule {
   const warmupSteps = options.warmupSteps ?? 0;
+  const decay = options.decay ?? "cosine";
+  const end = options.endLr ?? 0;
   if (!(Number.isFinite(options.lr) && options.lr > 0)) throw new RangeError(`optimizer: lr must be a positive number, got ${options.lr}`);
   if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0)) throw new RangeError(`optimizer: warmupSteps must be an integer >= 0, got ${warmupSteps}`);
-  if (options.totalSteps !== undefined) {
+  if (!["cosine", "linear", "constant"].includes(decay)) throw new RangeError(`optimizer: decay must be cosine, linear or constant, got '${String(decay)}'`);
+  if (options.totalSteps !== undefined && decay !== "constant") {
     if (!(Number.isInteger(options.totalSteps) && options.totalSteps > warmupSteps)) {
       throw new RangeError(`optimizer: totalSteps must be an integer > warmupSteps = ${warmupSteps}, got ${options.totalSteps}`);
     }
-    return optim.schedules.warmupCosine({ peak: options.lr, warmupSteps, totalSteps: options.totalSteps, endValue: options.endLr ?? 0 });
+    if (decay === "linear") return warmupLinear(options.lr, warmupSteps, options.totalSteps, end);
+    return optim.schedules.warmupCosine({ peak: options.lr, warmupSteps, totalSteps: options.totalSteps, endValue: end });
+  }
+  if (decay !== "constant" && options.totalSteps === undefined && options.decay !== undefined) {
+    throw new RangeError(`optimizer: a ${decay} decay needs totalSteps`);
   }
   if (warmupSteps === 0) return optim.schedules.constant(options.lr);
-  // Warmup, then constant: a cosine whose decay never starts.
-  return optim.schedules.warmupCosine({ peak: options.lr, warmupSteps, totalSteps: Number.MAX_SAFE_INTEGER, endValue: options.lr });
+  return warmupLinear(options.lr, warmupSteps, warmupSteps + 1, options.lr); // warmup, then flat at lr
 }
 
 /** 1 where every element of x is finite (bool scalar): x - x is 0 for finite values and NaN for inf and NaN. */

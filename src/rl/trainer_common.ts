@@ -1,6 +1,8 @@
 // What the GRPO and SFT loops share: prompts in the chat format, host token lists packed into the train step's
 // padded device batches (with the compiled completion mask), the rollout and metrics-sink contracts, greedy
 // evaluation (accuracy and format compliance), the NaN streak, the wall-clock budget, and export.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { ArrayBase } from "../core/array_base.js";
 import * as np from "../lib/np.js";
 import type { DeviceArray } from "../runtime/array.js";
@@ -9,7 +11,8 @@ import { jit } from "../transforms/jit.js";
 import type { Gemma3Config } from "../../models/gemma3/config.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
 import { saveLoraAdapter, saveModelDirectory } from "../../models/gemma3/weights.js";
-import { type LoraConfig, type LoraParams, mergeLora } from "../../models/lora.js";
+import { type LoraApplication, type LoraConfig, type LoraParams, mergeLora } from "../../models/lora.js";
+import { type GenerateOptions, Sampler } from "../../models/gemma3/sampler.js";
 import { encodeChat } from "../data/chat.js";
 import type { Tokenizer } from "../data/tokenizer.js";
 import type { MetricsSink } from "../train/metrics.js";
@@ -44,6 +47,11 @@ export function encodePrompt(tokenizer: Tokenizer, task: Task, systemPrompt = DE
   ]);
 }
 
+/** A prompt cut to its last `maxLength` tokens when longer (the end holds the question and the model-turn opening). */
+export function fitPrompt(tokens: number[], maxLength: number | undefined): number[] {
+  return maxLength === undefined || tokens.length <= maxLength ? tokens : tokens.slice(tokens.length - maxLength);
+}
+
 // --- rollouts ----------------------------------------------------------------------------------------------------
 
 export interface RolloutRequest {
@@ -70,6 +78,37 @@ export interface RolloutResult {
 /** Generates completions under the adapter as it is now (the compiled sampler, or any other generator). */
 export interface RolloutEngine {
   generate(lora: LoraParams<DeviceArray>, request: RolloutRequest): Promise<RolloutResult>;
+}
+
+/**
+ * The compiled sampler (models/gemma3/sampler.ts) as a rollout engine: one Sampler for the whole run, so its
+ * prefill and decode graphs compile once per shape, with the adapter swapped in before each call (the train step
+ * donates the previous one). Its key is the run seed with the call count folded in; the request's per-call seed is
+ * passed along for a sampler that takes one (GenerateOptions.seed), which is what makes a resumed run draw exactly
+ * the samples of an uninterrupted one.
+ */
+export function samplerRollout(model: Gemma3Config, base: Gemma3Params<DeviceArray>, loraConfig: LoraConfig, options: { seed: number; device?: Device; promptBucket?: number; cacheDtype?: "f32" | "bf16" }): RolloutEngine {
+  let holder: LoraApplication<DeviceArray> | undefined;
+  let sampler: Sampler | undefined;
+  return {
+    async generate(lora, request) {
+      if (holder === undefined) holder = { lora, config: loraConfig };
+      holder.lora = lora;
+      sampler ??= new Sampler(model, base, { device: options.device, seed: options.seed, lora: holder, promptBucket: options.promptBucket, cacheDtype: options.cacheDtype });
+      const generateOptions: GenerateOptions & { seed: number } = {
+        maxNewTokens: request.maxNewTokens,
+        samplesPerPrompt: request.samplesPerPrompt,
+        greedy: request.greedy,
+        temperature: request.temperature,
+        ...(request.topK !== undefined && request.topK > 0 ? { topK: request.topK } : {}),
+        ...(request.topP !== undefined && request.topP < 1 ? { topP: request.topP } : {}),
+        stopTokens: request.stopTokens,
+        seed: request.seed,
+      };
+      const generation = await sampler.generate(request.prompts, generateOptions);
+      return { tokens: generation.tokens, finished: generation.finished };
+    },
+  };
 }
 
 /** A step's seed from the run's seed, the step and a stream tag (distinct streams for training and evaluation). */
@@ -286,13 +325,16 @@ export class NanGuard {
   }
 }
 
-/** The wall-clock budget: whether another step (at the slowest step time seen, plus a checkpoint) still fits. */
+/** The wall-clock budget: whether another step (at the slowest step time seen) plus a margin for the checkpoint
+ * still fits. */
 export class TimeBudget {
   private readonly start = Date.now();
   private slowestStep = 0;
   constructor(
     readonly budgetMs: number | undefined,
     private readonly alreadyUsedMs = 0,
+    /** Time kept free for the final checkpoint (default: one more step). */
+    private readonly marginMs?: number,
   ) {}
 
   get elapsedMs(): number {
@@ -303,9 +345,9 @@ export class TimeBudget {
     this.slowestStep = Math.max(this.slowestStep, ms);
   }
 
-  /** True when the next step and a checkpoint (estimated as one more step) might not finish within the budget. */
+  /** True when the next step and the margin might not finish within the budget. */
   exhausted(): boolean {
-    return this.budgetMs !== undefined && this.elapsedMs + 2 * this.slowestStep >= this.budgetMs;
+    return this.budgetMs !== undefined && this.elapsedMs + this.slowestStep + (this.marginMs ?? this.slowestStep) >= this.budgetMs;
   }
 }
 
@@ -319,7 +361,10 @@ export interface ExportOptions {
 
 /** Writes the adapter alone and/or the base weights with it merged in. */
 export async function exportModel(model: Gemma3Config, base: Gemma3Params<DeviceArray>, loraConfig: LoraConfig, lora: LoraParams<DeviceArray>, options: ExportOptions): Promise<void> {
-  if (options.adapterPath !== undefined) await saveLoraAdapter(options.adapterPath, model, loraConfig, lora);
+  if (options.adapterPath !== undefined) {
+    mkdirSync(dirname(options.adapterPath), { recursive: true });
+    await saveLoraAdapter(options.adapterPath, model, loraConfig, lora);
+  }
   if (options.mergedDir !== undefined) {
     const merged = mergeLora(model, base, { lora, config: loraConfig }) as Gemma3Params<DeviceArray>;
     await saveModelDirectory(options.mergedDir, model, merged, { dtype: options.dtype });

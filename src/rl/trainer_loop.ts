@@ -22,8 +22,14 @@ export interface LoopOptions {
   evalEvery?: number;
   /** Evaluate before the first step too (default false). */
   evalAtStart?: boolean;
+  /** Evaluate after the last step when that step was not an evaluation step (default false). */
+  evalAtEnd?: boolean;
+  /** Write metrics every N steps (default 1). */
+  logEvery?: number;
   /** Wall-clock budget of the run in ms, resumed time included (default none). */
   timeBudgetMs?: number;
+  /** Stop (and save) when the next step would end closer than this to the budget (default: one more step). */
+  marginMs?: number;
   /** Stop after this many consecutive non-finite updates (default 5). */
   maxConsecutiveNaN?: number;
   /** Continue from the store's latest checkpoint (an error when there is none). */
@@ -77,7 +83,7 @@ async function logEvaluation(hooks: LoopHooks, step: number, state: TrainState):
 export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<LoopResult> {
   const log = hooks.log ?? ((message: string) => console.log(message));
   if (!(Number.isInteger(options.steps) && options.steps >= 0)) throw new RangeError(`steps must be an integer >= 0, got ${options.steps}`);
-  for (const name of ["checkpointEvery", "evalEvery"] as const) {
+  for (const name of ["checkpointEvery", "evalEvery", "logEvery"] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
@@ -100,7 +106,7 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
   } else {
     state = hooks.initialState();
   }
-  const budget = new TimeBudget(options.timeBudgetMs, usedMs);
+  const budget = new TimeBudget(options.timeBudgetMs, usedMs, options.marginMs);
   const save = async () => {
     if (hooks.store === undefined) return;
     const checkpoint = await checkpointOf(state, {
@@ -119,6 +125,7 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
   if (options.evalAtStart && step === 0) evaluation = await logEvaluation(hooks, 0, state);
   let stoppedBy: LoopResult["stoppedBy"] = "steps";
   let savedAt = -1;
+  let evaluatedAt = options.evalAtStart && step === 0 ? 0 : -1;
   while (step < options.steps) {
     if (budget.exhausted()) {
       stoppedBy = "time budget";
@@ -130,8 +137,8 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
     state = outcome.state;
     step++;
     budget.recordStep(Date.now() - started);
-    await writeAll(hooks.sinks, step, outcome.metrics);
-    if (outcome.samples !== undefined && outcome.samples.length > 0) await writeSamples(hooks.sinks, step, "samples/train", outcome.samples);
+    if (step % (options.logEvery ?? 1) === 0 || outcome.skipped) await writeAll(hooks.sinks, step, outcome.metrics);
+    if (step % (options.logEvery ?? 1) === 0 && outcome.samples !== undefined && outcome.samples.length > 0) await writeSamples(hooks.sinks, step, "samples/train", outcome.samples);
     try {
       guard.record(step, outcome.skipped, outcome.metrics.loss ?? Number.NaN, outcome.metrics.gradNorm ?? Number.NaN);
     } catch (error) {
@@ -142,9 +149,13 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
       await save();
       savedAt = step;
     }
-    if (options.evalEvery !== undefined && step % options.evalEvery === 0) evaluation = await logEvaluation(hooks, step, state);
+    if (options.evalEvery !== undefined && step % options.evalEvery === 0) {
+      evaluation = await logEvaluation(hooks, step, state);
+      evaluatedAt = step;
+    }
   }
   if (savedAt !== step) await save();
+  if (options.evalAtEnd && evaluatedAt !== step) evaluation = await logEvaluation(hooks, step, state);
   return { state, step, stoppedBy, ...(evaluation === undefined ? {} : { evaluation }) };
 }
 

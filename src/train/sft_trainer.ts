@@ -8,7 +8,7 @@ import type { Gemma3Config } from "../../models/gemma3/config.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
 import type { Tokenizer } from "../data/tokenizer.js";
 import { ANSWER_END, ANSWER_START, REASONING_END, REASONING_START } from "../rl/rewards.js";
-import { type EvalResult, type RolloutEngine, type Task, type TaskStream, disposeBatch, encodePrompt, evaluate, packBatch } from "../rl/trainer_common.js";
+import { type EvalResult, type RolloutEngine, type Task, type TaskStream, disposeBatch, encodePrompt, evaluate, fitPrompt, packBatch } from "../rl/trainer_common.js";
 import { type LoopResult, type StageComponents, type StageOptions, type StepOutcome, runStage } from "../rl/trainer_loop.js";
 import { type OptimizerOptions, TrainStep, type TrainState, sftLoss } from "../rl/train_step.js";
 
@@ -21,6 +21,8 @@ export interface SftOptions extends StageOptions {
   /** C: completion tokens per example (longer solutions are cut; default 256). */
   maxCompletionTokens?: number;
   promptBucket?: number;
+  /** Prompts longer than this keep their last tokens; batches are padded to exactly this (one shape). */
+  maxPromptLength?: number;
   evalMaxNewTokens?: number;
   systemPrompt?: string;
   chunk?: number;
@@ -93,7 +95,7 @@ export class SftTrainer {
     const { tokenizer } = this.components;
     const target = (this.components.completionOf ?? formatTarget)(task);
     return {
-      prompt: encodePrompt(tokenizer, task, this.options.systemPrompt),
+      prompt: fitPrompt(encodePrompt(tokenizer, task, this.options.systemPrompt), this.options.maxPromptLength),
       completion: [...tokenizer.encode(target, { addBos: false }), this.endOfTurn],
     };
   }
@@ -106,7 +108,7 @@ export class SftTrainer {
     const batch = packBatch(
       examples.map((e) => e.prompt),
       examples.map((e) => e.completion),
-      { promptBucket: o.promptBucket ?? 16, completionLength: C, padId: c.tokenizer.padId },
+      { promptBucket: o.maxPromptLength ?? o.promptBucket ?? 16, completionLength: C, padId: c.tokenizer.padId },
       // Train on the closing <end_of_turn> (and an <eos>, should a solution contain one): the model must learn to stop.
       { eosIds: [this.endOfTurn], trainOnEos: true, maskTruncated: false },
       this.device,
