@@ -2,6 +2,7 @@
 // Suites register here by name; each prints its own table.
 import { runLogprobsBench } from "./logprobs.js";
 import { runOpsBench } from "./ops.js";
+import { runTrainerBench } from "./trainer.js";
 import { runWeightsBench } from "./weights.js";
 
 interface Suite {
@@ -12,6 +13,7 @@ interface Suite {
 const SUITES: Record<string, Suite> = {
   logprobs: { describe: "peak memory and time of token logprobs: full logits vs the chunked kernels, forward and gradient", run: runLogprobsBench },
   ops: { describe: "dot_general GFLOP/s (ours vs raw OpenBLAS vs tfjs-wasm) and per-call overhead", run: runOpsBench },
+  trainer: { describe: "GRPO step time split (rollout / logprobs / update) at the tiny config, and gradient accumulation forms", run: runTrainerBench },
   weights: { describe: "safetensors write/read MB/s, load onto cpu with peak memory, Gemma3 tokenizer load time", run: runWeightsBench },
 };
 

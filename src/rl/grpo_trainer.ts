@@ -3,7 +3,8 @@
 // compiled graph), computes reference logprobs (beta > 0) and old logprobs (mu > 1) with their compiled graphs,
 // and runs mu train steps on the rollout. Metrics per step: the train step's (loss, kl, clip fractions, grad norm,
 // entropy, learning rate), rewards overall and per function, frac_reward_zero_std, completion lengths and the
-// terminated fraction, the time split rollout / logprobs / update and tokens per second.
+// terminated fraction, the time split rollout / rewards (decode, score, advantages, batch) / logprobs / update,
+// and tokens per second.
 import type { ArrayBase } from "../core/array_base.js";
 import * as np from "../lib/np.js";
 import type { DeviceArray } from "../runtime/array.js";
@@ -174,6 +175,8 @@ export class GrpoTrainer {
       this.device,
     );
     batch.advantages = advantages;
+    await advantages.data(); // rewards, advantages and the batch are ready: the logprobs timer starts here
+    const prepared = performance.now();
     if (this.withReference) batch.refLogp = this.trainStep.referenceLogprobs(c.base, batch);
     if (this.mu > 1) batch.oldLogp = this.trainStep.policyLogprobs(initial.lora, c.base, batch);
     for (const array of [batch.refLogp, batch.oldLogp]) if (array !== undefined) await array.data();
@@ -207,7 +210,8 @@ export class GrpoTrainer {
       ...summary(lengths, "completion_length"),
       terminated_fraction: generation.finished.filter(Boolean).length / generation.finished.length,
       "time/rollout_s": (rolledOut - started) / 1000,
-      "time/logprobs_s": (logprobsDone - rolledOut) / 1000,
+      "time/rewards_s": (prepared - rolledOut) / 1000,
+      "time/logprobs_s": (logprobsDone - prepared) / 1000,
       "time/update_s": (updated - logprobsDone) / 1000,
       "time/step_s": seconds,
       tokens_per_s: generated / seconds,

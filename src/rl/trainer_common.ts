@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import type { ArrayBase } from "../core/array_base.js";
 import * as np from "../lib/np.js";
 import type { DeviceArray } from "../runtime/array.js";
-import type { Device } from "../runtime/device.js";
+import type { Device, DeviceKind } from "../runtime/device.js";
 import { jit } from "../transforms/jit.js";
 import type { Gemma3Config } from "../../models/gemma3/config.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
@@ -87,7 +87,7 @@ export interface RolloutEngine {
  * passed along for a sampler that takes one (GenerateOptions.seed), which is what makes a resumed run draw exactly
  * the samples of an uninterrupted one.
  */
-export function samplerRollout(model: Gemma3Config, base: Gemma3Params<DeviceArray>, loraConfig: LoraConfig, options: { seed: number; device?: Device; promptBucket?: number; cacheDtype?: "f32" | "bf16" }): RolloutEngine {
+export function samplerRollout(model: Gemma3Config, base: Gemma3Params<DeviceArray>, loraConfig: LoraConfig, options: { seed: number; device?: DeviceKind | Device; promptBucket?: number; cacheDtype?: "f32" | "bf16" }): RolloutEngine {
   let holder: LoraApplication<DeviceArray> | undefined;
   let sampler: Sampler | undefined;
   return {
