@@ -70,7 +70,7 @@ describe("GrpoTrainer", () => {
       "loss", "kl", "pgLoss", "clipFractionLow", "clipFractionHigh", "ratioMean", "gradNorm", "learningRate", "entropy", "skipped",
       "reward/mean", "reward/std", "reward/min", "reward/max", "rewards/exact_format/mean", "rewards/exact_format/std", "frac_reward_zero_std",
       "completion_length/mean", "completion_length/min", "completion_length/max", "terminated_fraction",
-      "time/rollout_s", "time/logprobs_s", "time/update_s", "time/step_s", "tokens_per_s",
+      "time/rollout_s", "time/rewards_s", "time/logprobs_s", "time/update_s", "time/step_s", "tokens_per_s",
     ]) {
       expect(m, name).toHaveProperty([name]);
       expect(Number.isFinite(m[name]), name).toBe(true);

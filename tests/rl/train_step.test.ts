@@ -149,6 +149,26 @@ describe("TrainStep update", () => {
   });
 });
 
+describe("learning-rate schedules", () => {
+  it("warmup then cosine, linear or constant, by hand; the traced schedule gives the same numbers", async () => {
+    const cosine = rl.learningRateSchedule({ lr: 1, warmupSteps: 2, totalSteps: 6 });
+    const linear = rl.learningRateSchedule({ lr: 1, warmupSteps: 2, totalSteps: 6, decay: "linear", endLr: 0.2 });
+    const flat = rl.learningRateSchedule({ lr: 0.5, warmupSteps: 4 });
+    const constant = rl.learningRateSchedule({ lr: 0.3 });
+    const steps = [0, 1, 2, 3, 4, 6, 9];
+    expect(steps.map((s) => cosine(s))).toBeAllclose([0, 0.5, 1, (1 + Math.cos(Math.PI / 4)) / 2, 0.5, 0, 0], { atol: 1e-12 });
+    expect(steps.map((s) => linear(s))).toBeAllclose([0, 0.5, 1, 0.8, 0.6, 0.2, 0.2], { atol: 1e-12 });
+    expect(steps.map((s) => flat(s))).toBeAllclose([0, 0.125, 0.25, 0.375, 0.5, 0.5, 0.5], { atol: 1e-12 });
+    expect(steps.map((s) => constant(s))).toEqual(steps.map(() => 0.3));
+    for (const schedule of [cosine, linear, flat]) {
+      const traced = await Promise.all(steps.map(async (s) => scalar(schedule(np.array(s, { dtype: "i32", shape: [], device: "cpu" })))));
+      expect(traced).toBeAllclose(steps.map((s) => schedule(s)), { rtol: 1e-6, atol: 1e-7 });
+    }
+    expect(() => rl.learningRateSchedule({ lr: 1, decay: "linear" })).toThrow(/a linear decay needs totalSteps/);
+    expect(() => rl.learningRateSchedule({ lr: 1, warmupSteps: 5, totalSteps: 5 })).toThrow(/totalSteps must be an integer > warmupSteps = 5/);
+  });
+});
+
 describe("reference logprobs and SFT", () => {
   it("the reference graph is the model with LoRA off", async () => {
     const step = makeStep();
