@@ -136,6 +136,7 @@ export class GrpoTrainer {
       tasks: c.evalTasks ?? [],
       maxNewTokens: o.evalMaxNewTokens ?? o.rollout.maxNewTokens,
       systemPrompt: o.systemPrompt,
+      maxPromptLength: o.maxPromptLength,
     });
   }
 
@@ -175,7 +176,7 @@ export class GrpoTrainer {
       this.device,
     );
     batch.advantages = advantages;
-    await advantages.data(); // rewards, advantages and the batch are ready: the logprobs timer starts here
+    await Promise.all([advantages.data(), batch.mask.data()]); // rewards, advantages and the batch are ready
     const prepared = performance.now();
     if (this.withReference) batch.refLogp = this.trainStep.referenceLogprobs(c.base, batch);
     if (this.mu > 1) batch.oldLogp = this.trainStep.policyLogprobs(initial.lora, c.base, batch);

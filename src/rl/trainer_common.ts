@@ -243,6 +243,8 @@ export interface EvalOptions {
   /** Tasks per generate call (default all at once). */
   batchSize?: number;
   systemPrompt?: string;
+  /** Prompts longer than this keep their last tokens. */
+  maxPromptLength?: number;
 }
 
 export interface EvalResult {
@@ -262,7 +264,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   for (let start = 0; start < tasks.length; start += batchSize) {
     const chunk = tasks.slice(start, start + batchSize);
     const result = await options.rollout.generate(options.lora, {
-      prompts: chunk.map((task) => encodePrompt(tokenizer, task, options.systemPrompt)),
+      prompts: chunk.map((task) => fitPrompt(encodePrompt(tokenizer, task, options.systemPrompt), options.maxPromptLength)),
       samplesPerPrompt: 1,
       maxNewTokens: options.maxNewTokens,
       greedy: true,

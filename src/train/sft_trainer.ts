@@ -82,6 +82,7 @@ export class SftTrainer {
           tasks: components.evalTasks ?? [],
           maxNewTokens: options.evalMaxNewTokens ?? options.maxCompletionTokens ?? 256,
           systemPrompt: options.systemPrompt,
+          maxPromptLength: options.maxPromptLength,
         });
     }
   }
