@@ -1,59 +1,21 @@
 // The GRPO run at tiny size on cpu (issue 8.3): rollout -> rewards -> advantages -> mu updates end to end with the
 // metrics users expect, evaluation and checkpoints; resume from a checkpoint gives the same metrics as an
-// uninterrupted run with the same seed; the time budget stops and saves; repeated NaN updates stop the run with
-// a clear message, the parameters of the last finite update kept.
+// uninterrupted run with the same seed, also after a SIGKILL; the time budget stops and saves; repeated NaN
+// updates stop the run with a clear message, the parameters of the last finite update kept.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { closeDevices, np, rl } from "../../src/index.js";
 import { initLora } from "../../models/lora.js";
-import type { MetricsSink } from "../../src/train/metrics.js";
-import { arithmeticTasks, cyclingTasks, forwardRollout, removeTempDirs, tempDir, tokenizer } from "./trainer_fixtures.js";
-import { baseParams, config, loraConfig, treeValues } from "./train_helpers.js";
+import { deterministic, grpoSetup, removeTempDirs, tempDir } from "./trainer_fixtures.js";
+import { config, loraConfig, treeValues } from "./train_helpers.js";
 
 afterAll(async () => {
   removeTempDirs();
   await closeDevices();
 });
 
-const base = baseParams();
-const rollout = forwardRollout(base);
-
-function options(overrides: Partial<rl.GrpoOptions> = {}): rl.GrpoOptions {
-  return {
-    seed: 17,
-    steps: 2,
-    promptsPerStep: 2,
-    G: 2,
-    mu: 2,
-    grpo: { beta: 0.04 },
-    optimizer: { lr: 5e-3, warmupSteps: 1, totalSteps: 8 },
-    maxGradNorm: 1,
-    rollout: { maxNewTokens: 6, temperature: 1, promptBucket: 8 },
-    systemPrompt: "Answer.",
-    ...overrides,
-  };
-}
-
-function components(sink: MetricsSink, store?: rl.CheckpointStore): rl.GrpoComponents {
-  return {
-    model: config,
-    base,
-    lora: loraConfig,
-    tokenizer,
-    rollout,
-    rewards: rl.defaultRewards(),
-    tasks: cyclingTasks(arithmeticTasks(5)),
-    evalTasks: arithmeticTasks(2, 100),
-    sinks: [sink],
-    store,
-    device: "cpu",
-    log: () => {},
-  };
-}
-
-/** Every metric except wall-clock ones. */
-function deterministic(metrics: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(metrics).filter(([name]) => !name.startsWith("time/") && !name.includes("tokens_per_s")));
-}
+const { options, components } = grpoSetup();
 
 describe("GrpoTrainer", () => {
   it("runs rollout -> update end to end with the expected metrics, evaluation and a checkpoint", async () => {
@@ -108,6 +70,31 @@ describe("GrpoTrainer", () => {
     expect(first.rows.map((r) => deterministic(r.metrics))).toEqual(straight.rows.slice(0, 2).map((r) => deterministic(r.metrics)));
     expect(resumed.rows.map((r) => r.step)).toEqual([3]);
     expect(resumed.rows.map((r) => deterministic(r.metrics))).toEqual(straight.rows.slice(2).map((r) => deterministic(r.metrics)));
+  });
+
+  it("SIGKILL mid-run, then resume: the checkpoint reads back and the next step equals an uninterrupted run's", async () => {
+    const dir = tempDir();
+    const child = fileURLToPath(new URL("./fixtures/grpo_child.ts", import.meta.url));
+    await new Promise<void>((resolve, reject) => {
+      const proc = spawn(process.execPath, ["--import", "tsx", child, dir], { stdio: ["ignore", "pipe", "inherit"] });
+      let output = "";
+      proc.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        // A little after step 3's metrics: the kill lands in its checkpoint save or in step 4.
+        if (output.includes("step 3\n")) setTimeout(() => proc.kill("SIGKILL"), 20);
+      });
+      proc.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`the child exited with ${code} before the kill`))));
+    });
+    const store = rl.directoryCheckpointStore(dir);
+    const saved = await store.load();
+    expect(saved!.step).toBeGreaterThanOrEqual(2);
+    const k = saved!.step;
+    const resumed = new rl.MemorySink();
+    await new rl.GrpoTrainer(options({ steps: k + 1, checkpointEvery: 1, resume: true }), components(resumed, store)).run();
+    const straight = new rl.MemorySink();
+    await new rl.GrpoTrainer(options({ steps: k + 1 }), components(straight)).run();
+    expect(resumed.rows.map((r) => r.step)).toEqual([k + 1]);
+    expect(deterministic(resumed.rows[0]!.metrics)).toEqual(deterministic(straight.rows[k]!.metrics));
   });
 
   it("refuses to resume with another seed or without a checkpoint", async () => {

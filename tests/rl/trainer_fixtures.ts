@@ -9,7 +9,8 @@ import { CharTokenizer } from "../../src/data/char_tokenizer.js";
 import { forward } from "../../models/gemma3/model.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
 import type { LoraParams } from "../../models/lora.js";
-import { config, loraConfig } from "./train_helpers.js";
+import type { MetricsSink } from "../../src/train/metrics.js";
+import { baseParams, config, loraConfig } from "./train_helpers.js";
 
 export const tokenizer = new CharTokenizer();
 
@@ -104,4 +105,43 @@ export function tempDir(): string {
 
 export function removeTempDirs(): void {
   for (const dir of directories.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** The tiny GRPO run of the trainer tests (and of the SIGKILL child): options with overrides, and components. */
+export function grpoSetup() {
+  const base = baseParams();
+  const rollout = forwardRollout(base);
+  const options = (overrides: Partial<rl.GrpoOptions> = {}): rl.GrpoOptions => ({
+    seed: 17,
+    steps: 2,
+    promptsPerStep: 2,
+    G: 2,
+    mu: 2,
+    grpo: { beta: 0.04 },
+    optimizer: { lr: 5e-3, warmupSteps: 1, totalSteps: 8 },
+    maxGradNorm: 1,
+    rollout: { maxNewTokens: 6, temperature: 1, promptBucket: 8 },
+    systemPrompt: "Answer.",
+    ...overrides,
+  });
+  const components = (sink: MetricsSink, store?: rl.CheckpointStore): rl.GrpoComponents => ({
+    model: config,
+    base,
+    lora: loraConfig,
+    tokenizer,
+    rollout,
+    rewards: rl.defaultRewards(),
+    tasks: cyclingTasks(arithmeticTasks(5)),
+    evalTasks: arithmeticTasks(2, 100),
+    sinks: [sink],
+    store,
+    device: "cpu",
+    log: () => {},
+  });
+  return { options, components };
+}
+
+/** Every metric except wall-clock ones. */
+export function deterministic(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter(([name]) => !name.startsWith("time/") && !name.includes("tokens_per_s")));
 }
