@@ -97,6 +97,19 @@ describe("GrpoTrainer", () => {
     expect(deterministic(resumed.rows[0]!.metrics)).toEqual(deterministic(straight.rows[k]!.metrics));
   });
 
+  it("raises a reward it can reach: emitting characters the tokenizer knows (compiled sampler, 20 steps)", async () => {
+    const sink = new rl.MemorySink();
+    const known: rl.RewardFunction = { name: "known_chars", score: (sample) => sample.completion.length / 8 };
+    const base = components(sink).base;
+    await new rl.GrpoTrainer(
+      options({ seed: 3, steps: 20, G: 8, mu: 1, grpo: { beta: 0 }, optimizer: { lr: 3e-2 }, rollout: { maxNewTokens: 8, temperature: 1, promptBucket: 8 } }),
+      { ...components(sink), rollout: rl.samplerRollout(config, base, loraConfig, { seed: 3, device: "cpu" }), rewards: new rl.RewardCombiner([{ fn: known }]), evalTasks: [] },
+    ).run();
+    const rewards = sink.rows.map((r) => r.metrics["reward/mean"]!);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(rewards.slice(-5))).toBeGreaterThan(mean(rewards.slice(0, 5)) + 0.15);
+  });
+
   it("refuses to resume with another seed or without a checkpoint", async () => {
     const empty = rl.directoryCheckpointStore(tempDir());
     await expect(new rl.GrpoTrainer(options({ resume: true }), components(new rl.MemorySink(), empty)).run()).rejects.toThrow(/no checkpoint found/);
