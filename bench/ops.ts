@@ -80,7 +80,7 @@ async function oursGflops(backend: PjrtBackend, n: number, reps: number): Promis
   return gflops(n, median(times));
 }
 
-function rawGflops(n: number, coreType: string | undefined): number {
+export function rawGflops(n: number, coreType: string | undefined): number {
   const binary = join(nativeBuildDir(), "sgemm_bench");
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build:native`);
   const env = { ...process.env };

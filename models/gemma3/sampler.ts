@@ -45,6 +45,8 @@ export interface Generation {
   finished: boolean[];
   /** Decode loop iterations run (the loop stops early once every row has finished). */
   steps: number;
+  /** Wall-clock seconds of the prefill graph (from launch until its state is ready) and of the decode loop. */
+  seconds: { prefill: number; decode: number };
 }
 
 export interface SamplerOptions {
@@ -220,13 +222,19 @@ export class Sampler {
     const callIndex = np.array(this.calls++, { dtype: "i32", shape: [], device });
     const key = deriveKey(keyArray, callIndex) as DeviceArray;
     const lora = this.options.lora?.lora ?? null;
+    const launched = performance.now();
     const started = this.prefill(this.params, lora, promptArray, maskArray, key, knobs, plan);
+    // Waiting for readiness moves no data: the loop could not start before the prefill's state exists anyway.
+    await (started.step as DeviceArray).ready();
+    const prefilled = performance.now();
     const final = this.loop(this.params, lora, started, key, knobs, plan);
+    await (final.step as DeviceArray).ready();
+    const seconds = { prefill: (prefilled - launched) / 1000, decode: (performance.now() - prefilled) / 1000 };
     const out = final as unknown as Record<"tokens" | "logprobs" | "done" | "step", DeviceArray>;
     const [tokens, logprobs, done, steps] = await Promise.all([out.tokens.data(), out.logprobs.data(), out.done.data(), out.step.data()]);
     for (const array of [promptArray, maskArray, keyArray, callIndex, key, knobs.temperature, knobs.topK, knobs.topP]) (array as DeviceArray).dispose();
     disposeState(final);
-    return unpack(tokens as Int32Array, logprobs as Float32Array, done as Uint8Array, Number(steps[0]), B, plan);
+    return { ...unpack(tokens as Int32Array, logprobs as Float32Array, done as Uint8Array, Number(steps[0]), B, plan), seconds };
   }
 
   private planFor(prompts: readonly (readonly number[])[], options: GenerateOptions): Plan {
@@ -277,10 +285,10 @@ function disposeState(state: LoopState): void {
   for (const array of [state.cacheMask, state.tokens, state.logprobs, state.done, state.step]) (array as DeviceArray).dispose();
 }
 
-function unpack(tokens: Int32Array, logprobs: Float32Array, done: Uint8Array, steps: number, B: number, plan: Plan): Generation {
+function unpack(tokens: Int32Array, logprobs: Float32Array, done: Uint8Array, steps: number, B: number, plan: Plan): Omit<Generation, "seconds"> {
   const N = plan.maxNewTokens;
   const stops = new Set(plan.stopTokens);
-  const result: Generation = { tokens: [], logprobs: [], finished: [], steps: steps - 1 };
+  const result: Omit<Generation, "seconds"> = { tokens: [], logprobs: [], finished: [], steps: steps - 1 };
   for (let b = 0; b < B; b++) {
     const row = Array.from(tokens.subarray(b * N, (b + 1) * N));
     const stopAt = row.findIndex((token) => stops.has(token));

@@ -9,6 +9,7 @@ import { initParams } from "../../models/gemma3/init.js";
 import { forward } from "../../models/gemma3/model.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
 import { Sampler } from "../../models/gemma3/sampler.js";
+import { initLora } from "../../models/lora.js";
 import { type SamplingOptions, sampleTokens, topK, topP } from "../../kernels/sampling.js";
 import { makeRng } from "../helpers/arrays.js";
 import { disposeTree, maskArray, moveTree, tokensArray, values } from "./helpers.js";
@@ -181,6 +182,32 @@ describe("sampler", () => {
     expect(again.logprobs.flat()).toBeAllclose(first.logprobs.flat(), { rtol: 1e-4, atol: 1e-4 });
     disposeTree(referenceParams);
     expect(onCpu.compiledSignatures).toBe(2); // one prefill, one decode loop, reused by the second call
+  });
+
+  it("applies a LoRA adapter: the first greedy token is the argmax of the adapted forward", async () => {
+    const loraConfig = { rank: 2, alpha: 4, targets: ["q", "down"] };
+    const fresh = initLora(config, loraConfig, { seed: 1, device: "cpu" });
+    const draw = makeRng(2);
+    const lora = {
+      layers: fresh.layers.map((pairs) =>
+        Object.fromEntries(Object.entries(pairs).map(([t, pair]) => [t, { a: pair.a, b: np.array(Float32Array.from({ length: pair.b.size }, () => draw() - 0.5), { shape: pair.b.shape, device: "cpu" }) }])),
+      ),
+    };
+    const adapted = new Sampler(config, params, { device: "cpu", lora: { lora, config: loraConfig } });
+    const out = await adapted.generate(prompts, { maxNewTokens: 1, stopTokens: [] });
+    const length = Math.max(...prompts.map((p) => p.length));
+    const padded = prompts.map((p) => [...new Array<number>(length - p.length).fill(0), ...p]);
+    const valid = prompts.map((p) => Array.from({ length }, (_, j) => j >= length - p.length));
+    const logits = await values(jit((p: Gemma3Params<ArrayBase>, l: typeof lora, t: ArrayBase, m: ArrayBase) => forward(config, p, t, m, { lora: l, config: loraConfig }), { device: "cpu" })(params, lora, tokensArray(padded, "cpu"), maskArray(valid, "cpu")));
+    const baseOut = await new Sampler(config, params, { device: "cpu" }).generate(prompts, { maxNewTokens: 1, stopTokens: [] });
+    let differs = false;
+    prompts.forEach((_, b) => {
+      const last = Array.from(logits.subarray((b * length + length - 1) * config.vocabSize, (b * length + length) * config.vocabSize));
+      expect(out.tokens[b]![0]).toBe(last.indexOf(Math.max(...last)));
+      differs ||= out.tokens[b]![0] !== baseOut.tokens[b]![0];
+    });
+    expect(differs).toBe(true); // the adapter changed the model
+    disposeTree([fresh, lora]);
   });
 
   it("top-k 1 with any temperature is greedy", async () => {

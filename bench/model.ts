@@ -1,0 +1,185 @@
+// The `model` suite: Gemma3 on the cpu device with random weights. Measured in one run, so the ratios compare like
+// with like on a shared machine:
+//   - raw OpenBLAS sgemm GFLOP/s (build/Release/sgemm_bench, the engine's core type) and memory read bandwidth
+//     (memchr over 1 GiB in this process, and the engine's f32 sum over 1 GiB on every core; the higher counts);
+//   - prefill of a 512-token prompt (prompt -> KV cache -> first token) as GFLOP/s and a fraction of raw sgemm;
+//   - decode tokens/s at batch 1 and 8, with weight bytes read per second against the bandwidth;
+//   - for bf16 and f32 weights; bf16 runs first in a fresh process, so the peak RSS it reports is its own.
+// Options: --preset=gemma3-1b (default), --prompt=512, --tokens=6 (decode steps timed).
+import { cpus } from "node:os";
+import { type ArrayBase, closeDevices, getDevice, jit, np } from "../src/index.js";
+import type { DeviceArray } from "../src/runtime/array.js";
+import type { PjrtBackend } from "../src/runtime/pjrt.js";
+import { type Gemma3Config, isPresetName, preset } from "../models/gemma3/config.js";
+import { initParams } from "../models/gemma3/init.js";
+import { countParams, type Gemma3Params } from "../models/gemma3/params.js";
+import { Sampler } from "../models/gemma3/sampler.js";
+import { rawGflops } from "./ops.js";
+
+function option(args: string[], name: string, fallback: string): string {
+  const found = args.find((arg) => arg.startsWith(`--${name}=`));
+  return found === undefined ? fallback : found.slice(name.length + 3);
+}
+
+/** Read bandwidth of one thread: memchr over a buffer that never contains the byte searched for. */
+function memchrBandwidth(bytes: number): number {
+  const buffer = Buffer.alloc(bytes, 7); // nonzero: every page is backed by its own memory
+  buffer.indexOf(1); // warm up
+  const times: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
+    const start = performance.now();
+    buffer.indexOf(1);
+    times.push((performance.now() - start) / 1000);
+  }
+  return bytes / Math.min(...times);
+}
+
+/** Read bandwidth of the engine on every core: an f32 sum over `bytes`. */
+async function engineBandwidth(bytes: number): Promise<number> {
+  const n = bytes / 4;
+  const x = jit(() => np.ones([n]), { device: "cpu" })() as DeviceArray;
+  const sum = jit((a: ArrayBase) => np.sum(a), { device: "cpu" });
+  await sum(x).ready();
+  const times: number[] = [];
+  for (let rep = 0; rep < 5; rep++) {
+    const start = performance.now();
+    const s = sum(x);
+    await s.ready();
+    times.push((performance.now() - start) / 1000);
+    s.dispose();
+  }
+  x.dispose();
+  return bytes / Math.min(...times);
+}
+
+function maxRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+interface DtypeResult {
+  dtype: "f32" | "bf16";
+  initSeconds: number;
+  prefillSeconds: number;
+  prefillGflops: number;
+  decode: { batch: number; secondsPerStep: number }[];
+  weightBytes: number;
+  peakRss: number;
+}
+
+/** FLOPs of a T-token prefill: every non-embedding weight twice per token, attention scores and values over the
+ * full T x T square per layer (masked entries are computed too), and one row of logits. */
+function prefillFlops(config: Gemma3Config, T: number): number {
+  const nonEmbedding = countParams(config) - config.vocabSize * config.dModel;
+  const attention = config.numLayers * 2 * 2 * T * T * config.numHeads * config.headDim;
+  return 2 * nonEmbedding * T + attention + 2 * config.vocabSize * config.dModel;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const value = await fn();
+  return [value, (performance.now() - start) / 1000];
+}
+
+function disposeParams(tree: Gemma3Params<DeviceArray>): void {
+  tree.embed.dispose();
+  tree.finalNorm.dispose();
+  for (const layer of tree.layers) for (const w of Object.values(layer)) w.dispose();
+}
+
+const widen = jit((w: ArrayBase) => np.astype(w, "f32"), { device: "cpu", name: "widen" });
+
+/** The same weights in f32, one tensor at a time (the bf16 tree is disposed as it goes). */
+function widenParams(params: Gemma3Params<DeviceArray>): Gemma3Params<DeviceArray> {
+  const one = (w: DeviceArray): DeviceArray => {
+    const wide = widen(w);
+    w.dispose();
+    return wide;
+  };
+  return {
+    embed: one(params.embed),
+    finalNorm: one(params.finalNorm),
+    layers: params.layers.map((layer) => Object.fromEntries(Object.entries(layer).map(([k, w]) => [k, one(w)])) as unknown as Gemma3Params<DeviceArray>["layers"][number]),
+  };
+}
+
+async function ready(params: Gemma3Params<DeviceArray>): Promise<void> {
+  await params.embed.ready();
+  for (const layer of params.layers) for (const w of Object.values(layer)) await w.ready();
+}
+
+async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArray>, dtype: "f32" | "bf16", initSeconds: number, promptLength: number, steps: number): Promise<DtypeResult> {
+  const prompt = (length: number, row: number) => Array.from({ length }, (_, i) => 2 + ((i * 131 + row * 17) % (config.vocabSize - 2)));
+  // Prefill: a promptLength-token prompt, one token drawn (no decode step). The first call compiles.
+  const sampler = new Sampler(config, params, { device: "cpu", promptBucket: promptLength });
+  await sampler.generate([prompt(promptLength, 0)], { maxNewTokens: 1, stopTokens: [] });
+  const prefillSeconds = (await sampler.generate([prompt(promptLength, 0)], { maxNewTokens: 1, stopTokens: [] })).seconds.prefill;
+  // Decode: a 16-token prompt, then `steps` iterations of the decode loop, timed on their own.
+  const decode: { batch: number; secondsPerStep: number }[] = [];
+  for (const batch of [1, 8]) {
+    const prompts = Array.from({ length: batch }, (_, row) => prompt(16, row));
+    const short = new Sampler(config, params, { device: "cpu", promptBucket: 16 });
+    const options = { maxNewTokens: steps + 1, stopTokens: [] };
+    await short.generate(prompts, options); // compile
+    const run = await short.generate(prompts, options);
+    if (run.steps !== steps) throw new Error(`decode ran ${run.steps} steps, expected ${steps}`);
+    decode.push({ batch, secondsPerStep: run.seconds.decode / steps });
+  }
+  return {
+    dtype,
+    initSeconds,
+    prefillSeconds,
+    prefillGflops: prefillFlops(config, promptLength) / prefillSeconds / 1e9,
+    decode,
+    weightBytes: countParams(config) * (dtype === "bf16" ? 2 : 4),
+    peakRss: maxRssBytes(),
+  };
+}
+
+const GB = 1e9;
+
+export async function runModelBench(args: string[]): Promise<void> {
+  const name = option(args, "preset", "gemma3-1b");
+  if (!isPresetName(name)) throw new Error(`--preset: unknown preset ${name}`);
+  const promptLength = Number(option(args, "prompt", "512"));
+  const steps = Number(option(args, "tokens", "6"));
+  const backend = getDevice("cpu").backend as PjrtBackend;
+  const attributes = backend.attributes();
+  const coreType = typeof attributes.openblas_coretype === "string" && attributes.openblas_coretype !== "auto" ? attributes.openblas_coretype : undefined;
+  console.log(`model:   ${name} (${countParams(preset(name)).toLocaleString("en")} parameters), random weights, cpu device, ${cpus().length} cores`);
+  const sgemm1024 = rawGflops(1024, coreType);
+  const sgemm2048 = rawGflops(2048, coreType);
+  const rawSgemm = Math.max(sgemm1024, sgemm2048);
+  console.log(`sgemm:   ${sgemm1024.toFixed(1)} GFLOP/s at 1024^2, ${sgemm2048.toFixed(1)} at 2048^2 (raw OpenBLAS, ${coreType ?? "auto"})`);
+  const config = preset(name);
+  // bf16 first, in this fresh process, so the peak RSS after it is bf16 generation's own; then the same weights
+  // widened to f32 (faster than drawing them again).
+  const start = performance.now();
+  const bf16 = initParams(config, { seed: 0, device: "cpu", weightsDtype: "bf16" });
+  await ready(bf16);
+  const results: DtypeResult[] = [await measureDtype(config, bf16, "bf16", (performance.now() - start) / 1000, promptLength, steps)];
+  const widenStart = performance.now();
+  const f32 = widenParams(bf16);
+  await ready(f32);
+  results.push(await measureDtype(config, f32, "f32", (performance.now() - widenStart) / 1000, promptLength, steps));
+  disposeParams(f32);
+  // Bandwidth last: its 1 GiB buffers must not count in the generation's peak RSS.
+  const oneThread = memchrBandwidth(1 << 30);
+  const allCores = await engineBandwidth(1 << 30);
+  const bandwidth = Math.max(oneThread, allCores);
+  console.log(`memory:  ${(oneThread / GB).toFixed(2)} GB/s read (memchr, one thread), ${(allCores / GB).toFixed(2)} GB/s (engine f32 sum, all cores)\n`);
+  for (const r of results) {
+    console.log(`${r.dtype} weights (${(r.weightBytes / GB).toFixed(2)} GB): ${r.dtype === "bf16" ? "random init" : "widened from bf16 in"} ${r.initSeconds.toFixed(1)} s, peak RSS so far ${(r.peakRss / GB).toFixed(2)} GB`);
+    console.log(
+      `  prefill ${promptLength} tokens: ${r.prefillSeconds.toFixed(2)} s = ${(promptLength / r.prefillSeconds).toFixed(1)} tokens/s, ` +
+        `${r.prefillGflops.toFixed(1)} GFLOP/s = ${((100 * r.prefillGflops) / rawSgemm).toFixed(0)}% of raw sgemm`,
+    );
+    for (const d of r.decode) {
+      const bytesPerSecond = r.weightBytes / d.secondsPerStep;
+      console.log(
+        `  decode batch ${d.batch}: ${(1 / d.secondsPerStep).toFixed(2)} steps/s = ${(d.batch / d.secondsPerStep).toFixed(2)} tokens/s, ` +
+          `weights read ${(bytesPerSecond / GB).toFixed(2)} GB/s = ${((100 * bytesPerSecond) / bandwidth).toFixed(0)}% of measured bandwidth`,
+      );
+    }
+  }
+  await closeDevices();
+}
