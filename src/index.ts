@@ -30,3 +30,4 @@ export { liveBuffers, liveExecutables } from "./runtime/pjrt.js";
 export { availableDevices } from "./runtime/plugins.js";
 
 export * as data from "./data/index.js";
+export * as train from "./train/index.js";

@@ -5,7 +5,7 @@ export { Rng, hashInts, hashString, permutation } from "./prng.js";
 export { type Split, type Level, type TaskOptions, TEMPLATE_NAMES, taskAt, builtinTasks, generateTasks, splitOf } from "./tasks.js";
 export { type Rows, parseJsonl, readJsonl } from "./jsonl.js";
 export { type Gsm8kOptions, parseGsm8kAnswer, normalizeNumber, gsm8kRow, readGsm8kJsonl } from "./gsm8k.js";
-export { parseParquetRows, readParquet, readGsm8kParquet } from "./parquet.js";
+export { type ParquetOptions, parseParquetRows, readParquet, readGsm8kParquet, closeParquetDecoder } from "./parquet.js";
 export {
   type SftExample,
   type SftFieldOptions,
@@ -20,3 +20,4 @@ export {
   writeSftJsonl,
 } from "./sft.js";
 export { type DataPosition, type IteratorOptions, DataIterator } from "./iterator.js";
+export { type DataSourceKind, type DataSourceOptions, type DataSources, loadDataSources } from "./source.js";

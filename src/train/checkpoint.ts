@@ -179,6 +179,16 @@ function checkManifest(value: unknown, path: string): CheckpointManifest {
   if (!Number.isSafeInteger(m.step) || m.step! < 0) throw new CheckpointError(path, `step must be a non-negative integer, got ${JSON.stringify(m.step)}`);
   if (!Array.isArray(m.rngKey) || m.rngKey.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) throw new CheckpointError(path, "rngKey must be a list of u32 words");
   if (typeof m.tensorStore !== "string") throw new CheckpointError(path, "tensorStore is missing");
+  const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+  const position = m.dataPosition as Partial<DataPosition> | null | undefined;
+  if (position != null && !(isCount(position.epoch) && isCount(position.index) && isCount(position.shuffleSeed) && isCount(position.size) && typeof position.shuffle === "boolean")) {
+    throw new CheckpointError(path, `dataPosition must be {epoch, index, shuffleSeed, shuffle, size}, got ${JSON.stringify(position)}`);
+  }
+  const metrics = m.metrics as Partial<MetricsPointer> | null | undefined;
+  if (metrics != null && !(typeof metrics.file === "string" && isCount(metrics.bytes) && (metrics.samplesBytes === undefined || isCount(metrics.samplesBytes)))) {
+    throw new CheckpointError(path, `metrics must be {file, bytes, samplesBytes?}, got ${JSON.stringify(metrics)}`);
+  }
+  if (m.extra != null && (typeof m.extra !== "object" || Array.isArray(m.extra))) throw new CheckpointError(path, "extra must be an object");
   return { dataPosition: null, metrics: null, extra: {}, config: null, createdAt: "", ...m } as CheckpointManifest;
 }
 

@@ -49,7 +49,7 @@ export const configSchema = z.strictObject({
   data: z.strictObject({
     source: z.enum(["builtin", "gsm8k-jsonl", "gsm8k-parquet", "sft-jsonl"]).describe("Where training examples come from"),
     path: z.string().nullable().describe("Training file for file sources"),
-    evalPath: z.string().nullable().describe("Held-out file; null: built-in held-out tasks"),
+    evalPath: z.string().nullable().describe("Held-out file (same format as path); null: built-in held-out tasks"),
     levels: z.array(z.union([z.literal(1), z.literal(2), z.literal(3)])).min(1).describe("Difficulty levels of built-in tasks"),
     trainSize: int(1).describe("Number of built-in training tasks"),
     evalSize: int(1).describe("Number of held-out tasks per evaluation"),
@@ -97,6 +97,7 @@ export const configSchema = z.strictObject({
   eval: z.strictObject({
     every: int(0).describe("Greedy held-out evaluation every N steps (0: only at the end)"),
     greedy: z.boolean(),
+    batchSize: int(1).describe("Prompts decoded at once during evaluation"),
   }),
   checkpoint: z.strictObject({
     every: int(1).describe("Checkpoint every N steps"),
@@ -144,7 +145,7 @@ export function defaultConfig(stage: Stage): TrainConfigInput {
       stage === "sft"
         ? { lr: 1e-4, warmupFraction: 0.05, schedule: "cosine", clip: 1.0, weightDecay: 0.01, b1: 0.9, b2: 0.999, steps: 500, batchSize: 8, gradAccumulation: 1 }
         : { lr: 3e-6, warmupFraction: 0.1, schedule: "cosine", clip: 0.1, weightDecay: 0.1, b1: 0.9, b2: 0.99, steps: 3738, batchSize: 1, gradAccumulation: 1 },
-    eval: { every: stage === "sft" ? 100 : 250, greedy: true },
+    eval: { every: stage === "sft" ? 100 : 250, greedy: true, batchSize: 16 },
     checkpoint: { every: 500, keep: 3, marginSeconds: 120 },
     log: { every: 1, samples: 2, tensorboard: true, curves: true },
   };

@@ -1,6 +1,7 @@
 // Run logs under runs/<name>/: metrics.jsonl (one record per logged step), samples.jsonl (sample completions and
 // other text), TensorBoard event files, and an in-memory history for the curves drawn at the end of a run.
-// A checkpoint stores a MetricsPointer; resuming truncates metrics.jsonl to it so no step is logged twice.
+// A checkpoint stores a MetricsPointer; resuming truncates metrics.jsonl and samples.jsonl to it so no step is
+// logged twice.
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseJsonl, readSourceFile } from "../data/jsonl.js";
@@ -18,6 +19,8 @@ export interface MetricsSink {
 export interface MetricsPointer {
   file: string;
   bytes: number;
+  /** Length of samples.jsonl at the same moment (absent: leave it as it is). */
+  samplesBytes?: number;
 }
 
 export interface MetricsRecord {
@@ -113,7 +116,7 @@ export class RunLog implements MetricsSink {
     if (this.metrics.bytes > 0) {
       for (const record of readMetricsJsonl(this.metricsPath)) this.remember(record.step, record.values);
     }
-    this.samples = new JsonlAppender(this.samplesPath);
+    this.samples = new JsonlAppender(this.samplesPath, options.resumeAt?.samplesBytes);
     this.events = options.tensorboard === false ? undefined : new EventFileWriter(runDir, this.now);
   }
 
@@ -145,7 +148,7 @@ export class RunLog implements MetricsSink {
 
   /** The position to store in a checkpoint. */
   pointer(): MetricsPointer {
-    return { file: "metrics.jsonl", bytes: this.metrics.bytes };
+    return { file: "metrics.jsonl", bytes: this.metrics.bytes, samplesBytes: this.samples.bytes };
   }
 
   flush(): void {

@@ -6,6 +6,7 @@ import { DataError } from "../../src/data/errors.js";
 import { normalizeNumber, parseGsm8kAnswer, readGsm8kJsonl } from "../../src/data/gsm8k.js";
 import { readGsm8kParquet, readParquet } from "../../src/data/parquet.js";
 import { readSftJsonl, toSft, writeSftJsonl } from "../../src/data/sft.js";
+import { loadDataSources } from "../../src/data/source.js";
 import { generateTasks } from "../../src/data/tasks.js";
 
 const FIXTURES = new URL("fixtures/", import.meta.url).pathname;
@@ -129,5 +130,29 @@ describe("SFT data", () => {
     const back = readSftJsonl(file).items;
     expect(back.map(({ id: _, ...rest }) => rest)).toEqual(sft.map(({ id: _, ...rest }) => rest));
     expect(() => toSft({ id: "x", question: "q", answer: "1" })).toThrow(/no worked solution/);
+  });
+});
+
+describe("data sources from the config's data section", () => {
+  const base = { path: null, evalPath: null, levels: [1, 2] as const, trainSize: 30, evalSize: 12, heldOutFraction: 0.1, onBadRow: "error" as const, seed: 4 };
+
+  it("built-in: training tasks and disjoint held-out tasks of the requested sizes", async () => {
+    const { train, eval: held, reports } = await loadDataSources({ ...base, source: "builtin" });
+    expect([train.size, held.size]).toEqual([30, 12]);
+    expect(train.get(0).id).toBe("builtin:train:4:0");
+    expect(held.get(0).id).toBe("builtin:heldout:4:0");
+    expect(reports).toEqual({});
+  });
+
+  it("files: GSM8K JSONL/Parquet and SFT JSONL, with a file or built-in held-out set", async () => {
+    const jsonl = await loadDataSources({ ...base, source: "gsm8k-jsonl", path: GSM8K_JSONL, evalPath: GSM8K_JSONL, evalSize: 3 });
+    expect([jsonl.train.size, jsonl.eval.size]).toEqual([8, 3]);
+    expect(jsonl.reports.train!.rows).toBe(8);
+    const parquet = await loadDataSources({ ...base, source: "gsm8k-parquet", path: GSM8K_PARQUET });
+    expect(parquet.train.get(7).answer).toBe("-4");
+    expect(parquet.eval.get(0).id).toMatch(/^builtin:heldout:/);
+    const sft = await loadDataSources({ ...base, source: "sft-jsonl", path: join(FIXTURES, "sft_sample.jsonl") });
+    expect(sft.train.get(1)).toMatchObject({ question: "A box has 6 rows of 4 eggs. How many eggs?", reasoning: "6 * 4 = 24.", answer: "24" });
+    await expect(loadDataSources({ ...base, source: "gsm8k-jsonl" })).rejects.toThrow(/data.path is required/);
   });
 });

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { mutate } from "../data/mutate.js";
 import { CheckpointError, type CheckpointState, checkpointsDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
 
 function state(step: number): CheckpointState {
@@ -100,10 +101,29 @@ describe("checkpoints", () => {
     expect(() => saveCheckpoint(run, { ...state(8), tensors: { x: { dtype: "f32", shape: [3], bytes: new Uint8Array(8) } } })).toThrow(/needs 12 bytes, got 8/);
   });
 
+  it("fuzz: mutated manifest.json and tensors.json load or fail with a CheckpointError (1000 cases)", () => {
+    const run = mkdtempSync(join(tmpdir(), "grpo-ckpt-"));
+    const path = saveCheckpoint(run, state(5));
+    for (const file of ["manifest.json", "tensors.json"]) {
+      const original = readFileSync(join(path, file));
+      for (let i = 0; i < 500; i++) {
+        writeFileSync(join(path, file), mutate(original, file === "manifest.json" ? 5 : 6, i));
+        try {
+          loadCheckpoint(path);
+        } catch (error) {
+          if (!(error instanceof CheckpointError)) throw new Error(`${file} case ${i}: ${String(error)}`);
+        }
+      }
+      writeFileSync(join(path, file), original);
+    }
+    expectStep(path, 5);
+  });
+
   it("SIGKILL during saves never leaves a corrupt latest checkpoint", async () => {
     const run = mkdtempSync(join(tmpdir(), "grpo-ckpt-kill-"));
     const child = new URL("fixtures/checkpoint_writer.ts", import.meta.url).pathname;
     let lastSaved = 0;
+    let killedMidSave = 0;
     for (const [round, delayMs] of [[0, 0], [1, 7], [2, 23]] as const) {
       const proc = spawn(process.execPath, ["--import", "tsx", child, run], { stdio: ["ignore", "pipe", "inherit"] });
       const exited = new Promise<void>((resolve) => proc.on("exit", () => resolve()));
@@ -119,6 +139,7 @@ describe("checkpoints", () => {
         proc.on("exit", (code, signal) => { if (signal !== "SIGKILL") reject(new Error(`writer exited early: ${code}`)); });
       });
       await exited;
+      if (readdirSync(checkpointsDir(run)).some((name) => name.startsWith(".tmp-"))) killedMidSave++;
       const latest = latestCheckpoint(run)!;
       const { manifest, tensors } = loadCheckpoint(latest);
       expect(manifest.step).toBeGreaterThanOrEqual(lastSaved);
@@ -126,6 +147,7 @@ describe("checkpoints", () => {
       expect(new Float32Array(tensors.moments!.bytes.slice().buffer).every((v) => v === manifest.step)).toBe(true);
       expect(manifest.rngKey).toEqual([manifest.step, 0xffffffff - manifest.step]);
     }
-    expect(existsSync(checkpointsDir(run))).toBe(true);
+    // The kills did land inside saves (a temporary folder was left), not only between them.
+    expect(killedMidSave).toBeGreaterThan(0);
   });
 });

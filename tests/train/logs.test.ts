@@ -126,14 +126,17 @@ describe("RunLog", () => {
     const log = new RunLog(dir, { tensorboard: false });
     log.scalars(1, { loss: 3 });
     log.scalars(2, { loss: 2 });
+    log.text(2, "sample", "kept");
     const pointer = log.pointer();
     log.scalars(3, { loss: 1 });
+    log.text(3, "sample", "dropped on resume");
     log.close();
     const resumed = new RunLog(dir, { tensorboard: false, resumeAt: pointer });
     expect(resumed.history.get("loss")).toEqual([[1, 3], [2, 2]]);
     resumed.scalars(3, { loss: 1.5 });
     resumed.close();
     expect(readMetricsJsonl(join(dir, "metrics.jsonl")).map((r) => [r.step, r.values.loss])).toEqual([[1, 3], [2, 2], [3, 1.5]]);
+    expect(readFileSync(join(dir, "samples.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).text)).toEqual(["kept"]);
     expect(() => new RunLog(dir, { tensorboard: false, resumeAt: { file: "metrics.jsonl", bytes: 1e9 } })).toThrow(/cannot resume at byte/);
   });
 });
