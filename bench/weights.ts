@@ -1,9 +1,14 @@
-// npm run bench -- weights [--mb N]: safetensors write and read throughput on a generated file of N MB (default
-// 1024) of Gemma-shaped bf16 matrices, loading onto the cpu device with peak memory, and the Gemma3 tokenizer's
-// load time and encode rate. The file is read right after it is written, so reads come from the page cache.
-import { readFileSync, rmSync } from "node:fs";
+// npm run bench -- weights [--mb N] [--model]: safetensors write and read throughput on a generated file of N MB
+// (default 1024) of Gemma-shaped bf16 matrices, loading onto the cpu device with peak memory, and the Gemma3
+// tokenizer's load time and encode rate. With --model, instead: a gemma3-270m-shaped bf16 model directory is
+// written and loaded through loadModelDirectory (bf16 on the cpu device), with time and peak memory. Files are read
+// right after they are written, so reads come from the page cache.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { configToHuggingFace, preset } from "../models/gemma3/config.js";
+import { paramEntries, weightTable } from "../models/gemma3/params.js";
+import { loadModelDirectory } from "../models/gemma3/weights.js";
 import { SafetensorsReader, type TensorToWrite, writeSafetensors } from "../models/safetensors.js";
 import { loadGemmaTokenizer } from "../src/data/tokenizer.js";
 import { DeviceArray } from "../src/runtime/array.js";
@@ -25,7 +30,33 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - start];
 }
 
+/** Writes a gemma3-270m-shaped bf16 checkpoint tensor by tensor, then loads it as a user would. */
+async function benchModelDirectory(): Promise<void> {
+  const config = preset("gemma3-270m");
+  const dir = join(tmpdir(), `grpo-xla-bench-model-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    const tensors: TensorToWrite[] = weightTable(config).map((spec) => ({
+      name: spec.hfName,
+      dtype: "BF16",
+      shape: spec.shape,
+      data: () => new Uint16Array(spec.shape.reduce((a, b) => a * b, 1)).fill(0x3c00),
+    }));
+    const bytes = tensors.reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 2), 0);
+    await writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
+    writeFileSync(join(dir, "config.json"), JSON.stringify(configToHuggingFace(config)));
+    const before = peakRssMb();
+    const [model, ms] = await timed(() => loadModelDirectory(dir, { device: "cpu", weightsDtype: "bf16" }));
+    console.log(`gemma3-270m directory (${(bytes / 2 ** 20).toFixed(0)} MiB bf16): loaded onto cpu in ${(ms / 1000).toFixed(2)} s (${rate(bytes, ms)}), peak RSS ${peakRssMb().toFixed(0)} MiB (${before.toFixed(0)} MiB before loading)`);
+    for (const [, array] of paramEntries(model.config, model.params)) array.dispose();
+    await closeDevices();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runWeightsBench(args: string[]): Promise<void> {
+  if (args.includes("--model")) return benchModelDirectory();
   const mbFlag = args.indexOf("--mb");
   const totalMb = mbFlag >= 0 ? Number(args[mbFlag + 1]) : 1024;
   // Matrices of a Gemma3-1B MLP projection: 6912 x 1152 bf16 = 15.2 MiB each.

@@ -7,7 +7,6 @@
 // computed from the shapes, then each tensor's bytes are asked for, written and dropped in turn.
 import { open, rename, rm, type FileHandle } from "node:fs/promises";
 import { endianness } from "node:os";
-import type { DType } from "../src/core/dtype.js";
 import { f32ToBf16Bits } from "../src/core/dtype.js";
 import type { HostTensor } from "../src/runtime/host.js";
 
@@ -433,11 +432,4 @@ export async function writeSafetensors(
     throw error;
   }
   await rename(partial, path);
-}
-
-/** The element type a host tensor is written as. */
-export function floatDTypeOf(dtype: DType): FloatDType | undefined {
-  if (dtype === "f32") return "F32";
-  if (dtype === "bf16") return "BF16";
-  return undefined;
 }

@@ -325,10 +325,11 @@ export async function saveModelDirectory(
     tensors.push(tensorToWrite(weightsPath, spec.hfName, spec.shape, fileDtype, value));
   }
   await mkdir(directory, { recursive: true });
-  const hfConfig = { ...configToHuggingFace(config), torch_dtype: dtype === "bf16" ? "bfloat16" : "float32" };
-  await writeFile(join(directory, CONFIG_FILE), `${JSON.stringify(hfConfig, null, 2)}\n`);
   // transformers refuses safetensors files whose metadata does not say which framework wrote them.
   await writeSafetensors(weightsPath, tensors, { format: "pt" });
+  // config.json last: a directory whose weights failed to write does not look like a model.
+  const hfConfig = { ...configToHuggingFace(config), torch_dtype: dtype === "bf16" ? "bfloat16" : "float32" };
+  await writeFile(join(directory, CONFIG_FILE), `${JSON.stringify(hfConfig, null, 2)}\n`);
   if (options.tokenizerPath !== undefined) await copyFile(options.tokenizerPath, join(directory, TOKENIZER_FILE));
 }
 
@@ -355,12 +356,19 @@ export async function saveLoraAdapter(
   params: LoraParams<DeviceArray | HostTensor>,
 ): Promise<void> {
   const tensors: TensorToWrite[] = [];
+  if (!Number.isSafeInteger(lora.rank) || lora.rank <= 0) throw new WeightsError(path, undefined, `rank ${lora.rank} is not a positive integer`);
+  if (!Number.isFinite(lora.alpha)) throw new WeightsError(path, undefined, `alpha ${lora.alpha} is not a finite number`);
   if (params.layers.length !== config.numLayers) {
     throw new WeightsError(path, undefined, `adapter has ${params.layers.length} layers, the model ${config.numLayers}`);
   }
   params.layers.forEach((layer, i) => {
     for (const target of LORA_TARGETS) {
       const pair = layer[target];
+      // The file must be readable back: exactly the projections the targets select are adapted.
+      if (loraTargetSelected(lora.targets, i, target) !== (pair !== undefined)) {
+        const problem = pair === undefined ? "is selected by the targets but the adapter has no such pair" : "is adapted but the targets do not select it";
+        throw new WeightsError(path, `layers.${i}.${target}`, `${problem} (targets ${JSON.stringify(lora.targets)})`);
+      }
       if (pair === undefined) continue;
       const [fanIn, fanOut] = loraDims(config, target);
       tensors.push(tensorToWrite(path, `layers.${i}.${target}.a`, [fanIn, lora.rank], "F32", pair.a));

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
+  MAX_HEADER_BYTES,
   SafetensorsError,
   SafetensorsReader,
   bufferSource,
@@ -244,6 +245,14 @@ describe("malformed files are refused with the file and tensor named", () => {
       expect(error.message).toMatch(message);
     });
   }
+
+  it("refuses a header over the size limit before reading it", async () => {
+    const prefix = new Uint8Array(8);
+    new DataView(prefix.buffer).setBigUint64(0, BigInt(MAX_HEADER_BYTES + 1), true);
+    // A source that claims to be large enough: only the 8-byte prefix may be read.
+    const source = { ...bufferSource(prefix), size: MAX_HEADER_BYTES + 100 };
+    await expect(SafetensorsReader.fromSource(source, "big.safetensors")).rejects.toThrow(/big\.safetensors: header length 100000001 exceeds the 100000000-byte limit/);
+  });
 
   it("refuses a read of an unsupported dtype, naming the tensor", async () => {
     const reader = await openBytes(fileBytes('{"i":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}', new Uint8Array(8)));

@@ -370,6 +370,15 @@ describe("LoRA adapters", () => {
     }
   });
 
+  it("refuses to save an adapter its own metadata would not load", async () => {
+    const adapter = randomAdapter(config, 8);
+    const path = join(root, "unsaved.safetensors");
+    await expect(saveLoraAdapter(path, config, { ...lora, targets: ["q", "kv"] }, adapter)).rejects.toThrow(/tensor "layers\.0\.o": is adapted but the targets do not select it/);
+    await expect(saveLoraAdapter(path, config, { ...lora, targets: [...lora.targets, "up"] }, adapter)).rejects.toThrow(/tensor "layers\.0\.up": is selected by the targets but the adapter has no such pair/);
+    await expect(saveLoraAdapter(path, config, { ...lora, rank: 0 }, adapter)).rejects.toThrow(/rank 0 is not a positive integer/);
+    await expect(saveLoraAdapter(path, { ...config, numLayers: 4 }, lora, adapter)).rejects.toThrow(/adapter has 3 layers, the model 4/);
+  });
+
   async function adapterError(tensors: TensorToWrite[], metadata: Record<string, string>, c = config): Promise<string> {
     const path = join(root, `bad-adapter-${dirCount++}.safetensors`);
     await writeSafetensors(path, tensors, metadata);
