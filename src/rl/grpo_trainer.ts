@@ -58,6 +58,8 @@ export interface GrpoOptions extends StageOptions {
   maskTruncated?: boolean;
   /** Greedy evaluation length (default rollout.maxNewTokens). */
   evalMaxNewTokens?: number;
+  /** Prompts decoded at once in evaluation (default all). */
+  evalBatchSize?: number;
   /** Sample completions logged per step (default 2). */
   logSamples?: number;
   systemPrompt?: string;
@@ -137,6 +139,7 @@ export class GrpoTrainer {
       maxNewTokens: o.evalMaxNewTokens ?? o.rollout.maxNewTokens,
       systemPrompt: o.systemPrompt,
       maxPromptLength: o.maxPromptLength,
+      batchSize: o.evalBatchSize,
     });
   }
 

@@ -327,32 +327,6 @@ export class NanGuard {
   }
 }
 
-/** The wall-clock budget: whether another step (at the slowest step time seen) plus a margin for the checkpoint
- * still fits. */
-export class TimeBudget {
-  private readonly start = Date.now();
-  private slowestStep = 0;
-  constructor(
-    readonly budgetMs: number | undefined,
-    private readonly alreadyUsedMs = 0,
-    /** Time kept free for the final checkpoint (default: one more step). */
-    private readonly marginMs?: number,
-  ) {}
-
-  get elapsedMs(): number {
-    return this.alreadyUsedMs + Date.now() - this.start;
-  }
-
-  recordStep(ms: number): void {
-    this.slowestStep = Math.max(this.slowestStep, ms);
-  }
-
-  /** True when the next step and the margin might not finish within the budget. */
-  exhausted(): boolean {
-    return this.budgetMs !== undefined && this.elapsedMs + this.slowestStep + (this.marginMs ?? this.slowestStep) >= this.budgetMs;
-  }
-}
-
 export interface ExportOptions {
   /** Merged model directory (HF layout). */
   mergedDir?: string;

@@ -7,7 +7,8 @@ import { type LoraConfig, type LoraParams, initLora } from "../../models/lora.js
 import type { DeviceArray } from "../runtime/array.js";
 import type { Device } from "../runtime/device.js";
 import type { MetricsPointer, MetricsSink } from "../train/metrics.js";
-import { type EvalResult, type LoggedSample, NanGuard, type TaskStream, TimeBudget, TrainingDivergedError, writeAll, writeSamples } from "./trainer_common.js";
+import { WallClockBudget } from "../train/budget.js";
+import { type EvalResult, type LoggedSample, NanGuard, type TaskStream, TrainingDivergedError, writeAll, writeSamples } from "./trainer_common.js";
 import { type CheckpointStore, checkpointOf, stateFromCheckpoint } from "./trainer_state.js";
 import type { TrainStep, TrainState } from "./train_step.js";
 
@@ -26,10 +27,10 @@ export interface LoopOptions {
   evalAtEnd?: boolean;
   /** Write metrics every N steps (default 1). */
   logEvery?: number;
-  /** Wall-clock budget of the run in ms, resumed time included (default none). */
-  timeBudgetMs?: number;
-  /** Stop (and save) when the next step would end closer than this to the budget (default: one more step). */
-  marginMs?: number;
+  /** Wall-clock budget of this process in seconds (a hosted session's limit; default none). */
+  timeBudgetSeconds?: number;
+  /** Stop (and save) when the next step would end closer than this to the budget (default 120 s). */
+  marginSeconds?: number;
   /** Stop after this many consecutive non-finite updates (default 5). */
   maxConsecutiveNaN?: number;
   /** Continue from the store's latest checkpoint (an error when there is none). */
@@ -90,7 +91,6 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
   const guard = new NanGuard(options.maxConsecutiveNaN ?? 5, (message) => log(message));
   let state: TrainState;
   let step = 0;
-  let usedMs = 0;
   if (options.resume) {
     if (hooks.store === undefined) throw new Error("resume: the run has no checkpoint store (set an output directory)");
     const checkpoint = await hooks.store.load();
@@ -101,12 +101,11 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
     step = checkpoint.step;
     hooks.restoreData(checkpoint.data);
     guard.restore(Number(checkpoint.extra.nanStreak ?? 0));
-    usedMs = Number(checkpoint.extra.elapsedMs ?? 0);
     log(`resumed ${options.kind} at step ${step}`);
   } else {
     state = hooks.initialState();
   }
-  const budget = new TimeBudget(options.timeBudgetMs, usedMs, options.marginMs);
+  const budget = new WallClockBudget({ budget: options.timeBudgetSeconds ?? null, marginSeconds: options.marginSeconds });
   const save = async () => {
     if (hooks.store === undefined) return;
     const checkpoint = await checkpointOf(state, {
@@ -114,7 +113,7 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
       step,
       seed: options.seed,
       data: hooks.dataPosition(),
-      extra: { nanStreak: guard.consecutive, elapsedMs: budget.elapsedMs },
+      extra: { nanStreak: guard.consecutive },
       metrics: hooks.metricsPointer?.() ?? null,
     });
     for (const sink of hooks.sinks) sink.flush();
@@ -127,16 +126,15 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
   let savedAt = -1;
   let evaluatedAt = options.evalAtStart && step === 0 ? 0 : -1;
   while (step < options.steps) {
-    if (budget.exhausted()) {
+    if (budget.outOfTime()) {
       stoppedBy = "time budget";
       log(`time budget: stopping after step ${step} and saving`);
       break;
     }
-    const started = Date.now();
     const outcome = await hooks.step(step, state);
     state = outcome.state;
     step++;
-    budget.recordStep(Date.now() - started);
+    budget.stepDone();
     if (step % (options.logEvery ?? 1) === 0 || outcome.skipped) await writeAll(hooks.sinks, step, outcome.metrics);
     if (step % (options.logEvery ?? 1) === 0 && outcome.samples !== undefined && outcome.samples.length > 0) await writeSamples(hooks.sinks, step, "samples/train", outcome.samples);
     try {

@@ -13,11 +13,8 @@ import { loadModelDirectory } from "../../models/gemma3/weights.js";
 import type { LoraConfig, LoraParams } from "../../models/lora.js";
 import { CharTokenizer } from "../data/char_tokenizer.js";
 import type { Dataset, Example } from "../data/example.js";
-import { readGsm8kJsonl } from "../data/gsm8k.js";
 import { type DataPosition, DataIterator } from "../data/iterator.js";
-import { readGsm8kParquet } from "../data/parquet.js";
-import { readSftJsonl } from "../data/sft.js";
-import { builtinTasks } from "../data/tasks.js";
+import { loadDataSources } from "../data/source.js";
 import { type Tokenizer, loadTokenizer } from "../data/tokenizer.js";
 import { GrpoTrainer } from "../rl/grpo_trainer.js";
 import { RewardCombiner, defaultRewards } from "../rl/rewards.js";
@@ -31,6 +28,7 @@ import { loadCheckpoint } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
 import { type MetricsSink, RunLog } from "./metrics.js";
 import { SftTrainer } from "./sft_trainer.js";
+import { writeCurves } from "./svg_chart.js";
 
 /** Vocabularies up to this size get the character tokenizer (a model made for the built-in tasks). */
 const CHARACTER_VOCAB_LIMIT = 4096;
@@ -66,25 +64,9 @@ interface Prepared {
   evalTasks: Task[];
   tasks: (position?: unknown) => TaskStream;
   stageOptions: StageOptions;
+  /** Write SVG curves of every logged metric at the end. */
+  curves: boolean;
   log: (message: string) => void;
-}
-
-async function examples(config: TrainConfig, split: "train" | "heldout"): Promise<Dataset<Example>> {
-  const d = config.data;
-  const path = split === "train" ? d.path : d.evalPath;
-  if (d.source === "builtin" || (split === "heldout" && path === null)) {
-    return builtinTasks({ seed: config.run.seed, split, size: split === "train" ? d.trainSize : d.evalSize, levels: d.levels, heldOutFraction: d.heldOutFraction });
-  }
-  if (path === null) throw new Error(`data.path: the ${d.source} source needs a file`);
-  const read = { onBadRow: d.onBadRow };
-  const rows =
-    d.source === "gsm8k-jsonl"
-      ? readGsm8kJsonl(path, read).items
-      : d.source === "gsm8k-parquet"
-        ? (await readGsm8kParquet(path, read)).items
-        : readSftJsonl(path, read).items.map((row): Example => ({ id: row.id, question: row.prompt, reasoning: row.reasoning, answer: row.answer }));
-  if (rows.length === 0) throw new Error(`${path}: no usable rows`);
-  return { size: rows.length, get: (index) => rows[index]! };
 }
 
 async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHooks): Promise<Prepared> {
@@ -128,9 +110,12 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
   mkdirSync(runDir, { recursive: true });
   const runLog = new RunLog(runDir, { tensorboard: config.log.tensorboard, ...(resumeAt === undefined ? {} : { resumeAt }) });
 
-  const train = await examples(config, "train");
-  const heldOut = await examples(config, "heldout");
-  const evalTasks = Array.from({ length: Math.min(heldOut.size, config.data.evalSize) }, (_, i) => heldOut.get(i));
+  const sources = await loadDataSources({ ...config.data, seed: config.run.seed });
+  for (const [split, report] of Object.entries(sources.reports)) {
+    if (report !== undefined && report.skipped > 0) log(`data: ${report.skipped} malformed ${split} rows skipped`);
+  }
+  const train = sources.train;
+  const evalTasks = Array.from({ length: Math.min(sources.eval.size, config.data.evalSize) }, (_, i) => sources.eval.get(i));
   const tasks = (position?: unknown): TaskStream => {
     const iterator = new DataIterator(train, { shuffleSeed: config.run.seed, shuffle: config.data.shuffle, ...(position === undefined ? {} : { position: position as DataPosition }) });
     return { next: () => iterator.next(), get position() { return iterator.position; } };
@@ -143,10 +128,11 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
     evalAtStart: true,
     evalAtEnd: true,
     logEvery: config.log.every,
-    ...(config.run.timeBudget === null ? {} : { timeBudgetMs: config.run.timeBudget * 1000, marginMs: config.checkpoint.marginSeconds * 1000 }),
+    ...(config.run.timeBudget === null ? {} : { timeBudgetSeconds: config.run.timeBudget }),
+    marginSeconds: config.checkpoint.marginSeconds,
     resume,
   };
-  return { device, model, base, tokenizer, lora, runDir, runLog, store, resume, initialLora, train, evalTasks, tasks, stageOptions, log };
+  return { device, model, base, tokenizer, lora, runDir, runLog, store, resume, initialLora, train, evalTasks, tasks, stageOptions, curves: config.log.curves, log };
 }
 
 function optimizerOptions(config: TrainConfig, updates: number): OptimizerOptions {
@@ -175,6 +161,7 @@ async function finish(p: Prepared, result: LoopResult): Promise<RunResult> {
   const adapterPath = join(p.runDir, "export", "adapter.safetensors");
   const mergedDir = join(p.runDir, "export", "model");
   await exportModel(p.model, p.base, p.lora, result.state.lora, { adapterPath, mergedDir, dtype: p.model.vocabSize <= CHARACTER_VOCAB_LIMIT ? "f32" : "bf16" });
+  if (p.curves) writeCurves(join(p.runDir, "curves"), p.runLog.history);
   p.runLog.close();
   p.log(`${p.runDir}: ${result.step} steps (${result.stoppedBy}); adapter ${adapterPath}, merged model ${mergedDir}`);
   return { ...result, runDir: p.runDir, adapterPath, mergedDir };
@@ -197,6 +184,7 @@ export async function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise
       microBatches: config.optim.gradAccumulation,
       maxCompletionTokens: config.sampling.maxCompletionLength,
       maxPromptLength: config.sampling.maxPromptLength,
+      evalBatchSize: config.eval.batchSize,
     },
     {
       model: p.model, base: p.base, lora: p.lora, tokenizer: p.tokenizer, tasks: p.tasks, rollout, evalTasks: p.evalTasks,
@@ -235,6 +223,7 @@ export async function runGrpo(config: TrainConfig, hooks: RunHooks = {}): Promis
       microBatches: config.optim.gradAccumulation,
       rollout: { maxNewTokens: config.sampling.maxCompletionLength, temperature: config.sampling.temperature, topK: config.sampling.topK, topP: config.sampling.topP },
       maxPromptLength: config.sampling.maxPromptLength,
+      evalBatchSize: config.eval.batchSize,
       trainOnEos: g.trainOnEos,
       maskTruncated: g.maskTruncated,
       logSamples: config.log.samples,

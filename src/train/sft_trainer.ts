@@ -24,6 +24,8 @@ export interface SftOptions extends StageOptions {
   /** Prompts longer than this keep their last tokens; batches are padded to exactly this (one shape). */
   maxPromptLength?: number;
   evalMaxNewTokens?: number;
+  /** Prompts decoded at once in evaluation (default all). */
+  evalBatchSize?: number;
   systemPrompt?: string;
   chunk?: number;
 }
@@ -83,6 +85,7 @@ export class SftTrainer {
           maxNewTokens: options.evalMaxNewTokens ?? options.maxCompletionTokens ?? 256,
           systemPrompt: options.systemPrompt,
           maxPromptLength: options.maxPromptLength,
+          batchSize: options.evalBatchSize,
         });
     }
   }

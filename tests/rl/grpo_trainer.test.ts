@@ -122,7 +122,7 @@ describe("GrpoTrainer", () => {
 
   it("stops for the time budget with a checkpoint", async () => {
     const dir = tempDir();
-    const result = await new rl.GrpoTrainer(options({ steps: 3, timeBudgetMs: 1e-3 }), components(new rl.MemorySink(), rl.directoryCheckpointStore(dir))).run();
+    const result = await new rl.GrpoTrainer(options({ steps: 3, timeBudgetSeconds: 1e-6, marginSeconds: 0 }), components(new rl.MemorySink(), rl.directoryCheckpointStore(dir))).run();
     expect(result.stoppedBy).toBe("time budget");
     expect((await rl.directoryCheckpointStore(dir).load())?.step).toBe(result.step);
   });

@@ -1,6 +1,6 @@
 // The trainers' shared pieces (issue 8.3): batch packing by hand (left-padded prompts, right-padded completions,
 // the compiled mask with and without trainOnEos/maskTruncated), prompt fitting, decoding with stop tokens and
-// unknown ids, answer checking, per-step seeds, the NaN streak and the time budget.
+// unknown ids, answer checking, per-step seeds and the NaN streak.
 import { afterAll, describe, expect, it } from "vitest";
 import { closeDevices, getDevice, rl } from "../../src/index.js";
 import { tokenizer } from "./trainer_fixtures.js";
@@ -61,15 +61,5 @@ describe("run control", () => {
     expect(() => guard.record(6, true, Number.NaN, Number.NaN)).toThrow(rl.TrainingDivergedError);
     expect(warnings[1]).toMatch(/step 2: non-finite loss \(1\) or gradient norm \(Infinity\); the update was skipped \(2 in a row\)/);
     expect(() => new rl.NanGuard(0)).toThrow(/positive integer/);
-  });
-
-  it("the time budget keeps room for the slowest step and the margin", () => {
-    expect(new rl.TimeBudget(undefined).exhausted()).toBe(false);
-    const budget = new rl.TimeBudget(10_000, 5_000, 1_000);
-    expect(budget.exhausted()).toBe(false);
-    budget.recordStep(3_000);
-    expect(budget.exhausted()).toBe(false); // 5 s + 3 s + 1 s < 10 s
-    budget.recordStep(4_500);
-    expect(budget.exhausted()).toBe(true); // 5 s + 4.5 s + 1 s >= 10 s
   });
 });

@@ -59,6 +59,7 @@ describe("runSft and runGrpo", () => {
       expect(steps[1]!.values, name).toHaveProperty([name]);
     }
     expect(readdirSync(join(dir, "grpo", "checkpoints")).filter((n) => n.startsWith("step-")).length).toBe(2);
+    expect(readdirSync(join(dir, "grpo", "curves"))).toContain("reward_mean.svg");
 
     // Resume the GRPO run to step 3: the metrics log continues without repeating a step.
     const resumed = await runGrpo(tinyConfig("grpo", dir, "grpo", [set("run.resumeFrom", join(dir, "grpo")), set("optim.steps", 3)]), { log });
