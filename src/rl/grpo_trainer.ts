@@ -105,6 +105,8 @@ export class GrpoTrainer {
     this.mu = options.mu ?? 1;
     if (!(Number.isInteger(this.mu) && this.mu >= 1)) throw new RangeError(`grpo: mu must be a positive integer, got ${this.mu}`);
     if (!(Number.isInteger(options.promptsPerStep) && options.promptsPerStep >= 1)) throw new RangeError(`grpo: promptsPerStep must be a positive integer, got ${options.promptsPerStep}`);
+    const rows = options.promptsPerStep * options.G;
+    if (rows % (options.microBatches ?? 1) !== 0) throw new RangeError(`grpo: ${rows} completions per step (promptsPerStep x G) do not split into ${options.microBatches} micro-batches`);
     this.advantageOptions = { ...options.advantages, groupSize: options.G };
     advantageConfig(this.advantageOptions); // validates G and the mode now, not at the first step
     this.withReference = options.referenceLogprobs ?? (options.loss === undefined ? grpoLossConfig(options.grpo).beta > 0 : false);

@@ -5,7 +5,7 @@
 // state, step, sampling seed, data position, metrics log), or starts a stage from another stage's adapter (GRPO
 // from SFT).
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type Gemma3Config, preset } from "../../models/gemma3/config.js";
 import { initParams } from "../../models/gemma3/init.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
@@ -97,10 +97,12 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
     const { manifest } = loadCheckpoint(config.run.resumeFrom);
     if (manifest.extra.kind === stage) {
       resume = true;
-      const from = directoryCheckpointStore(config.run.resumeFrom);
+      const source = directoryCheckpointStore(config.run.resumeFrom);
       const into = store;
-      store = { load: () => from.load(), save: (checkpoint) => into.save(checkpoint) };
-      if (join(config.run.resumeFrom) === runDir || join(config.run.resumeFrom).startsWith(join(runDir, "checkpoints"))) resumeAt = manifest.metrics ?? undefined;
+      store = { load: () => source.load(), save: (checkpoint) => into.save(checkpoint) };
+      // Continuing this run's own log: cut it back to where the checkpoint was written.
+      const from = resolve(config.run.resumeFrom);
+      if (from === resolve(runDir) || from.startsWith(resolve(runDir, "checkpoints"))) resumeAt = manifest.metrics ?? undefined;
     } else {
       const checkpoint = await directoryCheckpointStore(config.run.resumeFrom).load();
       initialLora = stateFromCheckpoint(checkpoint!, model, lora, device, config.run.resumeFrom).lora;

@@ -60,6 +60,7 @@ export class SftTrainer {
   ) {
     this.device = getDevice(components.device);
     if (!(Number.isInteger(options.batchSize) && options.batchSize >= 1)) throw new RangeError(`sft: batchSize must be a positive integer, got ${options.batchSize}`);
+    if (options.batchSize % (options.microBatches ?? 1) !== 0) throw new RangeError(`sft: batchSize ${options.batchSize} does not split into ${options.microBatches} micro-batches`);
     const endOfTurn = components.tokenizer.specialId("<end_of_turn>");
     if (endOfTurn === undefined) throw new Error("sft: the tokenizer has no <end_of_turn> token to end the target completions with");
     this.endOfTurn = endOfTurn;

@@ -110,6 +110,14 @@ describe("GrpoTrainer", () => {
     expect(mean(rewards.slice(-5))).toBeGreaterThan(mean(rewards.slice(0, 5)) + 0.15);
   });
 
+  it("checks its options when built", () => {
+    const sink = new rl.MemorySink();
+    expect(() => new rl.GrpoTrainer(options({ microBatches: 3 }), components(sink))).toThrow(/4 completions per step \(promptsPerStep x G\) do not split into 3 micro-batches/);
+    expect(() => new rl.GrpoTrainer(options({ G: 1 }), components(sink))).toThrow(/group|G/);
+    expect(() => new rl.GrpoTrainer(options({ mu: 0 }), components(sink))).toThrow(/mu must be a positive integer/);
+    expect(() => new rl.GrpoTrainer(options({ promptsPerStep: 0 }), components(sink))).toThrow(/promptsPerStep must be a positive integer/);
+  });
+
   it("refuses to resume with another seed or without a checkpoint", async () => {
     const empty = rl.directoryCheckpointStore(tempDir());
     await expect(new rl.GrpoTrainer(options({ resume: true }), components(new rl.MemorySink(), empty)).run()).rejects.toThrow(/no checkpoint found/);

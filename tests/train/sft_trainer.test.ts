@@ -35,6 +35,7 @@ describe("SftTrainer", () => {
     expect(completion.at(-1)).toBe(106);
     expect(tokenizer.decode(completion.slice(0, -1))).toBe(formatTarget(task));
     expect(() => formatTarget({ id: "x", question: "q", answer: "1" })).toThrow(/task x has no worked solution/);
+    expect(() => trainer({ microBatches: 3 })).toThrow(/batchSize 2 does not split into 3 micro-batches/);
   });
 
   it("lowers the completion cross-entropy on a repeated batch, and resumes exactly", async () => {
