@@ -3,6 +3,7 @@
 // gradient accumulation over micro-batches, mu = 2 with old logprobs, the reference graph, and the SFT loss's mask.
 import { afterAll, describe, expect, it } from "vitest";
 import { type DeviceArray, closeDevices, liveArrays, np, rl } from "../../src/index.js";
+import { castTree } from "../models/helpers.js";
 import {
   axpy,
   baseParams,
@@ -57,6 +58,20 @@ describe("TrainStep gradient", () => {
       expect(Math.abs(analytic)).toBeGreaterThan(1e-4);
       expect(analytic).toBeAllclose(numeric, { rtol: 2e-2, atol: 1e-4 });
     }
+  });
+
+  it("runs with bf16 base weights: loss and gradient close to the f32 base's", async () => {
+    const step = makeStep({ grpo: { beta: 0 } });
+    const lora = randomLora(12);
+    const batch = deviceBatch(hostBatch());
+    const f32 = step.gradient(lora, base, batch);
+    const bf16Base = castTree(base, "bf16");
+    const bf16 = step.gradient(lora, bf16Base, batch);
+    expect(await scalar(bf16.loss)).toBeAllclose(await scalar(f32.loss), { rtol: 2e-2, atol: 2e-3 });
+    const [a, b] = [await treeValues(f32.grads), await treeValues(bf16.grads)];
+    const dot = (x: Float32Array[], y: Float32Array[]) => x.reduce((sum, leaf, i) => sum + leaf.reduce((s, v, j) => s + v * y[i]![j]!, 0), 0);
+    expect(dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b))).toBeGreaterThan(0.99); // same direction
+    expect(Math.sqrt(dot(b, b)) / Math.sqrt(dot(a, a))).toBeAllclose(1, { rtol: 5e-2 });
   });
 
   it("averages micro-batch gradients: 2 micro-batches of 2 equal one batch of 4, loop and unrolled", async () => {
