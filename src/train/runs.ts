@@ -64,6 +64,8 @@ interface Prepared {
   evalTasks: Task[];
   tasks: (position?: unknown) => TaskStream;
   stageOptions: StageOptions;
+  /** The generator: the compiled sampler, prompts padded to maxPromptLength (one shape per run). */
+  rollout: RolloutEngine;
   /** Write SVG curves of every logged metric at the end. */
   curves: boolean;
   log: (message: string) => void;
@@ -134,7 +136,9 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
     marginSeconds: config.checkpoint.marginSeconds,
     resume,
   };
-  return { device, model, base, tokenizer, lora, runDir, runLog, store, resume, initialLora, train, evalTasks, tasks, stageOptions, curves: config.log.curves, log };
+  return { device, model, base, tokenizer, lora, runDir, runLog, store, resume, initialLora, train, evalTasks, tasks, stageOptions, curves: config.log.curves, log,
+    rollout: hooks.rollout ?? samplerRollout(model, base, lora, { seed: config.run.seed, device, promptBucket: config.sampling.maxPromptLength }),
+  };
 }
 
 function optimizerOptions(config: TrainConfig, updates: number): OptimizerOptions {
@@ -176,7 +180,6 @@ function summaryOf(evaluation: EvalResult | undefined): string {
 /** Runs the SFT stage of a validated config (stage "sft"). */
 export async function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const p = await prepare(config, "sft", hooks);
-  const rollout = hooks.rollout ?? samplerRollout(p.model, p.base, p.lora, { seed: config.run.seed, device: p.device });
   const trainer = new SftTrainer(
     {
       ...p.stageOptions,
@@ -189,7 +192,7 @@ export async function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise
       evalBatchSize: config.eval.batchSize,
     },
     {
-      model: p.model, base: p.base, lora: p.lora, tokenizer: p.tokenizer, tasks: p.tasks, rollout, evalTasks: p.evalTasks,
+      model: p.model, base: p.base, lora: p.lora, tokenizer: p.tokenizer, tasks: p.tasks, rollout: p.rollout, evalTasks: p.evalTasks,
       sinks: [p.runLog, ...(hooks.sinks ?? [])], store: p.store, metricsPointer: () => p.runLog.pointer(), device: p.device, log: p.log,
       ...(p.initialLora === undefined ? {} : { initialLora: p.initialLora }),
     },
@@ -203,7 +206,6 @@ export async function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise
 export async function runGrpo(config: TrainConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const p = await prepare(config, "grpo", hooks);
   const g = config.grpo;
-  const rollout = hooks.rollout ?? samplerRollout(p.model, p.base, p.lora, { seed: config.run.seed, device: p.device });
   const trainer = new GrpoTrainer(
     {
       ...p.stageOptions,
@@ -231,7 +233,7 @@ export async function runGrpo(config: TrainConfig, hooks: RunHooks = {}): Promis
       logSamples: config.log.samples,
     },
     {
-      model: p.model, base: p.base, lora: p.lora, tokenizer: p.tokenizer, rollout, rewards: rewardsOf(config), tasks: p.tasks, evalTasks: p.evalTasks,
+      model: p.model, base: p.base, lora: p.lora, tokenizer: p.tokenizer, rollout: p.rollout, rewards: rewardsOf(config), tasks: p.tasks, evalTasks: p.evalTasks,
       sinks: [p.runLog, ...(hooks.sinks ?? [])], store: p.store, metricsPointer: () => p.runLog.pointer(), device: p.device, log: p.log,
       ...(p.initialLora === undefined ? {} : { initialLora: p.initialLora }),
     },
