@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { closeDevices, np, rl } from "../../src/index.js";
+import { closeDevices, liveArrays, np, rl } from "../../src/index.js";
 import { initLora } from "../../models/lora.js";
 import { deterministic, grpoSetup, removeTempDirs, tempDir } from "./trainer_fixtures.js";
 import { config, loraConfig, treeValues } from "./train_helpers.js";
@@ -108,6 +108,18 @@ describe("GrpoTrainer", () => {
     const rewards = sink.rows.map((r) => r.metrics["reward/mean"]!);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(mean(rewards.slice(-5))).toBeGreaterThan(mean(rewards.slice(0, 5)) + 0.15);
+  });
+
+  it("leaks no device arrays from step to step (mu = 2, beta > 0)", async () => {
+    const trainer = new rl.GrpoTrainer(options(), components(new rl.MemorySink()));
+    let state = trainer.trainStep.initState(initLora(config, loraConfig, { seed: 17, device: "cpu" }));
+    const counts: number[] = [];
+    for (let step = 0; step < 4; step++) {
+      state = (await trainer.step(step, state)).state;
+      counts.push(liveArrays());
+    }
+    expect(counts[3]).toBe(counts[1]);
+    expect(counts[2]).toBe(counts[1]);
   });
 
   it("checks its options when built", () => {
