@@ -4,7 +4,7 @@
 // order one), norm scales are zero as published checkpoints start, unless `normScale` asks for random ones.
 //
 // Large tensors are filled in row chunks written into one donated buffer, so a 1B model in bf16 never holds a
-// second copy of a weight (only one chunk of f32 draws at a time).
+// second copy of a weight (only one chunk of draws at a time).
 import type { ArrayBase } from "../../src/core/array_base.js";
 import * as lax from "../../src/ops/index.js";
 import * as np from "../../src/lib/np.js";
@@ -27,11 +27,11 @@ export interface InitOptions {
   /** Norm scales are drawn uniform in [-normScale, normScale) instead of zero (tests use it to exercise the
    * (1 + scale) form). */
   normScale?: number;
-  /** Elements drawn per call (default 2^24): bounds the f32 scratch memory of a fill. */
+  /** Elements drawn per call (default 2^22): bounds the scratch memory of a fill (the draw and threefry's words). */
   chunkElements?: number;
 }
 
-const CHUNK_ELEMENTS = 1 << 24;
+const CHUNK_ELEMENTS = 1 << 22;
 
 /** Writes uniform draws in [-bound, bound) at rows start .. start + chunkShape[0] - 1 of `buffer` (donated). The
  * draws depend only on the seed and the integer path (each entry folded into the key in turn). */

@@ -157,9 +157,21 @@ export function embed(config: Gemma3Config, params: Gemma3Params<ArrayBase>, tok
   return np.multiply(rows, Math.sqrt(config.dModel)); //                             [B, T, D]
 }
 
-/** Logits of the tied output projection: hidden [..., D] -> [..., V] f32. */
+/** Embedding rows widened to f32 at a time when the embedding is not f32 (64 MiB of f32 at d_model 1024). */
+const VOCAB_CHUNK = 16_384;
+
+/** Logits of the tied output projection: hidden [..., D] -> [..., V] f32. A bf16 embedding is widened and
+ * multiplied in row chunks, so its f32 copy never exists whole (1.2 GB for a 262k x 1152 vocabulary). */
 export function logitsFromHidden(params: Gemma3Params<ArrayBase>, hidden: ArrayBase): ArrayBase {
-  return linear(np.astype(hidden, "f32"), params.embed); //                           [..., V]
+  const h = np.astype(hidden, "f32"); //                                              [..., D]
+  const [V, D] = params.embed.shape as [number, number];
+  if (params.embed.dtype === "f32" || V <= VOCAB_CHUNK) return linear(h, params.embed); // [..., V]
+  const parts: ArrayBase[] = [];
+  for (let start = 0; start < V; start += VOCAB_CHUNK) {
+    const rows = lax.slice(params.embed, [start, 0], [Math.min(V, start + VOCAB_CHUNK), D]); // [chunk, D]
+    parts.push(linear(h, rows)); //                                                   [..., chunk]
+  }
+  return np.concatenate(parts, -1); //                                                [..., V]
 }
 
 function checkLayers(config: Gemma3Config, params: Gemma3Params<ArrayBase>): void {

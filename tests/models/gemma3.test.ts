@@ -126,17 +126,20 @@ describe("gemma3 tiny", () => {
   });
 
   it("bf16 weights run in the forward: the same logits as their exact f32 values, on cpu and reference", async () => {
-    const bf16 = initParams(config, { seed: 11, device: "cpu", normScale: 0.5, weightsDtype: "bf16" });
+    // A vocabulary above one projection chunk (16384 rows), not a multiple of it: the chunked bf16 projection.
+    const wide: Gemma3Config = { ...config, vocabSize: 20_000 };
+    const bf16 = initParams(wide, { seed: 11, device: "cpu", normScale: 0.5, weightsDtype: "bf16" });
     expect(bf16.layers[0]!.q.dtype).toBe("bf16");
     const widened = castTree(bf16, "f32");
     const t = tokensArray(tokens, "cpu");
     const m = maskArray(valid, "cpu");
-    const fromBf16 = await values(forwardOn(config, "cpu")(bf16, t, m));
+    const fromBf16 = await values(forwardOn(wide, "cpu")(bf16, t, m));
     expect(widened.layers[0]!.q.dtype).toBe("f32");
-    const fromF32 = await values(forwardOn(config, "cpu")(widened, t, m));
+    const fromF32 = await values(forwardOn(wide, "cpu")(widened, t, m));
+    expect(fromBf16.length).toBe(2 * T * 20_000);
     expect(fromBf16).toBeAllclose(fromF32, { rtol: 1e-5, atol: 1e-5 });
     const onReference = moveTree(bf16, "reference");
-    const reference = await values(forwardOn(config, "reference")(onReference, tokensArray(tokens, "reference"), maskArray(valid, "reference")));
+    const reference = await values(forwardOn(wide, "reference")(onReference, tokensArray(tokens, "reference"), maskArray(valid, "reference")));
     expect(fromBf16).toBeAllclose(reference, { rtol: 1e-4, atol: 1e-4 });
     disposeTree([bf16, widened, onReference]);
   });
