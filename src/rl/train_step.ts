@@ -314,13 +314,20 @@ export class TrainStep {
 
   // --- graphs ----------------------------------------------------------------------------------------------------
 
+  /** Rows per logprob chunk: never more than the batch's S * C (a larger chunk would be padded with dead rows,
+   * each a full vocabulary row of logits). */
+  private chunkFor(batch: SequenceBatch): number {
+    const [S, C] = batch.completions.shape as [number, number];
+    return Math.max(1, Math.min(this.chunk, S * C));
+  }
+
   private logprobsGraph(base: Gemma3Params<ArrayBase>, batch: SequenceBatch, lora?: LoraParams<ArrayBase>): ArrayBase {
     const P = batch.prompts.shape[1]!;
     const C = batch.completions.shape[1]!;
     const { tokens, mask } = sequenceTokens(batch);
     const adapter = lora === undefined ? undefined : { lora, config: this.loraConfig };
     const hidden = predictingHidden(forwardHidden(this.model, base, tokens, mask, adapter), P, C); // [S, C, D]
-    return logprobsFromHidden(hidden, base.embed, batch.completions, this.temperature, { chunk: this.chunk, method: "loop" }); // [S, C]
+    return logprobsFromHidden(hidden, base.embed, batch.completions, this.temperature, { chunk: this.chunkFor(batch), method: "loop" }); // [S, C]
   }
 
   /** Loss, metrics and adapter gradient of one micro-batch. The metrics vector is [loss, entropy, ...loss metrics]. */
@@ -332,7 +339,7 @@ export class TrainStep {
       [lora],
     );
     const hidden = predictingHidden(trunk.outputs as ArrayBase, P, C); //                 [S, C, D]
-    const head = { chunk: this.chunk, method: "loop" } as const;
+    const head = { chunk: this.chunkFor(batch), method: "loop" } as const;
     const { logprobs: logp, entropy } = logprobsAndEntropyFromHidden(hidden, base.embed, batch.completions, this.temperature, head); // [S, C]
     const advantages = batch.advantages ?? np.zeros([S]);
     const inputsAt = (current: ArrayBase): LossInputs => {
@@ -347,7 +354,7 @@ export class TrainStep {
     const [[loss, lossMetrics], dLogp] = valueAndGrad(lossOf, { hasAux: true })(logp) as unknown as [[ArrayBase, Record<string, ArrayBase>], ArrayBase];
     const names = Object.keys(lossMetrics);
     this.recordNames(names);
-    const dHidden = logprobsFromHiddenVjp(hidden, base.embed, batch.completions, this.temperature, dLogp, { chunk: this.chunk }).hidden; // [S, C, D]
+    const dHidden = logprobsFromHiddenVjp(hidden, base.embed, batch.completions, this.temperature, dLogp, { chunk: head.chunk }).hidden; // [S, C, D]
     const dSequence = np.pad(dHidden, [[0, 0], [P - 1, 1], [0, 0]]); //                  [S, P+C, D]
     const [grads] = trunk.vjp(dSequence) as unknown as [LoraParams<ArrayBase>];
     const values = [loss, maskedMean(entropy, batch.mask), ...names.map((n) => lossMetrics[n]!)].map((v) => np.astype(v, "f32"));
