@@ -1,13 +1,15 @@
-// npm run bench -- trainer [--steps N] [--device cpu]: the GRPO step's time split (rollout with the compiled
-// sampler, reference/old logprobs, update) at the tiny config on built-in tasks, and the train step alone with
-// gradient accumulation as one batch, an in-graph loop over micro-batches, or the micro-batches unrolled.
-import { preset } from "../models/gemma3/config.js";
+// npm run bench -- trainer [--steps N] [--device cpu] [--preset gemma3-1b]: the GRPO step's time split (rollout
+// with the compiled sampler, reference/old logprobs, update) at the tiny config on built-in tasks, and the train
+// step alone with gradient accumulation as one batch, an in-graph loop over micro-batches, or the micro-batches
+// unrolled. With --preset, one reference-logprob pass and one update of that preset (compile, then steady state).
+import { type Gemma3Config, type PresetName, isPresetName, preset } from "../models/gemma3/config.js";
 import { initParams } from "../models/gemma3/init.js";
+import { type Gemma3Params, buildParams, countParams } from "../models/gemma3/params.js";
 import { DEFAULT_LORA_TARGETS, type LoraConfig, initLora } from "../models/lora.js";
 import { CharTokenizer } from "../src/data/char_tokenizer.js";
 import { DataIterator } from "../src/data/iterator.js";
 import { builtinTasks } from "../src/data/tasks.js";
-import { type DeviceKind, closeDevices, rl } from "../src/index.js";
+import { type DeviceArray, type DeviceKind, closeDevices, getDevice, np, rl } from "../src/index.js";
 
 function option(args: string[], name: string, fallback: string): string {
   const at = args.indexOf(name);
@@ -16,9 +18,77 @@ function option(args: string[], name: string, fallback: string): string {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** Base weights filled on the host (bf16 bits of uniform draws scaled by 1/sqrt(fan in), norms zero): the same
+ * compute as real weights, without the minutes a seeded on-device init of 1B parameters takes on 2 cores. */
+function hostFilledParams(model: Gemma3Config, device: DeviceKind): Gemma3Params<DeviceArray> {
+  let state = 0x9e3779b9;
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32 - 0.5;
+  };
+  const scratch = new Float32Array(1);
+  const bits = new Uint16Array(scratch.buffer);
+  return buildParams(model, (spec) => {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    const data = new Uint16Array(size);
+    if (spec.kind !== "norm") {
+      const scale = 2 / Math.sqrt(spec.shape[1]!);
+      for (let i = 0; i < size; i++) {
+        scratch[0] = next() * scale;
+        data[i] = bits[1]!; // the high half of an f32 is its bf16 truncation
+      }
+    }
+    return np.array(data, { dtype: "bf16", shape: spec.shape, device });
+  });
+}
+
+/** One train step of a large preset: reference logprobs and the update, first call (compile) and second call. */
+async function presetStepBench(name: PresetName, device: DeviceKind): Promise<void> {
+  const model = preset(name);
+  const lora: LoraConfig = { rank: 32, alpha: 32, targets: DEFAULT_LORA_TARGETS };
+  let t0 = performance.now();
+  const base = hostFilledParams(model, device);
+  console.log(`${name}: bf16 base weights filled and uploaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const S = 2;
+  const P = 64;
+  const C = 64;
+  const row = (n: number, offset: number) => Array.from({ length: n }, (_, i) => 1000 + ((i * 7919 + offset) % 50_000));
+  const batch = rl.packBatch([row(P, 0), row(P, 1)], [row(C, 2), row(C, 3)], { promptBucket: P, completionLength: C, padId: 0 }, { eosIds: [1, 106], trainOnEos: false, maskTruncated: false }, getDevice(device));
+  batch.advantages = np.array(Float32Array.from([1, -1]), { shape: [S], device }) as DeviceArray;
+  const step = new rl.TrainStep({ model, lora, grpo: { beta: 0.08 }, optimizer: { lr: 3e-6 }, maxGradNorm: 0.1, device, chunk: 64 });
+  let state = step.initState(initLora(model, lora, { seed: 1, device }));
+  // Matmul FLOPs of one forward: the trunk over all S (P + C) tokens, the tied head over the S C completion rows.
+  const flops = 2 * (countParams(model) - model.vocabSize * model.dModel) * S * (P + C) + 2 * model.vocabSize * model.dModel * S * C;
+  for (let call = 0; call < 2; call++) {
+    t0 = performance.now();
+    const refLogp = step.referenceLogprobs(base, batch);
+    await refLogp.data();
+    const ref = (performance.now() - t0) / 1000;
+    t0 = performance.now();
+    const result = step.step(state, base, { ...batch, refLogp });
+    state = result.state;
+    const metrics = await step.readMetrics(result.metrics);
+    const update = (performance.now() - t0) / 1000;
+    refLogp.dispose();
+    console.log(
+      `${name} call ${call + 1}${call === 0 ? " (compiles)" : ""}: reference logprobs ${ref.toFixed(1)} s (${(flops / ref / 1e9).toFixed(1)} GFLOP/s of matmuls), ` +
+        `update ${update.toFixed(1)} s; loss ${metrics.loss!.toFixed(4)}, grad norm ${metrics.gradNorm!.toExponential(2)}, S ${S} x (${P} + ${C}) tokens, LoRA r 32`,
+    );
+  }
+}
+
 export async function runTrainerBench(args: string[]): Promise<void> {
   const steps = Number(option(args, "--steps", "3"));
   const device = option(args, "--device", "cpu") as DeviceKind;
+  const presetName = option(args, "--preset", "tiny");
+  if (presetName !== "tiny") {
+    if (!isPresetName(presetName)) throw new Error(`--preset: unknown preset ${presetName}`);
+    await presetStepBench(presetName, device);
+    await closeDevices();
+    return;
+  }
   const model = preset("tiny");
   const lora: LoraConfig = { rank: 8, alpha: 16, targets: DEFAULT_LORA_TARGETS };
   const base = initParams(model, { seed: 1, device });
