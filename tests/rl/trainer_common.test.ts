@@ -1,9 +1,11 @@
 // The trainers' shared pieces (issue 8.3): batch packing by hand (left-padded prompts, right-padded completions,
 // the compiled mask with and without trainOnEos/maskTruncated), prompt fitting, decoding with stop tokens and
-// unknown ids, answer checking, per-step seeds and the NaN streak.
+// unknown ids, answer checking, the compiled sampler as a rollout engine against the full-forward generator,
+// per-step seeds and the NaN streak.
 import { afterAll, describe, expect, it } from "vitest";
 import { closeDevices, getDevice, rl } from "../../src/index.js";
-import { tokenizer } from "./trainer_fixtures.js";
+import { arithmeticTasks, forwardRollout, tokenizer } from "./trainer_fixtures.js";
+import { baseParams, config, loraConfig, randomLora } from "./train_helpers.js";
 
 afterAll(async () => {
   await closeDevices();
@@ -38,6 +40,23 @@ describe("packBatch", () => {
     expect(rl.answerIsCorrect("<answer>5</answer>", "4")).toBe(false);
     expect(rl.answerIsCorrect("no tags", "4")).toBe(false);
     expect(rl.answerIsCorrect("<answer> blue </answer>", "blue")).toBe(true);
+  });
+});
+
+describe("samplerRollout", () => {
+  it("greedy completions under an adapter equal those of the full-forward generator, and follow adapter swaps", async () => {
+    const base = baseParams();
+    const compiled = rl.samplerRollout(config, base, loraConfig, { seed: 1, device: "cpu" });
+    const reference = forwardRollout(base);
+    const prompts = arithmeticTasks(2, 7).map((task) => rl.encodePrompt(tokenizer, task, "Answer."));
+    const request = { prompts, samplesPerPrompt: 1, maxNewTokens: 6, greedy: true, temperature: 1, stopTokens: [1, 106], seed: 0 };
+    const [first, second] = [randomLora(31), randomLora(32)];
+    const a = await compiled.generate(first, request);
+    expect(a).toEqual(await reference.generate(first, request));
+    const b = await compiled.generate(second, request);
+    expect(b).toEqual(await reference.generate(second, request));
+    expect(b.tokens).not.toEqual(a.tokens);
+    expect(a.tokens.flat().length).toBeGreaterThan(2);
   });
 });
 
