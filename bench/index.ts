@@ -3,6 +3,7 @@
 import { runLogprobsBench } from "./logprobs.js";
 import { runModelBench } from "./model.js";
 import { runOpsBench } from "./ops.js";
+import { runTrainerBench } from "./trainer.js";
 import { runWeightsBench } from "./weights.js";
 
 interface Suite {
@@ -14,6 +15,7 @@ const SUITES: Record<string, Suite> = {
   logprobs: { describe: "peak memory and time of token logprobs: full logits vs the chunked kernels, forward and gradient", run: runLogprobsBench },
   ops: { describe: "dot_general GFLOP/s (ours vs raw OpenBLAS vs tfjs-wasm) and per-call overhead", run: runOpsBench },
   model: { describe: "Gemma3 on cpu: prefill vs raw sgemm, decode tokens/s and bytes/s vs bandwidth, f32/bf16, peak RSS", run: runModelBench },
+  trainer: { describe: "GRPO step time split (rollout / logprobs / update) at the tiny config, and gradient accumulation forms", run: runTrainerBench },
   weights: { describe: "safetensors write/read MB/s, load onto cpu with peak memory, Gemma3 tokenizer load time", run: runWeightsBench },
 };
 

@@ -1,5 +1,5 @@
 // The GRPO building blocks, public as `rl`: advantages, the policy loss and its pieces, completion masks,
-// per-token logprobs and entropies from logits or hidden states, and text rewards.
+// per-token logprobs and entropies from logits or hidden states, text rewards, and the compiled LoRA train step.
 export * from "./advantages.js";
 export * from "./loss_pieces.js";
 export * from "./grpo_loss.js";
@@ -18,3 +18,8 @@ export {
   tokenEntropy,
 } from "../../kernels/logprobs.js";
 export { maskedMean } from "../../kernels/masked.js";
+export * from "./train_step.js";
+export * from "./trainer_common.js";
+export * from "./trainer_state.js";
+export * from "./trainer_loop.js";
+export * from "./grpo_trainer.js";

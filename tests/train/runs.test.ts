@@ -1,0 +1,71 @@
+// The stage entry points on validated configs (issue 8.3), tiny model on cpu with the compiled sampler: SFT, then
+// GRPO from the SFT run's adapter, then a resumed GRPO run continuing the same metrics log; each run leaves its
+// logs, checkpoints and exports.
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { closeDevices } from "../../src/index.js";
+import { type Override, resolveConfig } from "../../src/train/config.js";
+import { readMetricsJsonl } from "../../src/train/metrics.js";
+import { runGrpo, runSft } from "../../src/train/runs.js";
+import { removeTempDirs, tempDir } from "../rl/trainer_fixtures.js";
+
+afterAll(async () => {
+  removeTempDirs();
+  await closeDevices();
+});
+
+function set(path: string, value: unknown): Override {
+  return { path: path.split("."), value, flag: `--set ${path}` };
+}
+
+function tinyConfig(stage: "sft" | "grpo", dir: string, name: string, extra: Override[] = []) {
+  return resolveConfig({
+    stage,
+    overrides: [
+      set("run.dir", dir), set("run.name", name), set("run.seed", 4), set("run.device", "cpu"),
+      set("model.preset", "tiny"), set("model.dtype", "f32"),
+      set("lora.rank", 4), set("lora.alpha", 8),
+      set("data.trainSize", 16), set("data.evalSize", 2), set("data.levels", [1]),
+      set("sampling.maxPromptLength", 320), set("sampling.maxCompletionLength", 12), set("sampling.topK", 0),
+      set("optim.steps", 2), set("optim.batchSize", 2), set("optim.lr", 1e-3),
+      set("grpo.G", 2), set("grpo.beta", 0.04),
+      set("eval.every", 0), set("checkpoint.every", 1), set("log.tensorboard", false),
+      ...extra,
+    ],
+  });
+}
+
+describe("runSft and runGrpo", () => {
+  it("SFT, then GRPO from the SFT adapter, then a resumed GRPO run", async () => {
+    const dir = tempDir();
+    const messages: string[] = [];
+    const log = (m: string) => messages.push(m);
+    const sft = await runSft(tinyConfig("sft", dir, "sft"), { log });
+    expect(sft.step).toBe(2);
+    expect(existsSync(sft.adapterPath)).toBe(true);
+    expect(existsSync(join(sft.mergedDir, "model.safetensors"))).toBe(true);
+    const sftMetrics = readMetricsJsonl(join(dir, "sft", "metrics.jsonl"));
+    expect(sftMetrics.filter((r) => "loss" in r.values).map((r) => r.step)).toEqual([1, 2]);
+    expect(sftMetrics.filter((r) => "eval/accuracy" in r.values).map((r) => r.step)).toEqual([0, 2]);
+
+    const grpo = await runGrpo(tinyConfig("grpo", dir, "grpo", [set("run.resumeFrom", join(dir, "sft"))]), { log });
+    expect(grpo.step).toBe(2);
+    expect(messages.some((m) => /starting from the sft adapter/.test(m))).toBe(true);
+    const grpoMetrics = readMetricsJsonl(join(dir, "grpo", "metrics.jsonl"));
+    const steps = grpoMetrics.filter((r) => "loss" in r.values);
+    expect(steps.map((r) => r.step)).toEqual([1, 2]);
+    for (const name of ["kl", "reward/mean", "rewards/exact_format/mean", "frac_reward_zero_std", "time/rollout_s", "time/logprobs_s", "time/update_s", "tokens_per_s"]) {
+      expect(steps[1]!.values, name).toHaveProperty([name]);
+    }
+    expect(readdirSync(join(dir, "grpo", "checkpoints")).filter((n) => n.startsWith("step-")).length).toBe(2);
+    expect(readdirSync(join(dir, "grpo", "curves"))).toContain("reward_mean.svg");
+
+    // Resume the GRPO run to step 3: the metrics log continues without repeating a step.
+    const resumed = await runGrpo(tinyConfig("grpo", dir, "grpo", [set("run.resumeFrom", join(dir, "grpo")), set("optim.steps", 3)]), { log });
+    expect(resumed.step).toBe(3);
+    const after = readMetricsJsonl(join(dir, "grpo", "metrics.jsonl")).filter((r) => "loss" in r.values);
+    expect(after.map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(after.slice(0, 2)).toEqual(steps);
+  });
+});
