@@ -8,16 +8,17 @@ import { closeDevices } from "../runtime/device.js";
 import { generateCommand } from "./generate.js";
 import { type Io, type RegisteredCommand, UsageError, registerCommand, streamIo } from "./options.js";
 import { scoreCommand } from "./score.js";
+import { trainEntryCommand } from "./train.js";
 
 /** Every command, in the order `grpo-xla --help` lists them. */
-const COMMANDS: readonly RegisteredCommand[] = [registerCommand(generateCommand), registerCommand(scoreCommand)];
+const COMMANDS: readonly RegisteredCommand[] = [trainEntryCommand, registerCommand(generateCommand), registerCommand(scoreCommand)];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
   return [
     "Usage: grpo-xla <command> [options]",
     "",
-    "Gemma3 compiled to XLA from TypeScript: generate completions, score sequences.",
+    "Gemma3 compiled to XLA from TypeScript: post-train with SFT and GRPO, generate completions, score sequences.",
     "",
     "Commands:",
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
