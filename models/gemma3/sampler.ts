@@ -34,6 +34,9 @@ export interface GenerateOptions {
   topP?: number;
   /** A row ends after drawing one of these (default [1, 106]); it is included in the row's tokens. */
   stopTokens?: readonly number[];
+  /** This call's seed, folded into the sampler's key in place of the call count: the same (sampler seed, call
+   * seed) draws the same tokens in any process, which is what lets a resumed run repeat an uninterrupted one. */
+  seed?: number;
 }
 
 export interface Generation {
@@ -196,6 +199,9 @@ export class Sampler {
 
   /** Generates continuations of `prompts` (token ids, each non-empty). */
   async generate(prompts: readonly (readonly number[])[], options: GenerateOptions): Promise<Generation> {
+    if (options.seed !== undefined && (!Number.isInteger(options.seed) || options.seed < 0 || options.seed > 0x7fffffff)) {
+      throw new RangeError(`sampler: the call seed must be an integer in [0, 2^31), got ${options.seed}`);
+    }
     const plan = this.planFor(prompts, options);
     const G = options.samplesPerPrompt ?? 1;
     const P = plan.promptLength;
@@ -212,14 +218,15 @@ export class Sampler {
     });
     const promptArray = np.array(tokenData, { shape: [B, P], device });
     const maskArray = np.array(maskData, { dtype: "bool", shape: [B, P], device });
-    // A fresh key per call: the seed's key with the call number folded in.
+    // A fresh key per call: the seed's key with the call number (or the call's own seed) folded in.
     const keyArray = np.array(Uint32Array.from([0, this.seed >>> 0]), { device });
     const knobs: Knobs = {
       temperature: np.array(options.temperature ?? 1, { shape: [], device }),
       topK: np.array(options.topK ?? 0, { dtype: "i32", shape: [], device }),
       topP: np.array(options.topP ?? 1, { shape: [], device }),
     };
-    const callIndex = np.array(this.calls++, { dtype: "i32", shape: [], device });
+    const callNumber = this.calls++;
+    const callIndex = np.array(options.seed ?? callNumber, { dtype: "i32", shape: [], device });
     const key = deriveKey(keyArray, callIndex) as DeviceArray;
     const lora = this.options.lora?.lora ?? null;
     const launched = performance.now();

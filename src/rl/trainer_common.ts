@@ -83,9 +83,8 @@ export interface RolloutEngine {
 /**
  * The compiled sampler (models/gemma3/sampler.ts) as a rollout engine: one Sampler for the whole run, so its
  * prefill and decode graphs compile once per shape, with the adapter swapped in before each call (the train step
- * donates the previous one). Its key is the run seed with the call count folded in; the request's per-call seed is
- * passed along for a sampler that takes one (GenerateOptions.seed), which is what makes a resumed run draw exactly
- * the samples of an uninterrupted one.
+ * donates the previous one). Its key is the run seed with the request's per-call seed folded in
+ * (GenerateOptions.seed), so a resumed run draws exactly the samples of an uninterrupted one.
  */
 export function samplerRollout(model: Gemma3Config, base: Gemma3Params<DeviceArray>, loraConfig: LoraConfig, options: { seed: number; device?: DeviceKind | Device; promptBucket?: number; cacheDtype?: "f32" | "bf16" }): RolloutEngine {
   let holder: LoraApplication<DeviceArray> | undefined;
@@ -95,7 +94,7 @@ export function samplerRollout(model: Gemma3Config, base: Gemma3Params<DeviceArr
       if (holder === undefined) holder = { lora, config: loraConfig };
       holder.lora = lora;
       sampler ??= new Sampler(model, base, { device: options.device, seed: options.seed, lora: holder, promptBucket: options.promptBucket, cacheDtype: options.cacheDtype });
-      const generateOptions: GenerateOptions & { seed: number } = {
+      const generateOptions: GenerateOptions = {
         maxNewTokens: request.maxNewTokens,
         samplesPerPrompt: request.samplesPerPrompt,
         greedy: request.greedy,
