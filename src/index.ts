@@ -34,3 +34,4 @@ export { availableDevices } from "./runtime/plugins.js";
 
 export * as data from "./data/index.js";
 export * as train from "./train/index.js";
+export * as models from "../models/index.js";

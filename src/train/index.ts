@@ -37,3 +37,6 @@ export { EventFileWriter, EventFileError, frameRecord, readRecords, decodeEvents
 export { crc32c, maskCrc } from "./crc32c.js";
 export { type Series, type ChartOptions, type CurveGroup, lineChartSvg, niceTicks, writeCurves } from "./svg_chart.js";
 export { ProgressBar, type ProgressOptions, type ProgressStream } from "./progress.js";
+export { type RunHooks, type RunResult, runSft, runGrpo } from "./runs.js";
+export { SftTrainer, formatTarget } from "./sft_trainer.js";
+export { type Recipe, type RecipeName, RECIPES, RECIPE_NAMES, recipeOverrides } from "./recipes.js";

@@ -42,6 +42,8 @@ function consumerLock(tarball: string): object {
       license: manifest.license,
       dependencies: manifest.dependencies,
       engines: manifest.engines,
+      // npm links a locked package's commands from this field, as a lockfile npm wrote would carry it.
+      bin: manifest.bin,
     },
   };
   for (const [path, entry] of Object.entries<Record<string, unknown>>(repoLock.packages)) {
@@ -108,5 +110,14 @@ describe("the npm package, packed and installed offline into a fresh project", (
     expect(result.w2[0]).toBeCloseTo(0.35, 6);
     expect(result.w2[1]).toBeCloseTo(-0.45, 6);
     expect(result.module).toContain("func.func @main(");
+  }, 120_000);
+
+  it("runs the installed command line: npx grpo-xla --help and a score on a tiny preset", () => {
+    const help = run("npx", ["--offline", "grpo-xla", "--help"], consumer);
+    for (const command of ["train", "generate", "score"]) expect(help).toContain(command);
+    const scored = JSON.parse(run("npx", ["--offline", "grpo-xla", "score", "--preset", "tiny", "--tokens", "2,105,7", "--device", "cpu"], consumer));
+    expect(scored.tokens).toEqual([2, 105, 7]);
+    expect(scored.logprobs).toHaveLength(2);
+    for (const value of scored.logprobs) expect(value).toBeLessThan(0);
   }, 120_000);
 });
