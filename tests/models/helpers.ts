@@ -1,6 +1,6 @@
 // Shared pieces of the model tests: token and mask arrays, parameter trees moved between devices and read to the
 // host for the plain-JS oracle.
-import { type ArrayBase, type DType, DeviceArray, np } from "../../src/index.js";
+import { type ArrayBase, type DType, DeviceArray, np, tidy } from "../../src/index.js";
 import { type PyTree, treeMap } from "../../src/core/pytree.js";
 import type { DeviceKind } from "../../src/runtime/device.js";
 import type { Gemma3Config } from "../../models/gemma3/config.js";
@@ -40,6 +40,16 @@ export async function values(x: ArrayBase): Promise<Float32Array> {
   const data = await x.data();
   if (!(data instanceof Float32Array)) throw new TypeError(`expected f32 values, got ${x.dtype}`);
   return data;
+}
+
+/** The f32 values of an array built inside tidy (every array made on the way is freed), which is then freed. */
+export async function valuesOnce(fn: () => ArrayBase): Promise<Float32Array> {
+  const x = tidy(fn);
+  try {
+    return await values(x);
+  } finally {
+    if (x instanceof DeviceArray) x.dispose();
+  }
 }
 
 async function f64(x: ArrayBase): Promise<Float64Array> {
