@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, closeDevices, jit, np } from "../../src/index.js";
+import { type ArrayBase, type DeviceArray, jit, np, tidy } from "../../src/index.js";
 import { preset } from "../../models/gemma3/config.js";
 import { initParams } from "../../models/gemma3/init.js";
 import { forward } from "../../models/gemma3/model.js";
@@ -28,10 +28,9 @@ beforeAll(async () => {
   await saveModelDirectory(modelDir, config, params, { dtype: "f32" });
 });
 
-afterAll(async () => {
+afterAll(() => {
   disposeTree(params);
   rmSync(root, { recursive: true, force: true });
-  await closeDevices();
 });
 
 interface Completion {
@@ -56,8 +55,8 @@ async function greedyByFullForwards(prompt: number[], steps: number): Promise<{ 
   const sequence = [...prompt];
   const logprobs: number[] = [];
   for (let step = 0; step < steps; step++) {
-    const t = np.array(Int32Array.from(sequence), { shape: [1, sequence.length], device: "cpu" });
-    const logits = run(params, t, np.ones([1, sequence.length], "bool")) as DeviceArray;
+    // The tokens and the mask are made inside tidy, which frees them; the logits are freed once read.
+    const logits = tidy(() => run(params, np.array(Int32Array.from(sequence), { shape: [1, sequence.length], device: "cpu" }), np.ones([1, sequence.length], "bool"))) as DeviceArray;
     const data = (await logits.data()) as Float32Array;
     const last = Array.from(data.subarray((sequence.length - 1) * config.vocabSize));
     const best = last.indexOf(Math.max(...last));
@@ -65,7 +64,6 @@ async function greedyByFullForwards(prompt: number[], steps: number): Promise<{ 
     logprobs.push(-Math.log(last.reduce((s, v) => s + Math.exp(v - max), 0)));
     sequence.push(best);
     logits.dispose();
-    t.dispose();
   }
   return { tokens: sequence.slice(prompt.length), logprobs };
 }

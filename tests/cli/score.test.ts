@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ArrayBase, DeviceArray, closeDevices, jit, np } from "../../src/index.js";
+import { type ArrayBase, DeviceArray, jit, np, tidy } from "../../src/index.js";
 import { preset } from "../../models/gemma3/config.js";
 import { initParams } from "../../models/gemma3/init.js";
 import { forward } from "../../models/gemma3/model.js";
@@ -35,11 +35,10 @@ beforeAll(async () => {
   await saveLoraAdapter(adapterPath, config, loraConfig, lora);
 });
 
-afterAll(async () => {
+afterAll(() => {
   disposeTree(params);
   disposeTree(lora);
   rmSync(root, { recursive: true, force: true });
-  await closeDevices();
 });
 
 /** Logits [n, V] of the in-process forward on cpu, with or without the adapter. */
@@ -49,12 +48,10 @@ async function inProcessLogits(withAdapter: boolean): Promise<Float32Array> {
       forward(config, p, t, m, withAdapter ? { lora: l, config: loraConfig } : undefined),
     { device: "cpu" },
   );
-  const t = np.array(Int32Array.from(tokens), { shape: [1, tokens.length], device: "cpu" });
-  const m = np.ones([1, tokens.length], "bool");
-  const logits = run(params, lora, t, m) as DeviceArray;
+  // The tokens and the mask are made inside tidy, which frees them; the logits are freed once read.
+  const logits = tidy(() => run(params, lora, np.array(Int32Array.from(tokens), { shape: [1, tokens.length], device: "cpu" }), np.ones([1, tokens.length], "bool"))) as DeviceArray;
   const data = (await logits.data()) as Float32Array;
   logits.dispose();
-  t.dispose();
   return data;
 }
 

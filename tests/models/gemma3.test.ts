@@ -2,7 +2,7 @@
 // plain-JS oracle, cpu against reference, decoding with the KV cache against the full forward (left padding, past
 // the sliding window), the sliding window itself, bf16 weights, and the seeded initialiser.
 import { afterAll, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, closeDevices, jit, np } from "../../src/index.js";
+import { type ArrayBase, type DeviceArray, jit, np, tidy } from "../../src/index.js";
 import type { DeviceKind } from "../../src/runtime/device.js";
 import { type Gemma3Config, preset } from "../../models/gemma3/config.js";
 import { initParams } from "../../models/gemma3/init.js";
@@ -10,12 +10,8 @@ import { type KVCache, block, decode, emptyCache, forward, layerContext } from "
 import { countParams, type Gemma3Params, weightTable } from "../../models/gemma3/params.js";
 import { positionsFromMask, visibilityMask } from "../../kernels/attention.js";
 import { oracleBlock, oracleLogits } from "./gemma3_oracle.js";
-import { castTree, disposeTree, hostModel, maskArray, moveTree, splitRows, tokensArray, values } from "./helpers.js";
+import { castTree, disposeTree, hostModel, maskArray, moveTree, splitRows, tokensArray, values, valuesOnce } from "./helpers.js";
 import { makeRng } from "../helpers/arrays.js";
-
-afterAll(async () => {
-  await closeDevices();
-});
 
 // Linear RoPE scaling on the global layer too, so that path is checked against the oracle.
 const config: Gemma3Config = { ...preset("tiny"), ropeGlobalScale: 4 };
@@ -46,6 +42,7 @@ describe("presets", () => {
 
 describe("gemma3 tiny", () => {
   const params = initParams(config, { seed: 11, device: "cpu", normScale: 0.5 });
+  afterAll(() => disposeTree(params));
 
   it("one block of each kind matches the plain-JS oracle", async () => {
     const host = await hostModel(params);
@@ -67,7 +64,7 @@ describe("gemma3 tiny", () => {
     const inputRows = splitRows(x, 2, T);
     for (const layerIndex of [0, 2]) {
       expect(config.layerKinds[layerIndex]).toBe(layerIndex === 0 ? "local" : "global");
-      const out = splitRows(await values(run(params, xArray, mask, layerIndex)), 2, T);
+      const out = splitRows(await valuesOnce(() => run(params, xArray, mask, layerIndex)), 2, T);
       for (let b = 0; b < 2; b++) {
         const expected = oracleBlock(config, host.layers[layerIndex]!, layerIndex, inputRows[b]!, valid[b]!);
         for (let t = 0; t < T; t++) {
@@ -76,11 +73,12 @@ describe("gemma3 tiny", () => {
         }
       }
     }
+    disposeTree([xArray, mask]);
   });
 
   it("logits match the oracle on cpu, and cpu matches reference", async () => {
     const host = await hostModel(params);
-    const logits = await values(forwardOn(config, "cpu")(params, tokensArray(tokens, "cpu"), maskArray(valid, "cpu")));
+    const logits = await valuesOnce(() => forwardOn(config, "cpu")(params, tokensArray(tokens, "cpu"), maskArray(valid, "cpu")));
     const rows = splitRows(logits, 2, T);
     for (let b = 0; b < 2; b++) {
       const expected = oracleLogits(config, host, tokens[b]!, valid[b]!);
@@ -89,22 +87,24 @@ describe("gemma3 tiny", () => {
       }
     }
     const onReference = moveTree(params, "reference");
-    const reference = await values(forwardOn(config, "reference")(onReference, tokensArray(tokens, "reference"), maskArray(valid, "reference")));
+    const reference = await valuesOnce(() => forwardOn(config, "reference")(onReference, tokensArray(tokens, "reference"), maskArray(valid, "reference")));
     expect(logits).toBeAllclose(reference, { rtol: 1e-4, atol: 1e-4 });
     disposeTree(onReference);
   });
 
   it("decoding with the KV cache gives the full forward's logits position by position (left padding, past the window)", async () => {
     const S = 16; // more slots than tokens: unwritten slots must stay invisible
-    const full = splitRows(await values(forwardOn(config, "cpu")(params, tokensArray(tokens, "cpu"), maskArray(valid, "cpu"))), 2, T);
+    const full = splitRows(await valuesOnce(() => forwardOn(config, "cpu")(params, tokensArray(tokens, "cpu"), maskArray(valid, "cpu"))), 2, T);
     const step = jit(
       (p: Gemma3Params<ArrayBase>, t: ArrayBase, cache: KVCache, index: ArrayBase, mask: ArrayBase) => decode(config, p, t, { cache, index, cacheMask: mask }),
       { device: "cpu", donateArgnums: [2], name: "gemma3_decode" },
     );
     let cache = jit(() => emptyCache(config, 2, S), { device: "cpu" })() as unknown as KVCache<DeviceArray>;
     const prefill = 5;
+    // The step's inputs are made inside tidy (the cache, donated, becomes the result's), its logits freed once checked.
     const check = async (logits: DeviceArray, from: number, count: number) => {
       const rows = splitRows(await values(logits), 2, count);
+      logits.dispose();
       for (let b = 0; b < 2; b++) {
         for (let t = 0; t < count; t++) {
           if (valid[b]![from + t]) expect(rows[b]![t], `row ${b} position ${from + t}`).toBeAllclose(full[b]![from + t], { rtol: 1e-4, atol: 1e-4 });
@@ -113,11 +113,11 @@ describe("gemma3 tiny", () => {
     };
     const slotMask = (written: number) => maskArray(valid.map((row) => Array.from({ length: S }, (_, s) => s < written && row[s]!)), "cpu");
     const index = (i: number) => np.array(i, { dtype: "i32", shape: [], device: "cpu" });
-    let result = step(params, tokensArray(tokens.map((row) => row.slice(0, prefill)), "cpu"), cache, index(0), slotMask(prefill));
+    let result = tidy(() => step(params, tokensArray(tokens.map((row) => row.slice(0, prefill)), "cpu"), cache, index(0), slotMask(prefill)));
     await check(result.logits, 0, prefill);
     cache = result.cache;
     for (let i = prefill; i < T; i++) {
-      result = step(params, tokensArray(tokens.map((row) => [row[i]!]), "cpu"), cache, index(i), slotMask(i + 1));
+      result = tidy(() => step(params, tokensArray(tokens.map((row) => [row[i]!]), "cpu"), cache, index(i), slotMask(i + 1)));
       await check(result.logits, i, 1);
       cache = result.cache;
     }
@@ -130,18 +130,18 @@ describe("gemma3 tiny", () => {
     const wide: Gemma3Config = { ...config, vocabSize: 20_000 };
     const bf16 = initParams(wide, { seed: 11, device: "cpu", normScale: 0.5, weightsDtype: "bf16" });
     expect(bf16.layers[0]!.q.dtype).toBe("bf16");
-    const widened = castTree(bf16, "f32");
+    const widened = tidy(() => castTree(bf16, "f32"));
     const t = tokensArray(tokens, "cpu");
     const m = maskArray(valid, "cpu");
-    const fromBf16 = await values(forwardOn(wide, "cpu")(bf16, t, m));
+    const fromBf16 = await valuesOnce(() => forwardOn(wide, "cpu")(bf16, t, m));
     expect(widened.layers[0]!.q.dtype).toBe("f32");
-    const fromF32 = await values(forwardOn(wide, "cpu")(widened, t, m));
+    const fromF32 = await valuesOnce(() => forwardOn(wide, "cpu")(widened, t, m));
     expect(fromBf16.length).toBe(2 * T * 20_000);
     expect(fromBf16).toBeAllclose(fromF32, { rtol: 1e-5, atol: 1e-5 });
     const onReference = moveTree(bf16, "reference");
-    const reference = await values(forwardOn(wide, "reference")(onReference, tokensArray(tokens, "reference"), maskArray(valid, "reference")));
+    const reference = await valuesOnce(() => forwardOn(wide, "reference")(onReference, tokensArray(tokens, "reference"), maskArray(valid, "reference")));
     expect(fromBf16).toBeAllclose(reference, { rtol: 1e-4, atol: 1e-4 });
-    disposeTree([bf16, widened, onReference]);
+    disposeTree([bf16, widened, onReference, t, m]);
   });
 });
 
@@ -158,14 +158,15 @@ describe("sliding window", () => {
       const cfg = oneLayer(kind);
       const params = initParams(cfg, { seed: 2, device: "cpu", normScale: 0.5 });
       const run = forwardOn(cfg, "cpu");
-      const a = splitRows(await values(run(params, tokensArray([base], "cpu"), mask)), 1, length)[0]!;
-      const b = splitRows(await values(run(params, tokensArray([changed], "cpu"), mask)), 1, length)[0]!;
+      const a = splitRows(await valuesOnce(() => run(params, tokensArray([base], "cpu"), mask)), 1, length)[0]!;
+      const b = splitRows(await valuesOnce(() => run(params, tokensArray([changed], "cpu"), mask)), 1, length)[0]!;
       const differs = (t: number) => a[t]!.some((value, i) => value !== b[t]![i]);
       // Position 3 is within the window of token 0; positions 4.. are at distance >= 4.
       expect(differs(3), `${kind} position 3`).toBe(true);
       for (let t = 4; t < length; t++) expect(differs(t), `${kind} position ${t}`).toBe(kind === "global");
       disposeTree(params);
     }
+    mask.dispose();
   });
 });
 

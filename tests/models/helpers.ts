@@ -1,6 +1,7 @@
 // Shared pieces of the model tests: token and mask arrays, parameter trees moved between devices and read to the
 // host for the plain-JS oracle.
-import { type ArrayBase, type DType, DeviceArray, np } from "../../src/index.js";
+import { type ArrayBase, type DType, DeviceArray, np, tidy } from "../../src/index.js";
+import type { AnyTypedArray } from "../../src/core/dtype.js";
 import { type PyTree, treeMap } from "../../src/core/pytree.js";
 import type { DeviceKind } from "../../src/runtime/device.js";
 import type { Gemma3Config } from "../../models/gemma3/config.js";
@@ -41,6 +42,22 @@ export async function values(x: ArrayBase): Promise<Float32Array> {
   if (!(data instanceof Float32Array)) throw new TypeError(`expected f32 values, got ${x.dtype}`);
   return data;
 }
+
+/** Builds an array inside tidy (every array made on the way is freed), reads it, then frees it too. */
+async function readOnce<R>(fn: () => ArrayBase, read: (x: ArrayBase) => Promise<R>): Promise<R> {
+  const x = tidy(fn);
+  try {
+    return await read(x);
+  } finally {
+    if (x instanceof DeviceArray) x.dispose();
+  }
+}
+
+/** The f32 values of an array built by `fn` (see readOnce). */
+export const valuesOnce = (fn: () => ArrayBase): Promise<Float32Array> => readOnce(fn, values);
+
+/** The host data (any dtype) of an array built by `fn` (see readOnce). */
+export const dataOnce = (fn: () => ArrayBase): Promise<AnyTypedArray> => readOnce(fn, (x) => (x as DeviceArray).data());
 
 async function f64(x: ArrayBase): Promise<Float64Array> {
   return Float64Array.from(await values(x));

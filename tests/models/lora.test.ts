@@ -2,7 +2,7 @@
 // finite differences on single entries), merging gives the adapted model's logits in the base dtype, targets
 // resolve by name and pattern, and the trainable-parameter count matches the published 1B figure.
 import { afterAll, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, closeDevices, jit, lax, nn, np } from "../../src/index.js";
+import { type ArrayBase, type DeviceArray, jit, lax, nn, np, tidy } from "../../src/index.js";
 import { flatten, treedefKey } from "../../src/core/pytree.js";
 import { type Gemma3Config, preset } from "../../models/gemma3/config.js";
 import { initParams } from "../../models/gemma3/init.js";
@@ -21,11 +21,7 @@ import {
   resolveTargets,
 } from "../../models/lora.js";
 import { makeRng } from "../helpers/arrays.js";
-import { disposeTree, maskArray, tokensArray, values } from "./helpers.js";
-
-afterAll(async () => {
-  await closeDevices();
-});
+import { disposeTree, maskArray, tokensArray, values, valuesOnce } from "./helpers.js";
 
 const config: Gemma3Config = preset("tiny");
 const loraConfig: LoraConfig = { rank: 4, alpha: 8, targets: DEFAULT_LORA_TARGETS };
@@ -34,6 +30,7 @@ const tokenRows = [Array.from({ length: 6 }, () => Math.floor(rng() * config.voc
 const validRows = tokenRows.map((row, b) => row.map((_, i) => b === 0 || i >= 2));
 const tokens = tokensArray(tokenRows, "cpu");
 const mask = maskArray(validRows, "cpu");
+afterAll(() => disposeTree([tokens, mask]));
 
 const base = jit((p: Gemma3Params<ArrayBase>, t: ArrayBase, m: ArrayBase) => forward(config, p, t, m), { device: "cpu" });
 const adapted = jit(
@@ -41,16 +38,18 @@ const adapted = jit(
   { device: "cpu" },
 );
 
-/** Replaces every B with small random values, so the adapter changes the model and A receives gradient. */
+/** Replaces every B with small random values (freeing the zero B), so the adapter changes the model and A receives
+ * gradient. */
 function withRandomB(lora: LoraParams<DeviceArray>, seed: number): LoraParams<DeviceArray> {
   const draw = makeRng(seed);
   return {
     layers: lora.layers.map((pairs) =>
       Object.fromEntries(
-        Object.entries(pairs).map(([target, pair]) => [
-          target,
-          { a: pair.a, b: np.array(Float32Array.from({ length: pair.b.size }, () => (draw() - 0.5) * 0.2), { shape: pair.b.shape, device: "cpu" }) },
-        ]),
+        Object.entries(pairs).map(([target, pair]) => {
+          const b = np.array(Float32Array.from({ length: pair.b.size }, () => (draw() - 0.5) * 0.2), { shape: pair.b.shape, device: "cpu" });
+          pair.b.dispose();
+          return [target, { a: pair.a, b }];
+        }),
       ),
     ),
   };
@@ -69,6 +68,7 @@ function loss(lora: LoraParams<ArrayBase>, params: Gemma3Params<ArrayBase>, t: A
 
 describe("LoRA", () => {
   const params = initParams(config, { seed: 3, device: "cpu", normScale: 0.3 });
+  afterAll(() => disposeTree(params));
 
   it("with B = 0 gives the base model's logits exactly", async () => {
     const lora = initLora(config, loraConfig, { seed: 1, device: "cpu" });
@@ -78,7 +78,7 @@ describe("LoRA", () => {
     const bound = Math.sqrt(6 / config.dModel);
     expect(Math.max(...a.map(Math.abs))).toBeLessThanOrEqual(bound);
     expect(Math.max(...a.map(Math.abs))).toBeGreaterThan(bound * 0.9); // He-uniform, not a narrower draw
-    expect(await values(adapted(params, lora, tokens, mask))).toEqual(await values(base(params, tokens, mask)));
+    expect(await valuesOnce(() => adapted(params, lora, tokens, mask))).toEqual(await valuesOnce(() => base(params, tokens, mask)));
     disposeTree(lora);
   });
 
@@ -88,7 +88,7 @@ describe("LoRA", () => {
     const [value, gradient] = step(lora, params, tokens, mask);
     expect(treedefKey(flatten(gradient).treedef)).toBe(treedefKey(flatten(lora).treedef));
     const evaluate = jit(loss, { device: "cpu" });
-    expect(await values(value)).toEqual(await values(evaluate(lora, params, tokens, mask)));
+    expect(await values(value)).toEqual(await valuesOnce(() => evaluate(lora, params, tokens, mask)));
     const eps = 1e-2;
     const checks: [number, LoraTarget, "a" | "b"][] = [
       [0, "q", "a"],
@@ -103,36 +103,42 @@ describe("LoRA", () => {
       // The entry with the largest gradient: its finite difference is far above f32 round-off.
       const entry = g.reduce((best, v, i) => (Math.abs(v) > Math.abs(g[best]!) ? i : best), 0);
       const host = await values(original);
-      const shifted = (delta: number) => {
-        const copy = Float32Array.from(host);
-        copy[entry] = copy[entry]! + delta;
-        const replaced = np.array(copy, { shape: original.shape, device: "cpu" });
-        const tree: LoraParams<ArrayBase> = { layers: lora.layers.map((pairs, i) => (i !== layer ? pairs : { ...pairs, [target]: { ...pairs[target]!, [side]: replaced } })) };
-        return values(evaluate(tree, params, tokens, mask));
-      };
+      const shifted = (delta: number) =>
+        valuesOnce(() => {
+          const copy = Float32Array.from(host);
+          copy[entry] = copy[entry]! + delta;
+          const replaced = np.array(copy, { shape: original.shape, device: "cpu" });
+          const tree: LoraParams<ArrayBase> = { layers: lora.layers.map((pairs, i) => (i !== layer ? pairs : { ...pairs, [target]: { ...pairs[target]!, [side]: replaced } })) };
+          return evaluate(tree, params, tokens, mask);
+        });
       const numeric = ((await shifted(eps))[0]! - (await shifted(-eps))[0]!) / (2 * eps);
       expect(Math.abs(g[entry]!), `${layer}.${target}.${side}`).toBeGreaterThan(1e-3);
       expect(numeric, `layers.${layer}.${target}.${side}[${entry}]`).toBeCloseTo(g[entry]!, 3);
     }
-    disposeTree([lora, gradient]);
+    disposeTree([lora, gradient, value]);
   });
 
   it("merged weights give the adapted model's logits, in the base dtype (f32 and bf16)", async () => {
     const lora = withRandomB(initLora(config, loraConfig, { seed: 4, device: "cpu" }), 5);
     for (const dtype of ["f32", "bf16"] as const) {
       const weights = dtype === "f32" ? params : initParams(config, { seed: 3, device: "cpu", normScale: 0.3, weightsDtype: "bf16" });
-      const merged = mergeLora(config, weights, { lora, config: loraConfig });
+      const merged = tidy(() => mergeLora(config, weights, { lora, config: loraConfig }));
       expect(merged.layers[1]!.q.dtype).toBe(dtype);
       expect(merged.layers[1]!.q.shape).toEqual(weights.layers[1]!.q.shape);
       expect(merged.embed).toBe(weights.embed); // untouched weights are shared, not copied
       expect(merged.layers[1]!.qNorm).toBe(weights.layers[1]!.qNorm);
-      const expected = await values(adapted(weights, lora, tokens, mask));
-      const actual = await values(base(merged, tokens, mask));
-      const baseline = await values(base(weights, tokens, mask));
+      const expected = await valuesOnce(() => adapted(weights, lora, tokens, mask));
+      const actual = await valuesOnce(() => base(merged, tokens, mask));
+      const baseline = await valuesOnce(() => base(weights, tokens, mask));
       // bf16 rounds every merged weight once: ~2^-9 relative, far below the adapter's own effect.
       const tolerance = dtype === "f32" ? { rtol: 1e-4, atol: 1e-4 } : { rtol: 2e-2, atol: 5e-2 };
       expect(actual).toBeAllclose(expected, tolerance);
       expect(baseline).not.toBeAllclose(expected, tolerance);
+      // Only the merged projections are new: the rest of the tree is the weights' own arrays.
+      merged.layers.forEach((layer, i) => {
+        const own = weights.layers[i]! as unknown as Record<string, ArrayBase>;
+        for (const [name, w] of Object.entries(layer)) if (w !== own[name]) disposeTree(w);
+      });
       if (dtype === "bf16") disposeTree(weights);
     }
     disposeTree(lora);
@@ -151,11 +157,13 @@ describe("LoRA targets", () => {
     expect(() => resolveTargets(config, { rank: 0, alpha: 2, targets: ["q"] })).toThrow(/rank must be a positive integer/);
   });
 
-  it("an adapter on a pattern has only those pairs, with [in, r] and [r, out] shapes", () => {
+  it("an adapter on a pattern has only those pairs, with [in, r] and [r, out] shapes", async () => {
     const lora = initLora(config, { rank: 3, alpha: 3, targets: ["layers.1.o", "layers.*.up"] }, { device: "cpu" });
     expect(lora.layers.map((pairs) => Object.keys(pairs).sort())).toEqual([["up"], ["o", "up"], ["up"]]);
     expect(lora.layers[1]!.o!.a.shape).toEqual([loraDims(config, "o")[0], 3]);
     expect(lora.layers[1]!.o!.b.shape).toEqual([3, loraDims(config, "o")[1]]);
+    // Drawn before they are freed, so the draws' own intermediates are freed too before the file's leak check.
+    await Promise.all(lora.layers.flatMap((pairs) => Object.values(pairs).flatMap((pair) => [pair!.a.ready(), pair!.b.ready()])));
     disposeTree(lora);
   });
 

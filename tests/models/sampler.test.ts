@@ -3,7 +3,7 @@
 // never leave their allowed sets, image tokens are never drawn, the same seed gives the same tokens on cpu and
 // reference, stop tokens end rows, the key advances every call, and nothing recompiles between calls.
 import { afterAll, describe, expect, it } from "vitest";
-import { type ArrayBase, closeDevices, jit, liveArrays, nn, np, random } from "../../src/index.js";
+import { type ArrayBase, jit, liveArrays, nn, np, random } from "../../src/index.js";
 import { preset } from "../../models/gemma3/config.js";
 import { initParams } from "../../models/gemma3/init.js";
 import { forward } from "../../models/gemma3/model.js";
@@ -12,11 +12,7 @@ import { Sampler } from "../../models/gemma3/sampler.js";
 import { initLora } from "../../models/lora.js";
 import { type SamplingOptions, sampleTokens, topK, topP } from "../../kernels/sampling.js";
 import { makeRng } from "../helpers/arrays.js";
-import { disposeTree, maskArray, moveTree, tokensArray, values } from "./helpers.js";
-
-afterAll(async () => {
-  await closeDevices();
-});
+import { dataOnce, disposeTree, maskArray, moveTree, tokensArray, valuesOnce } from "./helpers.js";
 
 // --- kernels ---------------------------------------------------------------------------------------------------
 
@@ -35,7 +31,7 @@ function softmax(xs: readonly number[]): number[] {
 async function drawCounts(options: SamplingOptions, seed: number, logits: readonly number[] = LOGITS): Promise<number[]> {
   const rows = np.array(Float32Array.from({ length: DRAWS * logits.length }, (_, i) => logits[i % logits.length]!), { shape: [DRAWS, logits.length], device: "cpu" });
   const draw = jit((key: ArrayBase, x: ArrayBase) => sampleTokens(key, x, options).tokens, { device: "cpu" });
-  const tokens = await draw(random.key(seed), rows).data();
+  const tokens = await dataOnce(() => draw(random.key(seed), rows));
   const counts = new Array<number>(logits.length).fill(0);
   for (const t of tokens) counts[Number(t)]!++;
   rows.dispose();
@@ -97,8 +93,8 @@ describe("sampling kernels", () => {
     const width = 50;
     const data = Float32Array.from({ length: rows * width }, () => (rng() - 0.5) * 8);
     const x = np.array(data, { shape: [rows, width], device: "cpu" });
-    const keptK = await jit((a: ArrayBase) => topK(a, 7), { device: "cpu" })(x).data();
-    const keptP = await jit((a: ArrayBase) => topP(a, 0.9), { device: "cpu" })(x).data();
+    const keptK = await dataOnce(() => jit((a: ArrayBase) => topK(a, 7), { device: "cpu" })(x));
+    const keptP = await dataOnce(() => jit((a: ArrayBase) => topP(a, 0.9), { device: "cpu" })(x));
     for (let r = 0; r < rows; r++) {
       const row = Array.from(data.subarray(r * width, (r + 1) * width));
       const sorted = [...row].sort((a, b) => b - a);
@@ -128,7 +124,7 @@ describe("sampling kernels", () => {
     }
     const x = np.array(data, { shape: [rows, vocab], device: "cpu" });
     for (const options of [{ greedy: true }, { greedy: false, temperature: 1 }] as SamplingOptions[]) {
-      const tokens = await jit((key: ArrayBase, a: ArrayBase) => sampleTokens(key, a, options).tokens, { device: "cpu" })(random.key(1), x).data();
+      const tokens = await dataOnce(() => jit((key: ArrayBase, a: ArrayBase) => sampleTokens(key, a, options).tokens, { device: "cpu" })(random.key(1), x));
       for (const t of tokens) expect([255_999, 256_000]).not.toContain(Number(t));
     }
     x.dispose();
@@ -145,6 +141,7 @@ const prompts = [
 
 describe("sampler", () => {
   const params = initParams(config, { seed: 6, device: "cpu", normScale: 0.5 });
+  afterAll(() => disposeTree(params));
 
   it("greedy equals the argmax of step-by-step full forwards (left-padded prompts), with matching logprobs", async () => {
     const sampler = new Sampler(config, params, { device: "cpu" });
@@ -157,7 +154,7 @@ describe("sampler", () => {
       const length = Math.max(...sequences.map((s) => s.length));
       const padded = sequences.map((s) => [...new Array<number>(length - s.length).fill(0), ...s]);
       const valid = sequences.map((s) => Array.from({ length }, (_, j) => j >= length - s.length));
-      const logprobs = await values(full(params, tokensArray(padded, "cpu"), maskArray(valid, "cpu")));
+      const logprobs = await valuesOnce(() => full(params, tokensArray(padded, "cpu"), maskArray(valid, "cpu")));
       for (let b = 0; b < prompts.length; b++) {
         const last = Array.from(logprobs.subarray((b * length + length - 1) * config.vocabSize, (b * length + length) * config.vocabSize));
         const argmax = last.indexOf(Math.max(...last));
@@ -198,7 +195,7 @@ describe("sampler", () => {
     const length = Math.max(...prompts.map((p) => p.length));
     const padded = prompts.map((p) => [...new Array<number>(length - p.length).fill(0), ...p]);
     const valid = prompts.map((p) => Array.from({ length }, (_, j) => j >= length - p.length));
-    const logits = await values(jit((p: Gemma3Params<ArrayBase>, l: typeof lora, t: ArrayBase, m: ArrayBase) => forward(config, p, t, m, { lora: l, config: loraConfig }), { device: "cpu" })(params, lora, tokensArray(padded, "cpu"), maskArray(valid, "cpu")));
+    const logits = await valuesOnce(() => jit((p: Gemma3Params<ArrayBase>, l: typeof lora, t: ArrayBase, m: ArrayBase) => forward(config, p, t, m, { lora: l, config: loraConfig }), { device: "cpu" })(params, lora, tokensArray(padded, "cpu"), maskArray(valid, "cpu")));
     const baseOut = await new Sampler(config, params, { device: "cpu" }).generate(prompts, { maxNewTokens: 1, stopTokens: [] });
     let differs = false;
     prompts.forEach((_, b) => {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, closeDevices, jit } from "../../src/index.js";
+import { type ArrayBase, type DeviceArray, jit, tidy } from "../../src/index.js";
 import { type Gemma3Config, preset } from "../../models/gemma3/config.js";
 import { initParams } from "../../models/gemma3/init.js";
 import { forward } from "../../models/gemma3/model.js";
@@ -14,12 +14,12 @@ import type { Gemma3Params } from "../../models/gemma3/params.js";
 import { loadLoraAdapter, loadModelDirectory, saveLoraAdapter, saveModelDirectory } from "../../models/gemma3/weights.js";
 import { type LoraConfig, type LoraParams, mergeLora } from "../../models/lora.js";
 import { makeRng } from "../helpers/arrays.js";
-import { adapterWithRandomB, castTree, disposeTree, maskArray, tokensArray, values } from "./helpers.js";
+import { adapterWithRandomB, castTree, disposeTree, maskArray, tokensArray, valuesOnce } from "./helpers.js";
 
 const root = mkdtempSync(join(tmpdir(), "weights-model-"));
-afterAll(async () => {
+afterAll(() => {
   rmSync(root, { recursive: true, force: true });
-  await closeDevices();
+  disposeTree([tokens, mask]);
 });
 let dirCount = 0;
 const freshDir = (): string => join(root, `m${dirCount++}`);
@@ -47,8 +47,8 @@ describe("weights through files, at the logits", () => {
       const dir = freshDir();
       await saveModelDirectory(dir, config, params, { dtype });
       const loaded = await loadModelDirectory(dir, { device: "cpu", weightsDtype: dtype });
-      const expected = await values(base(params, tokens, mask));
-      const actual = await values(base(loaded.params, tokens, mask));
+      const expected = await valuesOnce(() => base(params, tokens, mask));
+      const actual = await valuesOnce(() => base(loaded.params, tokens, mask));
       expect(bitsOf(actual)).toEqual(bitsOf(expected));
       disposeTree([params, loaded.params]);
     });
@@ -57,17 +57,17 @@ describe("weights through files, at the logits", () => {
   it("a merged LoRA export loaded back gives base + LoRA's logits (f32 exactly the merge's; bf16 to its rounding)", async () => {
     const params = initParams(config, { seed: 2, normScale: 0.3, device: "cpu" });
     const lora = adapterWithRandomB(config, loraConfig, 6);
-    const expected = await values(adapted(params, lora, tokens, mask));
-    const baseline = await values(base(params, tokens, mask));
-    const merged = mergeLora(config, params, { lora, config: loraConfig });
+    const expected = await valuesOnce(() => adapted(params, lora, tokens, mask));
+    const baseline = await valuesOnce(() => base(params, tokens, mask));
+    const merged = tidy(() => mergeLora(config, params, { lora, config: loraConfig }));
     for (const dtype of ["f32", "bf16"] as const) {
       const dir = freshDir();
       await saveModelDirectory(dir, config, merged as Gemma3Params<DeviceArray>, { dtype });
       const loaded = await loadModelDirectory(dir, { device: "cpu", weightsDtype: dtype });
-      const actual = await values(base(loaded.params, tokens, mask));
+      const actual = await valuesOnce(() => base(loaded.params, tokens, mask));
       // The file holds the merge rounded to the export dtype, nothing else: its logits are those of that rounding.
-      const rounded = dtype === "f32" ? merged : castTree(merged, "bf16");
-      expect(bitsOf(actual)).toEqual(bitsOf(await values(base(rounded, tokens, mask))));
+      const rounded = dtype === "f32" ? merged : tidy(() => castTree(merged, "bf16"));
+      expect(bitsOf(actual)).toEqual(bitsOf(await valuesOnce(() => base(rounded, tokens, mask))));
       // bf16 rounds each merged weight once (2^-9 relative); the adapter's own effect is far larger.
       const tolerance = dtype === "f32" ? { rtol: 1e-4, atol: 1e-4 } : { rtol: 2e-2, atol: 5e-2 };
       expect(actual).toBeAllclose(expected, tolerance);
@@ -87,10 +87,10 @@ describe("weights through files, at the logits", () => {
     await saveLoraAdapter(path, config, loraConfig, lora);
     const loaded = await loadLoraAdapter(path, config, { device: "cpu" });
     expect(loaded.lora).toEqual(loraConfig);
-    const expected = await values(adapted(params, lora, tokens, mask));
-    const actual = await values(adapted(params, loaded.params, tokens, mask));
+    const expected = await valuesOnce(() => adapted(params, lora, tokens, mask));
+    const actual = await valuesOnce(() => adapted(params, loaded.params, tokens, mask));
     expect(bitsOf(actual)).toEqual(bitsOf(expected));
-    expect(await values(base(params, tokens, mask))).not.toBeAllclose(expected, { rtol: 1e-3, atol: 1e-3 });
+    expect(await valuesOnce(() => base(params, tokens, mask))).not.toBeAllclose(expected, { rtol: 1e-3, atol: 1e-3 });
     disposeTree([params, lora, loaded.params]);
   });
 });
