@@ -209,7 +209,7 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
   const trace = (args: readonly unknown[]): { lowered: Lowered; key: string; leaves: ArrayBase[] } => {
     const flat = flattenArguments(args, staticArgnums, `jit(${name})`);
     const device = options.device === undefined ? commonDevice(`jit(${name})`, flat.leaves).device : getDevice(options.device);
-    const key = `${device.kind}|${treedefKey(flat.treedef)}|${flat.leaves.map((l) => l.aval.toString()).join(";")}|${flat.staticKey}`;
+    const key = `${device.kind}#${device.serial}|${treedefKey(flat.treedef)}|${flat.leaves.map((l) => l.aval.toString()).join(";")}|${flat.staticKey}`;
     const cached = cache.get(key);
     if (cached) return { lowered: cached.lowered, key, leaves: flat.leaves };
     const avals = flat.leaves.map((l) => new Aval(l.shape, l.dtype));

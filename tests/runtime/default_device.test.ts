@@ -2,7 +2,7 @@
 // withDefaultDevice scopes it, so operations without array operands (iota, np.array without a device) run where
 // the caller says (issue 6.8: eager iota "on cpu" ran on reference before).
 import { describe, expect, it } from "vitest";
-import { availableDevices, type DeviceArray, defaultDevice, lax, np, withDefaultDevice } from "../../src/index.js";
+import { availableDevices, type DeviceArray, defaultDevice, lax, np, tidy, withDefaultDevice } from "../../src/index.js";
 import { DEFAULT_DEVICE_PREFERENCE } from "../../src/runtime/device.js";
 
 describe("default device", () => {
@@ -13,7 +13,8 @@ describe("default device", () => {
     expect(defaultDevice().kind).toBe(best);
     const x = np.array([1, 2, 3]);
     expect(x.device.kind).toBe(best);
-    const y = np.add(x, 1) as typeof x;
+    // tidy frees the broadcast scalar np.add makes on the way.
+    const y = tidy(() => np.add(x, 1)) as typeof x;
     expect(y.device.kind).toBe(best);
     expect(Array.from(await y.data(), Number)).toEqual([2, 3, 4]);
     x.dispose();
