@@ -2,7 +2,20 @@
 // withDefaultDevice scopes it, so operations without array operands (iota, np.array without a device) run where
 // the caller says (issue 6.8: eager iota "on cpu" ran on reference before).
 import { describe, expect, it } from "vitest";
-import { availableDevices, type DeviceArray, defaultDevice, lax, np, tidy, withDefaultDevice } from "../../src/index.js";
+import {
+  type ArrayBase,
+  availableDevices,
+  type DeviceArray,
+  defaultDevice,
+  devicesIdle,
+  forLoop,
+  lax,
+  liveBuffers,
+  np,
+  tidy,
+  whileLoop,
+  withDefaultDevice,
+} from "../../src/index.js";
 import { DEFAULT_DEVICE_PREFERENCE } from "../../src/runtime/device.js";
 
 describe("default device", () => {
@@ -26,6 +39,30 @@ describe("default device", () => {
     expect(x.device.kind).toBe("reference");
     expect(defaultDevice().kind).not.toBe("reference");
     x.dispose();
+  });
+});
+
+describe("JS numbers combined with arrays", () => {
+  // A number broadcast to an operand's shape is made where the operand lives: made on the default device it was
+  // copied over, and a cpu buffer stayed allocated until collected for every reference op with a literal.
+  it("are made on the operands' device, not the default one", async () => {
+    expect(defaultDevice().kind).not.toBe("reference");
+    const x = np.array([1, 2, 3], { device: "reference" });
+    await devicesIdle();
+    const before = liveBuffers();
+    const results = [
+      np.add(x, 1),
+      lax.mul(x, 2),
+      lax.compare(x, 2, "LT"),
+      forLoop(0, 2, (_i, s: ArrayBase) => np.multiply(s, 3), x),
+      whileLoop((s: ArrayBase[]) => lax.compare(s[0]!, 2, "LT"), (s: ArrayBase[]) => [np.add(s[0]!, 1), np.subtract(s[1]!, 1)], [0, x] as unknown as ArrayBase[])[1]!,
+    ] as DeviceArray[];
+    await devicesIdle();
+    expect(liveBuffers()).toBe(before);
+    for (const r of results) expect(r.device.kind).toBe("reference");
+    const values = await Promise.all(results.map(async (r) => Array.from(await r.data(), Number)));
+    expect(values).toEqual([[2, 3, 4], [2, 4, 6], [1, 0, 0], [9, 18, 27], [-1, 0, 1]]);
+    for (const r of [x, ...results]) r.dispose();
   });
 });
 
