@@ -9,6 +9,7 @@ import {
   defaultDevice,
   devicesIdle,
   forLoop,
+  jit,
   lax,
   liveBuffers,
   np,
@@ -42,7 +43,7 @@ describe("default device", () => {
   });
 });
 
-describe("JS numbers combined with arrays", () => {
+describe("arrays made for an operation", () => {
   // A number broadcast to an operand's shape is made where the operand lives: made on the default device it was
   // copied over, and a cpu buffer stayed allocated until collected for every reference op with a literal.
   it("are made on the operands' device, not the default one", async () => {
@@ -62,6 +63,19 @@ describe("JS numbers combined with arrays", () => {
     for (const r of results) expect(r.device.kind).toBe("reference");
     const values = await Promise.all(results.map(async (r) => Array.from(await r.data(), Number)));
     expect(values).toEqual([[2, 3, 4], [2, 4, 6], [1, 0, 0], [9, 18, 27], [-1, 0, 1]]);
+    for (const r of [x, ...results]) r.dispose();
+  });
+
+  it("a constant a jitted function makes while tracing is made on the program's device", async () => {
+    const x = np.array([1, 2, 3], { device: "reference" });
+    await devicesIdle();
+    const before = liveBuffers();
+    const scale = (v: ArrayBase) => np.multiply(v, np.array([2, 3, 4]));
+    // Once placed by its operand, once by the device option.
+    const results = [jit(scale)(x), jit(scale, { device: "reference" })(x)] as DeviceArray[];
+    await devicesIdle();
+    expect(liveBuffers()).toBe(before);
+    for (const r of results) expect(Array.from(await r.data(), Number)).toEqual([2, 6, 12]);
     for (const r of [x, ...results]) r.dispose();
   });
 });
