@@ -30,11 +30,18 @@ export function commonDevice(where: string, inputs: readonly ArrayBase[]): { dev
 
 /** Runs `make`, which builds arrays from JS numbers (a literal broadcast to an operand's shape), on the device
  * the operation on `operands` will run on: made on the default device instead, they would be copied over, and
- * stay allocated there until collected. */
+ * stay allocated there until collected. Operands committed to different devices leave the default as it is:
+ * the operation that combines them reports that. */
 export function onDeviceOf<T>(where: string, operands: readonly unknown[], make: () => T): T {
   const arrays = operands.filter((x): x is DeviceArray => x instanceof DeviceArray);
   if (arrays.length === 0 || isTracing()) return make();
-  return withDefaultDevice(commonDevice(where, arrays).device, make);
+  let device: Device;
+  try {
+    device = commonDevice(where, arrays).device;
+  } catch {
+    return make();
+  }
+  return withDefaultDevice(device, make);
 }
 
 export function evalEager<P extends Primitive>(

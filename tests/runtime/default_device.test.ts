@@ -9,6 +9,7 @@ import {
   defaultDevice,
   devicesIdle,
   forLoop,
+  grad,
   jit,
   lax,
   liveBuffers,
@@ -64,6 +65,20 @@ describe("arrays made for an operation", () => {
     const values = await Promise.all(results.map(async (r) => Array.from(await r.data(), Number)));
     expect(values).toEqual([[2, 3, 4], [2, 4, 6], [1, 0, 0], [9, 18, 27], [-1, 0, 1]]);
     for (const r of [x, ...results]) r.dispose();
+  });
+
+  it("an eager gradient replays literal-only equations (a broadcast constant) on the arguments' device", async () => {
+    const x = np.array([1, -2, 3], { device: "reference" });
+    await devicesIdle();
+    const before = liveBuffers();
+    // d/dx sum(x * 2 + 1) = 2; the integer path (bitcast, xor 1) carries no gradient.
+    const affine = grad((v: ArrayBase) => np.sum(np.add(np.multiply(v, 2), 1)))(x) as DeviceArray;
+    const viaBits = grad((v: ArrayBase) => np.sum(lax.bitcastConvert(lax.xor(lax.bitcastConvert(v, "u32"), 1), "f32")))(x) as DeviceArray;
+    await devicesIdle();
+    expect(liveBuffers()).toBe(before);
+    expect(Array.from(await affine.data(), Number)).toEqual([2, 2, 2]);
+    expect(Array.from(await viaBits.data(), Number)).toEqual([0, 0, 0]);
+    for (const r of [x, affine, viaBits]) r.dispose();
   });
 
   it("a constant a jitted function makes while tracing is made on the program's device", async () => {
