@@ -45,8 +45,10 @@ describe("default device", () => {
 });
 
 describe("arrays made for an operation", () => {
-  // A number broadcast to an operand's shape is made where the operand lives: made on the default device it was
-  // copied over, and a cpu buffer stayed allocated until collected for every reference op with a literal.
+  // Issue 7.6 follow-up, found by the leak check (issue 6.11): helper arrays (a number broadcast to an operand's
+  // shape, a literal-only equation of an eager gradient, a constant made while jit traces) are made where the
+  // operation runs. Made on the default device they were copied over, and a cpu buffer stayed allocated until
+  // collected for every reference op with a literal.
   it("are made on the operands' device, not the default one", async () => {
     expect(defaultDevice().kind).not.toBe("reference");
     const x = np.array([1, 2, 3], { device: "reference" });
