@@ -27,6 +27,7 @@ export {
   withDefaultDevice,
   configureDevice,
   closeDevices,
+  devicesIdle,
   heldExecutables,
 } from "./runtime/device.js";
 export { liveBuffers, liveExecutables } from "./runtime/pjrt.js";

@@ -5,6 +5,7 @@ import { Aval } from "../core/aval.js";
 import { type Leaf, type PyTree, flatten, unflatten } from "../core/pytree.js";
 import { withNewTrace } from "../core/trace.js";
 import * as lax from "../ops/index.js";
+import { onDeviceOf } from "../transforms/eager.js";
 
 function leafArray(leaf: Leaf, where: string): ArrayBase {
   if (leaf instanceof ArrayBase) return leaf;
@@ -18,7 +19,7 @@ export function whileLoop<S extends PyTree>(cond: (state: S) => ArrayBase, body:
   const { leaves, treedef } = flatten(init);
   const initArrays = leaves.map((l) => leafArray(l, "whileLoop"));
   // A literal in the initial state must be a real array in the loop carry.
-  const carry = initArrays.map((a) => (a instanceof ScalarConst ? lax.broadcastInDim(a, [], []) : a));
+  const carry = onDeviceOf("whileLoop", initArrays, () => initArrays.map((a) => (a instanceof ScalarConst ? lax.broadcastInDim(a, [], []) : a)));
   const avals = carry.map((a) => new Aval(a.shape, a.dtype));
   const condClosed = withNewTrace("whileLoop condition", (trace) => {
     const state = unflatten(treedef, avals.map((a) => trace.newArgument(a))) as S;
@@ -40,7 +41,8 @@ export function whileLoop<S extends PyTree>(cond: (state: S) => ArrayBase, body:
 
 /** for (i = lower; i < upper; i++) state = body(i, state), with i an i32 scalar. */
 export function forLoop<S extends PyTree>(lower: number, upper: number | ArrayBase, body: (i: ArrayBase, state: S) => S, init: S): S {
-  const start = lax.broadcastInDim(new ScalarConst(lower, "i32"), [], []);
+  // The counter lives with the state (and the bound), so the loop runs where they are.
+  const start = onDeviceOf("forLoop", [upper, ...flatten(init).leaves], () => lax.broadcastInDim(new ScalarConst(lower, "i32"), [], []));
   const [, final] = whileLoop<[ArrayBase, S]>(
     ([i]) => lax.compare(i, upper instanceof ArrayBase ? upper : new ScalarConst(upper, "i32"), "LT"),
     ([i, state]) => [lax.add(i, 1), body(i, state)],

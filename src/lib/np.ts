@@ -8,6 +8,7 @@ import type { ComparisonDirection } from "../core/primitive.js";
 import { DeviceArray } from "../runtime/array.js";
 import { type Device, type DeviceKind, defaultDevice, getDevice } from "../runtime/device.js";
 import { toHostTensor } from "../runtime/host.js";
+import { onDeviceOf } from "../transforms/eager.js";
 import * as lax from "../ops/index.js";
 
 export type ArrayLike = ArrayBase | number;
@@ -114,7 +115,7 @@ function broadcastAll(where: string, ...xs: ArrayLike[]): ArrayBase[] {
   }
   const arrays = xs.map((x) => toArray(x, dtype ?? "f32"));
   const shape = broadcastShapes(where, ...arrays.map((a) => a.shape));
-  return arrays.map((a) => broadcastTo(a, shape));
+  return onDeviceOf(where, xs, () => arrays.map((a) => broadcastTo(a, shape)));
 }
 
 function binary(name: string, op: (a: ArrayBase, b: ArrayBase) => ArrayBase) {

@@ -8,6 +8,7 @@ import { ShapeError } from "../core/errors.js";
 import { type ComparisonDirection, Primitive } from "../core/primitive.js";
 import { type HostTensor, hostTensor, readNumber, writeNumber } from "../runtime/host.js";
 import { attr } from "../../hlo/index.js";
+import { onDeviceOf } from "../transforms/eager.js";
 import { bind1 } from "./bind.js";
 import { compareTypeOfElement, hloType } from "./lower_util.js";
 import { broadcastInDim } from "./shape.js";
@@ -172,11 +173,13 @@ function unify(op: string, operands: readonly Operand[]): ArrayBase[] {
   if (arrays.length === 0) throw new ShapeError(`${op}: at least one operand must be an array`);
   const full = arrays.find((x) => x.ndim > 0) ?? arrays[0]!;
   const dtype = arrays[0]!.dtype;
-  return operands.map((x) => {
-    const a = x instanceof ArrayBase ? x : new ScalarConst(x, dtype);
-    if (a.ndim === 0 && full.ndim > 0) return broadcastInDim(a, full.shape, []);
-    return a;
-  });
+  return onDeviceOf(op, arrays, () =>
+    operands.map((x) => {
+      const a = x instanceof ArrayBase ? x : new ScalarConst(x, dtype);
+      if (a.ndim === 0 && full.ndim > 0) return broadcastInDim(a, full.shape, []);
+      return a;
+    }),
+  );
 }
 
 function unaryWrapper(p: Unary) {

@@ -148,7 +148,7 @@ export class DeviceArray extends ArrayBase {
     });
     // A dispose() during the copy waits for it.
     this.retainUntil(reading);
-    return reading;
+    return this.device.track(reading);
   }
 
   /** Waits until the computation producing this array finished (rethrowing its error). */
@@ -175,12 +175,14 @@ export class DeviceArray extends ArrayBase {
       if (resolved.kind === "buffer") resolved.buffer.dispose();
       return;
     }
-    void Promise.allSettled(readers).then(() =>
-      p?.then(
-        (payload) => {
-          if (payload.kind === "buffer") payload.buffer.dispose();
-        },
-        () => {},
+    void this.device.track(
+      Promise.allSettled(readers).then(() =>
+        p?.then(
+          (payload) => {
+            if (payload.kind === "buffer") payload.buffer.dispose();
+          },
+          () => {},
+        ),
       ),
     );
   }

@@ -10,9 +10,16 @@ import { availableDevices } from "./plugins.js";
 export type DeviceKind = "reference" | "cpu" | "gpu" | "tpu";
 export const DEVICE_KINDS: readonly DeviceKind[] = ["reference", "cpu", "gpu", "tpu"];
 
+let devicesOpened = 0;
+
 export class Device {
+  /** Distinguishes this device from one of the same kind opened after closeDevices(): caches of compiled
+   * programs key on it, since a closed device's executables are gone. */
+  readonly serial = ++devicesOpened;
   /** Compiled executables by module text, shared by every jit and eager call on this device. */
   private readonly executables = new Map<string, Promise<BackendExecutable>>();
+  /** Work started on this device that has not settled: uploads, compiles, executions, reads, deferred frees. */
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -26,11 +33,31 @@ export class Device {
     if (this.closed) throw new Error(`device ${this.kind} was closed`);
     let compiled = this.executables.get(mlirText);
     if (compiled === undefined) {
-      compiled = this.backend.compile(mlirText);
-      compiled.catch(() => {});
+      compiled = this.track(this.backend.compile(mlirText));
       this.executables.set(mlirText, compiled);
     }
     return compiled;
+  }
+
+  /** @internal Counts `work` as in flight on this device until it settles (closing waits for it). Returns `work`,
+   * whose failure no longer counts as unhandled: whoever reads its result sees the error. */
+  track<T>(work: Promise<T>): Promise<T> {
+    const entry: Promise<void> = work.then(
+      () => void this.inFlight.delete(entry),
+      () => void this.inFlight.delete(entry),
+    );
+    this.inFlight.add(entry);
+    return work;
+  }
+
+  /** True when no work started on this device is still running. */
+  get idle(): boolean {
+    return this.inFlight.size === 0;
+  }
+
+  /** Resolves once no work is in flight here, including work started by work that was. */
+  async whenIdle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
   /** How many compiled executables this device holds (compiles still running are waited for). */
@@ -43,6 +70,8 @@ export class Device {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Executions in flight still use their executables, and frees waiting on them still need the backend.
+    await this.whenIdle();
     const pending = [...this.executables.values()];
     this.executables.clear();
     // Executables compile asynchronously: wait for each, free it, then free the backend.
@@ -62,7 +91,7 @@ export class Device {
       return Promise.reject(new TypeError(`${this.kind}: i64 arrays cannot be transferred`));
     }
     const backend = this.backend;
-    return backend.fromHost(tensor.data as HostData, tensor.dtype, tensor.shape).then((buffer) => ({ kind: "buffer", buffer }));
+    return this.track(backend.fromHost(tensor.data as HostData, tensor.dtype, tensor.shape).then((buffer) => ({ kind: "buffer", buffer })));
   }
 
   /** The payload of `array` on this device, copying it across devices when it lives elsewhere. */
@@ -160,10 +189,23 @@ export async function heldExecutables(): Promise<number> {
   return counts.reduce((a, b) => a + b, 0);
 }
 
-/** Closes every opened device: frees compiled executables and backends (tests call this at the end). Resolves
- * once everything is freed. */
+/** Resolves once no work is in flight on any open device (uploads, compiles, executions, reads, and the frees of
+ * disposed arrays that waited for them), so that liveBuffers() and liveExecutables() count only what is kept. */
+export async function devicesIdle(): Promise<void> {
+  while ([...opened.values()].some((device) => !device.idle)) {
+    await Promise.all([...opened.values()].map((device) => device.whenIdle()));
+  }
+}
+
+/** Closes every opened device: waits for the work in flight on it, then frees its compiled executables and its
+ * backend (tests call this at the end). A device opened while closing (by work that was in flight) is closed
+ * too. Resolves once everything is freed. */
 export async function closeDevices(): Promise<void> {
-  const devices = [...opened.values()];
-  opened.clear();
-  await Promise.all(devices.map((device) => device.close()));
+  while (opened.size > 0) {
+    await devicesIdle();
+    // Nothing runs between taking the devices out and marking them closed: work cannot start on a closing device.
+    const devices = [...opened.values()];
+    opened.clear();
+    await Promise.all(devices.map((device) => device.close()));
+  }
 }

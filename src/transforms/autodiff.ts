@@ -17,6 +17,7 @@ import { broadcastInDim } from "../ops/shape.js";
 import type { PrimitiveDef } from "../ops/types.js";
 import { DeviceArray } from "../runtime/array.js";
 import { hostTensor, writeNumber } from "../runtime/host.js";
+import { onDeviceOf } from "./eager.js";
 import { declareParametersOf } from "./signature.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -85,7 +86,9 @@ function linearize(fn: AnyFunction, args: readonly unknown[], argnums: readonly 
   });
   const { program, consts } = closed;
   const numConsts = consts.length;
-  const env = forward(program, [...consts, ...primals]);
+  // Replayed eagerly, an equation with only literal operands (a broadcast constant) runs where the inputs are.
+  const inputs = [...consts, ...primals];
+  const env = onDeviceOf(where, inputs, () => forward(program, inputs));
   const read = atomReader(env);
   const outLeaves = program.outputs.map(read);
   const outputs = outLeaves.slice(0, numMain);
@@ -95,7 +98,7 @@ function linearize(fn: AnyFunction, args: readonly unknown[], argnums: readonly 
     outputs,
     outTree: outTree!,
     aux,
-    backward: (cotangents) => backward(program, env, diffVars, cotangents, where),
+    backward: (cotangents) => onDeviceOf(where, inputs, () => backward(program, env, diffVars, cotangents, where)),
   };
 }
 

@@ -5,7 +5,8 @@ import type { Aval } from "../core/aval.js";
 import type { Params, Primitive } from "../core/primitive.js";
 import { type Atom, type Equation, Lit, Program, Var } from "../core/program.js";
 import { DeviceArray } from "../runtime/array.js";
-import { type Device, defaultDevice } from "../runtime/device.js";
+import { isTracing } from "../core/trace.js";
+import { type Device, defaultDevice, withDefaultDevice } from "../runtime/device.js";
 import { PreparedProgram } from "./execute.js";
 
 const prepared = new WeakMap<Device, Map<string, PreparedProgram>>();
@@ -25,6 +26,22 @@ export function commonDevice(where: string, inputs: readonly ArrayBase[]): { dev
     committed = x.device;
   }
   return { device: committed ?? first ?? defaultDevice(), committed: committed !== undefined };
+}
+
+/** Runs `make`, which builds arrays from JS numbers (a literal broadcast to an operand's shape), on the device
+ * the operation on `operands` will run on: made on the default device instead, they would be copied over, and
+ * stay allocated there until collected. Operands committed to different devices leave the default as it is:
+ * the operation that combines them reports that. */
+export function onDeviceOf<T>(where: string, operands: readonly unknown[], make: () => T): T {
+  const arrays = operands.filter((x): x is DeviceArray => x instanceof DeviceArray);
+  if (arrays.length === 0 || isTracing()) return make();
+  let device: Device;
+  try {
+    device = commonDevice(where, arrays).device;
+  } catch {
+    return make();
+  }
+  return withDefaultDevice(device, make);
 }
 
 export function evalEager<P extends Primitive>(

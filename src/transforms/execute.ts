@@ -67,14 +67,15 @@ export class PreparedProgram {
         return outs.map((buffer) => ({ kind: "buffer", buffer }) as Payload);
       });
     }
-    results.catch(() => {});
+    // Tracked, so that closing the device waits for the execution and for the frees that follow it.
+    device.track(results);
     for (const a of args) if (!a.isDisposed) a.retainUntil(results);
-    void results
-      .finally(() => {
+    void device.track(
+      results.finally(() => {
         for (const a of disposeAfter) a.dispose();
         return Promise.all(payloads.map((p, i) => (copies[i] || consumed[i] ? p.then(releasePayload) : undefined)));
-      })
-      .catch(() => {});
+      }),
+    );
     return outAvals.map((aval, i) => new DeviceArray(aval, device, results.then((r) => r[i]!), committed));
   }
 }

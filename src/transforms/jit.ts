@@ -7,7 +7,7 @@ import type { Program } from "../core/program.js";
 import { type Leaf, type PyTree, type TreeDef, flatten, treedefKey, unflatten } from "../core/pytree.js";
 import { isTracing, withNewTrace } from "../core/trace.js";
 import { DeviceArray } from "../runtime/array.js";
-import { type Device, type DeviceKind, defaultDevice, getDevice } from "../runtime/device.js";
+import { type Device, type DeviceKind, defaultDevice, getDevice, withDefaultDevice } from "../runtime/device.js";
 import { toHostTensor } from "../runtime/host.js";
 import { commonDevice } from "./eager.js";
 import { PreparedProgram } from "./execute.js";
@@ -209,21 +209,25 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
   const trace = (args: readonly unknown[]): { lowered: Lowered; key: string; leaves: ArrayBase[] } => {
     const flat = flattenArguments(args, staticArgnums, `jit(${name})`);
     const device = options.device === undefined ? commonDevice(`jit(${name})`, flat.leaves).device : getDevice(options.device);
-    const key = `${device.kind}|${treedefKey(flat.treedef)}|${flat.leaves.map((l) => l.aval.toString()).join(";")}|${flat.staticKey}`;
+    const key = `${device.kind}#${device.serial}|${treedefKey(flat.treedef)}|${flat.leaves.map((l) => l.aval.toString()).join(";")}|${flat.staticKey}`;
     const cached = cache.get(key);
     if (cached) return { lowered: cached.lowered, key, leaves: flat.leaves };
     const avals = flat.leaves.map((l) => new Aval(l.shape, l.dtype));
     let outTree: TreeDef | undefined;
-    const closed = withNewTrace(`jit(${name})`, (t) => {
-      const tracers = avals.map((a) => t.newArgument(a));
-      let k = 0;
-      const dynamicArgs = unflatten(flat.treedef, tracers) as unknown[];
-      const callArgs = args.map((a, i) => (staticArgnums.includes(i) ? a : dynamicArgs[k++]));
-      const out = fn(...callArgs) as PyTree;
-      const flatOut = flatten(out);
-      outTree = flatOut.treedef;
-      return t.finish(flatOut.leaves.map(leafToArray));
-    });
+    // Arrays the function makes from host values (np.array of a constant) become constants of the program: they
+    // are made on its device, not copied there from the default device at every call.
+    const closed = withDefaultDevice(device, () =>
+      withNewTrace(`jit(${name})`, (t) => {
+        const tracers = avals.map((a) => t.newArgument(a));
+        let k = 0;
+        const dynamicArgs = unflatten(flat.treedef, tracers) as unknown[];
+        const callArgs = args.map((a, i) => (staticArgnums.includes(i) ? a : dynamicArgs[k++]));
+        const out = fn(...callArgs) as PyTree;
+        const flatOut = flatten(out);
+        outTree = flatOut.treedef;
+        return t.finish(flatOut.leaves.map(leafToArray));
+      }),
+    );
     const donate = flat.argumentOf.map((argIndex) => donateArgnums.includes(argIndex));
     const names = describeEach(args).map((text, i) => (staticArgnums.includes(i) ? `static ${text}` : text));
     const signature: TracedSignature = {

@@ -1,10 +1,12 @@
 // The leak check every test file ends with (tests/helpers/setup.ts): before the devices close, no device buffer
 // may be alive (every array disposed or freed by tidy) and every live executable must be one a device's cache
-// holds; after closing, both counts must be 0. The counters throw when the addon cannot be loaded, so a broken
-// build fails the check instead of reading 0.
-import { closeDevices, heldExecutables, liveBuffers, liveExecutables } from "../../src/index.js";
+// holds; after closing, both counts must be 0. Counting waits for the work still in flight (an execution whose
+// disposed result is freed when it finishes, a compile), so the counts are what stays alive, not a moment of it.
+// The counters throw when the addon cannot be loaded, so a broken build fails the check instead of reading 0.
+import { closeDevices, devicesIdle, heldExecutables, liveBuffers, liveExecutables } from "../../src/index.js";
 
 export async function expectNoLeaksThenClose(): Promise<void> {
+  await devicesIdle();
   const buffers = liveBuffers();
   const executables = liveExecutables();
   const held = await heldExecutables();

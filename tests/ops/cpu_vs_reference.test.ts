@@ -3,35 +3,11 @@
 // on cpu, eagerly and through jit, against finite differences and against the reference device's gradient. The
 // shared setup checks at the end of the file that nothing is left alive.
 import { describe, expect, it } from "vitest";
-import { type ArrayBase, DeviceArray, jit, tidy, withDefaultDevice } from "../../src/index.js";
-import type { DeviceKind } from "../../src/runtime/device.js";
 import { expectAllclose } from "../helpers/allclose.js";
-import { type HostValue, readAndDispose, toDevice } from "../helpers/arrays.js";
 import { checkGrad, gradientsOn } from "../helpers/grad_check.js";
 import { gradCases } from "../transforms/grad_cases.js";
-import type { OpCase } from "./case_types.js";
 import { opCases } from "./cases.js";
-import { expectResults, expectedList } from "./run_case.js";
-
-function asList(x: ArrayBase | ArrayBase[]): ArrayBase[] {
-  return Array.isArray(x) ? x : [x];
-}
-
-async function run(c: OpCase, inputs: readonly HostValue[], device: DeviceKind, mode: "eager" | "jit"): Promise<HostValue[]> {
-  const args = inputs.map((x) => toDevice(x, device));
-  try {
-    // tidy frees the intermediates of eager evaluation (jit has none on the host side). Eager ops without array
-    // operands (iota) run on the default device, so the device is made the default for the call (issue 6.8).
-    const out = tidy(() =>
-      mode === "eager" ? withDefaultDevice(device, () => c.fn(...args)) : (jit(c.fn, { device, name: c.name })(...args) as ArrayBase | ArrayBase[]),
-    );
-    const wrong = asList(out).filter((a) => !(a instanceof DeviceArray) || a.device.kind !== device);
-    if (wrong.length > 0) throw new Error(`${c.name} [${mode}]: results on ${wrong.map((a) => (a instanceof DeviceArray ? a.device.kind : "no device")).join(", ")}, not ${device}`);
-    return await readAndDispose(asList(out));
-  } finally {
-    for (const a of args) a.dispose();
-  }
-}
+import { expectResults, expectedList, runCase as run } from "./run_case.js";
 
 describe("primitives on cpu match expected values and the reference device", () => {
   it.each(opCases().map((c) => [c.name, c] as const))("%s", async (_name, c) => {

@@ -1,8 +1,8 @@
 // The user-level loops (whileLoop, forLoop): pytree state, captured values, dynamic trip counts under jit,
 // lowering, and clear errors for ill-typed bodies and conditions.
 import { describe, expect, it } from "vitest";
-import { type ArrayBase, forLoop, jit, lax, np, whileLoop } from "../../src/index.js";
-import { hv, readHost, toDevice } from "../helpers/arrays.js";
+import { type ArrayBase, forLoop, jit, lax, np, tidy, whileLoop } from "../../src/index.js";
+import { disposeTree, hv, readAndDispose, readTidy, toDevice } from "../helpers/arrays.js";
 import { expectModulesVerify } from "../helpers/mlir.js";
 
 const i32 = (v: number) => toDevice(hv("i32", [], [v]));
@@ -17,27 +17,35 @@ describe("whileLoop", () => {
         (s) => ({ i: lax.add(s.i, 1), acc: np.add(np.multiply(s.acc, scale), 1) }),
         { i: i32(0), acc: toDevice(hv("f32", [2], [0, 0])) },
       );
-    const eager = run(i32(3));
-    expect((await readHost(eager.i)).data).toEqual([3]);
+    const eager = tidy(() => run(i32(3)));
+    const [i, acc] = await readAndDispose([eager.i, eager.acc]);
+    expect(i!.data).toEqual([3]);
     // acc <- acc * s + 1, three times from 0: 1, s + 1, s^2 + s + 1
-    expect((await readHost(eager.acc)).data).toEqual([7, 13]);
-    const jitted = jit(run)(i32(3)) as unknown as State;
-    expect((await readHost(jitted.acc)).data).toEqual([7, 13]);
+    expect(acc!.data).toEqual([7, 13]);
+    const limit = i32(3);
+    const jitted = jit(run)(limit) as unknown as State;
+    expect((await readAndDispose([jitted.acc]))[0]!.data).toEqual([7, 13]);
+    disposeTree(jitted, limit, scale);
   });
 
   it("a JS number in the initial state becomes an f32 scalar carry", async () => {
-    const out = whileLoop(
-      (s: [ArrayBase, ArrayBase]) => lax.compare(s[0], 4, "LT"),
-      (s: [ArrayBase, ArrayBase]) => [np.add(s[0], 1), np.multiply(s[1], 2)] as [ArrayBase, ArrayBase],
-      [0, toDevice(hv("f32", [], [1]))] as unknown as [ArrayBase, ArrayBase],
+    const out = tidy(() =>
+      whileLoop(
+        (s: [ArrayBase, ArrayBase]) => lax.compare(s[0], 4, "LT"),
+        (s: [ArrayBase, ArrayBase]) => [np.add(s[0], 1), np.multiply(s[1], 2)] as [ArrayBase, ArrayBase],
+        [0, toDevice(hv("f32", [], [1]))] as unknown as [ArrayBase, ArrayBase],
+      ),
     );
-    expect(await readHost(out[0])).toEqual({ dtype: "f32", shape: [], data: [4] });
-    expect((await readHost(out[1])).data).toEqual([16]);
+    const [counter, doubled] = await readAndDispose(out);
+    expect(counter).toEqual({ dtype: "f32", shape: [], data: [4] });
+    expect(doubled!.data).toEqual([16]);
   });
 
   it("lowers to one stablehlo.while that passes the structural check", () => {
     const f = (x: ArrayBase, n: ArrayBase) => forLoop(0, n, (i, acc: ArrayBase) => np.add(acc, np.multiply(x, lax.convert(i, "f32"))), np.zerosLike(x));
-    const text = jit(f, { name: "forLoop" }).lower(toDevice(hv("f32", [3], [1, 2, 3])), i32(4)).stablehlo();
+    const args = [toDevice(hv("f32", [3], [1, 2, 3])), i32(4)] as const;
+    const text = jit(f, { name: "forLoop" }).lower(...args).stablehlo();
+    disposeTree(args);
     expect(text.match(/"stablehlo.while"/g)).toHaveLength(1);
     expectModulesVerify([{ name: "forLoop", text }]);
   });
@@ -56,6 +64,7 @@ describe("whileLoop", () => {
         [init, init],
       ),
     ).toThrow(/whileLoop: the body returned 1 arrays, the state has 2/);
+    init.dispose();
   });
 });
 
@@ -67,14 +76,19 @@ describe("forLoop", () => {
       return forLoop(0, n, (i, acc: ArrayBase) => lax.add(acc, i), i32(0));
     });
     const results = [];
-    for (const n of [0, 1, 5, 10]) results.push((await readHost(triangle(i32(n)) as ArrayBase)).data[0]);
+    for (const n of [0, 1, 5, 10]) {
+      const count = i32(n);
+      results.push((await readAndDispose([triangle(count) as ArrayBase]))[0]!.data[0]);
+      count.dispose();
+    }
     expect(results).toEqual([0, 0, 10, 45]);
     expect(traces).toBe(1);
   });
 
   it("a static bound and a loop that never runs", async () => {
     const x = toDevice(hv("f32", [2], [1, 2]));
-    expect((await readHost(forLoop(3, 3, (_i, s: ArrayBase) => np.multiply(s, 10), x))).data).toEqual([1, 2]);
-    expect((await readHost(forLoop(0, 3, (_i, s: ArrayBase) => np.multiply(s, 10), x))).data).toEqual([1000, 2000]);
+    expect((await readTidy(() => forLoop(3, 3, (_i, s: ArrayBase) => np.multiply(s, 10), x))).data).toEqual([1, 2]);
+    expect((await readTidy(() => forLoop(0, 3, (_i, s: ArrayBase) => np.multiply(s, 10), x))).data).toEqual([1000, 2000]);
+    x.dispose();
   });
 });
