@@ -118,9 +118,14 @@ export class SftTrainer {
       { eosIds: [this.endOfTurn], trainOnEos: true, maskTruncated: false },
       this.device,
     );
-    const result = this.trainStep.step(state, c.base, batch);
-    const metrics = await this.trainStep.readMetrics(result.metrics);
-    disposeBatch(batch);
+    let result: { state: TrainState; metrics: DeviceArray };
+    let metrics: Record<string, number>;
+    try {
+      result = this.trainStep.step(state, c.base, batch);
+      metrics = await this.trainStep.readMetrics(result.metrics);
+    } finally {
+      disposeBatch(batch);
+    }
     const seconds = (performance.now() - started) / 1000;
     const trained = examples.reduce((sum, e) => sum + Math.min(e.completion.length, C), 0);
     const truncated = examples.filter((e) => e.completion.length > C).length;
