@@ -1,7 +1,7 @@
 // Shared pieces of the train-step tests: a tiny model with a LoRA adapter whose B is random (so the adapter changes
 // the model and A receives gradient), a fixed GRPO batch, tree readers, and an independent loss: the model's full
 // logits, log_softmax at the completion tokens, and rl.grpoLoss with explicit old logprobs.
-import { type ArrayBase, DeviceArray, jit, lax, np, rl, tidy } from "../../src/index.js";
+import { type ArrayBase, DeviceArray, jit, lax, liveBuffers, np, rl, tidy } from "../../src/index.js";
 import { type PyTree, flatten, treeMap } from "../../src/core/pytree.js";
 import { type Gemma3Config, preset } from "../../models/gemma3/config.js";
 import { initParams } from "../../models/gemma3/init.js";
@@ -151,4 +151,11 @@ export async function directionalDerivatives(
   disposeTree(minus);
   const analytic = g.reduce((sum, leaf, i) => sum + leaf.reduce((s, v, j) => s + v * direction[i]![j]!, 0), 0);
   return { analytic, numeric };
+}
+
+/** liveBuffers() once the frees in flight have landed (an array disposed while the computation making it still runs
+ * frees its buffer when that computation ends). Polls for up to 5 s for `expected`, so a real leak still fails. */
+export async function buffersAfterFrees(expected: number): Promise<number> {
+  for (let waited = 0; liveBuffers() !== expected && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  return liveBuffers();
 }

@@ -10,17 +10,11 @@ import { readMetricsJsonl } from "../../src/train/metrics.js";
 import { runGrpo, runSft } from "../../src/train/runs.js";
 import type { RolloutEngine } from "../../src/rl/trainer_common.js";
 import { removeTempDirs, tempDir } from "../rl/trainer_fixtures.js";
+import { buffersAfterFrees } from "../rl/train_helpers.js";
 
 afterAll(() => {
   removeTempDirs();
 });
-
-/** liveBuffers() once the frees in flight have landed: an array disposed while its upload is still running frees its
- * buffer when the upload completes. Polls for up to 5 s, so a real leak still fails. */
-async function buffersAfterFrees(expected: number): Promise<number> {
-  for (let waited = 0; liveBuffers() !== expected && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
-  return liveBuffers();
-}
 
 function set(path: string, value: unknown): Override {
   return { path: path.split("."), value, flag: `--set ${path}` };
