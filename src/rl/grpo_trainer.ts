@@ -30,8 +30,9 @@ import {
   packBatch,
   stepSeed,
 } from "./trainer_common.js";
+import { disposeArrays } from "./trainer_state.js";
 import { type LoopResult, type StageComponents, type StageOptions, type StepOutcome, runStage } from "./trainer_loop.js";
-import { type OptimizerOptions, TrainStep, type TrainState } from "./train_step.js";
+import { type OptimizerOptions, type TrainBatch, TrainStep, type TrainState } from "./train_step.js";
 
 export interface GrpoOptions extends StageOptions {
   promptsPerStep: number;
@@ -173,35 +174,46 @@ export class GrpoTrainer {
     const advantages = advantagesJit(rewardArray, this.advantageOptions) as DeviceArray;
     const zeroStd = zeroStdJit(rewardArray, G) as DeviceArray;
     rewardArray.dispose();
-    const batch = packBatch(
-      rows.map((row) => row.prompt),
-      generation.tokens,
-      { promptBucket: o.maxPromptLength ?? o.rollout.promptBucket ?? 16, completionLength: o.rollout.maxNewTokens, padId: tokenizer.padId },
-      { eosIds: tokenizer.stopIds, trainOnEos: o.trainOnEos ?? false, maskTruncated: o.maskTruncated ?? false },
-      this.device,
-    );
-    batch.advantages = advantages;
-    await Promise.all([advantages.data(), batch.mask.data()]); // rewards, advantages and the batch are ready
-    const prepared = performance.now();
-    if (this.withReference) batch.refLogp = this.trainStep.referenceLogprobs(c.base, batch);
-    if (this.mu > 1) batch.oldLogp = this.trainStep.policyLogprobs(initial.lora, c.base, batch);
-    for (const array of [batch.refLogp, batch.oldLogp]) if (array !== undefined) await array.data();
-    const logprobsDone = performance.now();
-
+    const batch: Partial<TrainBatch<DeviceArray>> = { advantages };
     let state = initial;
     const sums: Record<string, number> = {};
     let skipped = 0;
-    for (let iteration = 0; iteration < this.mu; iteration++) {
-      const result = this.trainStep.step(state, c.base, batch);
-      state = result.state;
-      const metrics = await this.trainStep.readMetrics(result.metrics);
-      skipped += metrics.skipped!;
-      for (const [name, value] of Object.entries(metrics)) sums[name] = (sums[name] ?? 0) + value;
+    let prepared: number;
+    let logprobsDone: number;
+    let zeroStdFraction: number;
+    // The rollout's arrays are freed however the step ends.
+    try {
+      Object.assign(batch, packBatch(
+        rows.map((row) => row.prompt),
+        generation.tokens,
+        { promptBucket: o.maxPromptLength ?? o.rollout.promptBucket ?? 16, completionLength: o.rollout.maxNewTokens, padId: tokenizer.padId },
+        { eosIds: tokenizer.stopIds, trainOnEos: o.trainOnEos ?? false, maskTruncated: o.maskTruncated ?? false },
+        this.device,
+      ));
+      const full = batch as TrainBatch<DeviceArray>;
+      await Promise.all([advantages.data(), full.mask.data()]); // rewards, advantages and the batch are ready
+      prepared = performance.now();
+      if (this.withReference) full.refLogp = this.trainStep.referenceLogprobs(c.base, full);
+      if (this.mu > 1) full.oldLogp = this.trainStep.policyLogprobs(initial.lora, c.base, full);
+      for (const array of [full.refLogp, full.oldLogp]) if (array !== undefined) await array.data();
+      logprobsDone = performance.now();
+      for (let iteration = 0; iteration < this.mu; iteration++) {
+        const result = this.trainStep.step(state, c.base, full);
+        state = result.state;
+        const metrics = await this.trainStep.readMetrics(result.metrics);
+        skipped += metrics.skipped!;
+        for (const [name, value] of Object.entries(metrics)) sums[name] = (sums[name] ?? 0) + value;
+      }
+      zeroStdFraction = Number((await zeroStd.data())[0]);
+    } catch (error) {
+      // An update after the first failed: the loop only knows the state it passed in (donated by now).
+      if (state !== initial) disposeArrays(state);
+      throw error;
+    } finally {
+      disposeBatch(batch);
+      zeroStd.dispose();
     }
     const updated = performance.now();
-    disposeBatch(batch);
-    const zeroStdFraction = Number((await zeroStd.data())[0]);
-    zeroStd.dispose();
 
     const lengths = generation.tokens.map((tokens) => {
       const stop = tokens.findIndex((t) => tokenizer.stopIds.includes(t));

@@ -22,7 +22,7 @@ import { forLoop } from "../lib/control.js";
 import * as np from "../lib/np.js";
 import * as optim from "../lib/optim.js";
 import * as lax from "../ops/index.js";
-import type { DeviceArray } from "../runtime/array.js";
+import { type DeviceArray, tidy } from "../runtime/array.js";
 import { type Device, type DeviceKind, getDevice } from "../runtime/device.js";
 import { valueAndGrad, vjp } from "../transforms/autodiff.js";
 import { jit } from "../transforms/jit.js";
@@ -297,9 +297,9 @@ export class TrainStep {
   /** The loss and its gradient with respect to the adapter, averaged over micro-batches, without an update. */
   gradient(lora: LoraParams<DeviceArray>, base: Gemma3Params<DeviceArray>, batch: TrainBatch<DeviceArray>): { loss: DeviceArray; grads: LoraParams<DeviceArray> } {
     const out = this.gradientJit(lora, base, batch) as unknown as { grads: LoraParams<DeviceArray>; metrics: DeviceArray };
-    const loss = np.asarray(lax.slice(out.metrics, [0], [1])) as DeviceArray;
+    const loss = tidy(() => np.reshape(lax.slice(out.metrics, [0], [1]), [])) as DeviceArray;
     out.metrics.dispose();
-    return { loss: np.reshape(loss, []) as DeviceArray, grads: out.grads };
+    return { loss, grads: out.grads };
   }
 
   /** Per-token logprobs [S, C] of the completions under the adapted policy (old logprobs for mu > 1). */

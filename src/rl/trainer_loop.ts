@@ -9,7 +9,7 @@ import type { Device } from "../runtime/device.js";
 import type { MetricsPointer, MetricsSink } from "../train/metrics.js";
 import { WallClockBudget } from "../train/budget.js";
 import { type EvalResult, type LoggedSample, NanGuard, type TaskStream, TrainingDivergedError, writeAll, writeSamples } from "./trainer_common.js";
-import { type CheckpointStore, checkpointOf, stateFromCheckpoint } from "./trainer_state.js";
+import { type CheckpointStore, checkpointOf, disposeArrays, stateFromCheckpoint } from "./trainer_state.js";
 import type { TrainStep, TrainState } from "./train_step.js";
 
 export interface LoopOptions {
@@ -64,6 +64,7 @@ export interface LoopHooks {
 }
 
 export interface LoopResult {
+  /** The final adapter and optimizer state, now the caller's to free (rl.disposeArrays). */
   state: TrainState;
   /** Steps completed. */
   step: number;
@@ -97,64 +98,70 @@ export async function runLoop(options: LoopOptions, hooks: LoopHooks): Promise<L
     if (checkpoint === undefined) throw new Error("resume: no checkpoint found to resume from");
     if (checkpoint.kind !== options.kind) throw new Error(`resume: the checkpoint is from a ${checkpoint.kind} run, this is a ${options.kind} run`);
     if (checkpoint.seed !== options.seed) throw new Error(`resume: the checkpoint was written with seed ${checkpoint.seed}, this run has seed ${options.seed}`);
-    state = stateFromCheckpoint(checkpoint, hooks.model, hooks.lora, hooks.device, "resume");
-    step = checkpoint.step;
     hooks.restoreData(checkpoint.data);
     guard.restore(Number(checkpoint.extra.nanStreak ?? 0));
+    state = stateFromCheckpoint(checkpoint, hooks.model, hooks.lora, hooks.device, "resume");
+    step = checkpoint.step;
     log(`resumed ${options.kind} at step ${step}`);
   } else {
     state = hooks.initialState();
   }
-  const budget = new WallClockBudget({ budget: options.timeBudgetSeconds ?? null, marginSeconds: options.marginSeconds });
-  const save = async () => {
-    if (hooks.store === undefined) return;
-    const checkpoint = await checkpointOf(state, {
-      kind: options.kind,
-      step,
-      seed: options.seed,
-      data: hooks.dataPosition(),
-      extra: { nanStreak: guard.consecutive },
-      metrics: hooks.metricsPointer?.() ?? null,
-    });
-    for (const sink of hooks.sinks) sink.flush();
-    await hooks.store.save(checkpoint);
-  };
+  // Until the run returns its state, the run owns it: a failed run frees it (arrays an update took are skipped).
+  try {
+    const budget = new WallClockBudget({ budget: options.timeBudgetSeconds ?? null, marginSeconds: options.marginSeconds });
+    const save = async () => {
+      if (hooks.store === undefined) return;
+      const checkpoint = await checkpointOf(state, {
+        kind: options.kind,
+        step,
+        seed: options.seed,
+        data: hooks.dataPosition(),
+        extra: { nanStreak: guard.consecutive },
+        metrics: hooks.metricsPointer?.() ?? null,
+      });
+      for (const sink of hooks.sinks) sink.flush();
+      await hooks.store.save(checkpoint);
+    };
 
-  let evaluation: EvalResult | undefined;
-  if (options.evalAtStart && step === 0) evaluation = await logEvaluation(hooks, 0, state);
-  let stoppedBy: LoopResult["stoppedBy"] = "steps";
-  let savedAt = -1;
-  let evaluatedAt = options.evalAtStart && step === 0 ? 0 : -1;
-  while (step < options.steps) {
-    if (budget.outOfTime()) {
-      stoppedBy = "time budget";
-      log(`time budget: stopping after step ${step} and saving`);
-      break;
+    let evaluation: EvalResult | undefined;
+    if (options.evalAtStart && step === 0) evaluation = await logEvaluation(hooks, 0, state);
+    let stoppedBy: LoopResult["stoppedBy"] = "steps";
+    let savedAt = -1;
+    let evaluatedAt = options.evalAtStart && step === 0 ? 0 : -1;
+    while (step < options.steps) {
+      if (budget.outOfTime()) {
+        stoppedBy = "time budget";
+        log(`time budget: stopping after step ${step} and saving`);
+        break;
+      }
+      const outcome = await hooks.step(step, state);
+      state = outcome.state;
+      step++;
+      budget.stepDone();
+      if (step % (options.logEvery ?? 1) === 0 || outcome.skipped) await writeAll(hooks.sinks, step, outcome.metrics);
+      if (step % (options.logEvery ?? 1) === 0 && outcome.samples !== undefined && outcome.samples.length > 0) await writeSamples(hooks.sinks, step, "samples/train", outcome.samples);
+      try {
+        guard.record(step, outcome.skipped, outcome.metrics.loss ?? Number.NaN, outcome.metrics.gradNorm ?? Number.NaN);
+      } catch (error) {
+        if (error instanceof TrainingDivergedError) await save();
+        throw error;
+      }
+      if (options.checkpointEvery !== undefined && step % options.checkpointEvery === 0) {
+        await save();
+        savedAt = step;
+      }
+      if (options.evalEvery !== undefined && step % options.evalEvery === 0) {
+        evaluation = await logEvaluation(hooks, step, state);
+        evaluatedAt = step;
+      }
     }
-    const outcome = await hooks.step(step, state);
-    state = outcome.state;
-    step++;
-    budget.stepDone();
-    if (step % (options.logEvery ?? 1) === 0 || outcome.skipped) await writeAll(hooks.sinks, step, outcome.metrics);
-    if (step % (options.logEvery ?? 1) === 0 && outcome.samples !== undefined && outcome.samples.length > 0) await writeSamples(hooks.sinks, step, "samples/train", outcome.samples);
-    try {
-      guard.record(step, outcome.skipped, outcome.metrics.loss ?? Number.NaN, outcome.metrics.gradNorm ?? Number.NaN);
-    } catch (error) {
-      if (error instanceof TrainingDivergedError) await save();
-      throw error;
-    }
-    if (options.checkpointEvery !== undefined && step % options.checkpointEvery === 0) {
-      await save();
-      savedAt = step;
-    }
-    if (options.evalEvery !== undefined && step % options.evalEvery === 0) {
-      evaluation = await logEvaluation(hooks, step, state);
-      evaluatedAt = step;
-    }
+    if (savedAt !== step) await save();
+    if (options.evalAtEnd && evaluatedAt !== step) evaluation = await logEvaluation(hooks, step, state);
+    return { state, step, stoppedBy, ...(evaluation === undefined ? {} : { evaluation }) };
+  } catch (error) {
+    disposeArrays(state);
+    throw error;
   }
-  if (savedAt !== step) await save();
-  if (options.evalAtEnd && evaluatedAt !== step) evaluation = await logEvaluation(hooks, step, state);
-  return { state, step, stoppedBy, ...(evaluation === undefined ? {} : { evaluation }) };
 }
 
 /** The loop settings both trainers take. */
@@ -164,7 +171,8 @@ export type StageOptions = Omit<LoopOptions, "kind">;
 export interface StageComponents {
   model: Gemma3Config;
   lora: LoraConfig;
-  /** The adapter to start from (a previous stage's result); a fresh one from the seed when absent. */
+  /** The adapter to start from (a previous stage's result); a fresh one from the seed when absent. A fresh run takes
+   * it over: the first update donates it, and a run that fails before that frees it. */
   initialLora?: LoraParams<DeviceArray>;
   /** Training tasks, from the start or from a saved position. */
   tasks: (position?: unknown) => TaskStream;

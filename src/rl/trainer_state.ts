@@ -5,8 +5,9 @@ import { LORA_TARGETS, type LoraConfig, type LoraParams, loraDims, resolveTarget
 import type { DataPosition } from "../data/iterator.js";
 import { type TensorRecord, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
 import type { MetricsPointer } from "../train/metrics.js";
+import { type PyTree, flatten } from "../core/pytree.js";
 import * as np from "../lib/np.js";
-import type { DeviceArray } from "../runtime/array.js";
+import { DeviceArray, tidy } from "../runtime/array.js";
 import type { Device } from "../runtime/device.js";
 import type { TrainState } from "./train_step.js";
 
@@ -37,6 +38,13 @@ function* adapterNames(lora: LoraParams<unknown>): Generator<[string, unknown]> 
       yield [`${i}.${target}.b`, pair.b];
     }
   }
+}
+
+/** Frees every array of a device tree (an adapter, a TrainState, base weights) that is still live: arrays already
+ * disposed or donated to an update are skipped, so a state whose first arrays were taken by a failed step frees the
+ * rest. */
+export function disposeArrays(tree: unknown): void {
+  for (const leaf of flatten(tree as PyTree<DeviceArray>).leaves) if (leaf instanceof DeviceArray && !leaf.isDisposed) leaf.dispose();
 }
 
 /** Copies the state to the host (the state stays usable). */
@@ -80,14 +88,15 @@ export function stateFromCheckpoint(checkpoint: TrainerCheckpoint, model: Gemma3
       ),
     ),
   });
-  return {
+  // tidy: a tensor that fails its check frees the arrays already uploaded.
+  return tidy(() => ({
     lora: tree("lora"),
     optimizer: {
       count: np.array(checkpoint.optimizerCount, { dtype: "i32", shape: [], device }),
       mu: tree("mu") as unknown as TrainState["optimizer"]["mu"],
       nu: tree("nu") as unknown as TrainState["optimizer"]["nu"],
     },
-  };
+  }));
 }
 
 /** Where checkpoints live. */

@@ -20,7 +20,7 @@ import { GrpoTrainer } from "../rl/grpo_trainer.js";
 import { RewardCombiner, defaultRewards } from "../rl/rewards.js";
 import { type EvalResult, type RolloutEngine, type Task, type TaskStream, exportModel, samplerRollout } from "../rl/trainer_common.js";
 import type { LoopResult, StageOptions } from "../rl/trainer_loop.js";
-import { type CheckpointStore, directoryCheckpointStore, stateFromCheckpoint } from "../rl/trainer_state.js";
+import { type CheckpointStore, directoryCheckpointStore, disposeArrays, stateFromCheckpoint } from "../rl/trainer_state.js";
 import type { OptimizerOptions } from "../rl/train_step.js";
 import { type DeviceArray } from "../runtime/array.js";
 import { type Device, getDevice } from "../runtime/device.js";
@@ -41,7 +41,9 @@ export interface RunHooks {
   rollout?: RolloutEngine;
 }
 
-export interface RunResult extends LoopResult {
+/** A finished run: its step count, why it stopped, the last evaluation, and where it wrote the adapter and the merged
+ * model. The trained adapter is read back from `adapterPath`: the run frees its device arrays before returning. */
+export interface RunResult extends Omit<LoopResult, "state"> {
   runDir: string;
   adapterPath: string;
   mergedDir: string;
@@ -71,7 +73,30 @@ interface Prepared {
   log: (message: string) => void;
 }
 
-async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHooks): Promise<Prepared> {
+/** What a run allocated and releases however it ends: device arrays (base weights, a starting adapter, the final
+ * state) and open logs. */
+class Owned {
+  private readonly trees: unknown[] = [];
+  private readonly logs: { close(): void }[] = [];
+
+  arrays<T>(tree: T): T {
+    this.trees.push(tree);
+    return tree;
+  }
+
+  log<T extends { close(): void }>(log: T): T {
+    this.logs.push(log);
+    return log;
+  }
+
+  /** Frees the arrays still live (a donated adapter is skipped) and closes the logs (closing twice is harmless). */
+  release(): void {
+    for (const tree of this.trees.splice(0)) disposeArrays(tree);
+    for (const log of this.logs.splice(0)) log.close();
+  }
+}
+
+async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHooks, owned: Owned): Promise<Prepared> {
   if (config.stage !== stage) throw new Error(`run${stage === "sft" ? "Sft" : "Grpo"}: the config is for stage ${config.stage}`);
   const log = hooks.log ?? ((message: string) => console.log(message));
   const device = getDevice(config.run.device);
@@ -81,10 +106,11 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
   if (config.model.dir !== null) {
     const loaded = await loadModelDirectory(config.model.dir, { device, weightsDtype: config.model.dtype });
     ({ config: model, params: base, tokenizerPath } = loaded);
+    owned.arrays(base);
   } else {
     if (config.model.preset === null) throw new Error("model: set preset or dir");
     model = preset(config.model.preset as Parameters<typeof preset>[0]);
-    base = initParams(model, { seed: config.run.seed, device, weightsDtype: config.model.dtype });
+    base = owned.arrays(initParams(model, { seed: config.run.seed, device, weightsDtype: config.model.dtype }));
   }
   const tokenizer = tokenizerPath !== undefined ? await loadTokenizer(tokenizerPath) : model.vocabSize <= CHARACTER_VOCAB_LIMIT ? new CharTokenizer() : await loadTokenizer();
   if (tokenizer.vocabSize > model.vocabSize) throw new Error(`the tokenizer has ${tokenizer.vocabSize} ids, the model's vocabulary only ${model.vocabSize}`);
@@ -107,12 +133,15 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
       if (from === resolve(runDir) || from.startsWith(resolve(runDir, "checkpoints"))) resumeAt = manifest.metrics ?? undefined;
     } else {
       const checkpoint = await directoryCheckpointStore(config.run.resumeFrom).load();
-      initialLora = stateFromCheckpoint(checkpoint!, model, lora, device, config.run.resumeFrom).lora;
+      // Another stage's optimizer moments do not carry over: only its adapter is kept.
+      const state = stateFromCheckpoint(checkpoint!, model, lora, device, config.run.resumeFrom);
+      disposeArrays(state.optimizer);
+      initialLora = owned.arrays(state.lora);
       log(`${stage}: starting from the ${String(manifest.extra.kind)} adapter of ${config.run.resumeFrom} (step ${manifest.step})`);
     }
   }
   mkdirSync(runDir, { recursive: true });
-  const runLog = new RunLog(runDir, { tensorboard: config.log.tensorboard, ...(resumeAt === undefined ? {} : { resumeAt }) });
+  const runLog = owned.log(new RunLog(runDir, { tensorboard: config.log.tensorboard, ...(resumeAt === undefined ? {} : { resumeAt }) }));
 
   const sources = await loadDataSources({ ...config.data, seed: config.run.seed });
   for (const [split, report] of Object.entries(sources.reports)) {
@@ -170,7 +199,22 @@ async function finish(p: Prepared, result: LoopResult): Promise<RunResult> {
   if (p.curves) writeCurves(join(p.runDir, "curves"), p.runLog.history);
   p.runLog.close();
   p.log(`${p.runDir}: ${result.step} steps (${result.stoppedBy}); adapter ${adapterPath}, merged model ${mergedDir}`);
-  return { ...result, runDir: p.runDir, adapterPath, mergedDir };
+  const { state: _freed, ...loop } = result;
+  return { ...loop, runDir: p.runDir, adapterPath, mergedDir };
+}
+
+/** Prepares a stage, runs it and exports its result, freeing everything the run allocated however it ends. */
+async function runAndRelease(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHooks, run: (p: Prepared) => Promise<LoopResult>): Promise<RunResult> {
+  const owned = new Owned();
+  try {
+    const p = await prepare(config, stage, hooks, owned);
+    const result = await run(p);
+    owned.arrays(result.state);
+    p.log(`${stage} done:${summaryOf(result.evaluation)}`);
+    return await finish(p, result);
+  } finally {
+    owned.release();
+  }
 }
 
 function summaryOf(evaluation: EvalResult | undefined): string {
@@ -178,9 +222,8 @@ function summaryOf(evaluation: EvalResult | undefined): string {
 }
 
 /** Runs the SFT stage of a validated config (stage "sft"). */
-export async function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise<RunResult> {
-  const p = await prepare(config, "sft", hooks);
-  const trainer = new SftTrainer(
+export function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise<RunResult> {
+  return runAndRelease(config, "sft", hooks, (p) => new SftTrainer(
     {
       ...p.stageOptions,
       batchSize: config.optim.batchSize,
@@ -196,17 +239,13 @@ export async function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise
       sinks: [p.runLog, ...(hooks.sinks ?? [])], store: p.store, metricsPointer: () => p.runLog.pointer(), device: p.device, log: p.log,
       ...(p.initialLora === undefined ? {} : { initialLora: p.initialLora }),
     },
-  );
-  const result = await trainer.run();
-  p.log(`sft done:${summaryOf(result.evaluation)}`);
-  return finish(p, result);
+  ).run());
 }
 
 /** Runs the GRPO stage of a validated config (stage "grpo"); `run.resumeFrom` may name an SFT run to start from. */
-export async function runGrpo(config: TrainConfig, hooks: RunHooks = {}): Promise<RunResult> {
-  const p = await prepare(config, "grpo", hooks);
+export function runGrpo(config: TrainConfig, hooks: RunHooks = {}): Promise<RunResult> {
   const g = config.grpo;
-  const trainer = new GrpoTrainer(
+  return runAndRelease(config, "grpo", hooks, (p) => new GrpoTrainer(
     {
       ...p.stageOptions,
       promptsPerStep: config.optim.batchSize,
@@ -237,8 +276,5 @@ export async function runGrpo(config: TrainConfig, hooks: RunHooks = {}): Promis
       sinks: [p.runLog, ...(hooks.sinks ?? [])], store: p.store, metricsPointer: () => p.runLog.pointer(), device: p.device, log: p.log,
       ...(p.initialLora === undefined ? {} : { initialLora: p.initialLora }),
     },
-  );
-  const result = await trainer.run();
-  p.log(`grpo done:${summaryOf(result.evaluation)}`);
-  return finish(p, result);
+  ).run());
 }

@@ -9,6 +9,7 @@ import type { Gemma3Params } from "../../models/gemma3/params.js";
 import type { Tokenizer } from "../data/tokenizer.js";
 import { ANSWER_END, ANSWER_START, REASONING_END, REASONING_START } from "../rl/rewards.js";
 import { type EvalResult, type RolloutEngine, type Task, type TaskStream, disposeBatch, encodePrompt, evaluate, fitPrompt, packBatch } from "../rl/trainer_common.js";
+import { disposeArrays } from "../rl/trainer_state.js";
 import { type LoopResult, type StageComponents, type StageOptions, type StepOutcome, runStage } from "../rl/trainer_loop.js";
 import { type OptimizerOptions, TrainStep, type TrainState, sftLoss } from "../rl/train_step.js";
 
@@ -118,9 +119,18 @@ export class SftTrainer {
       { eosIds: [this.endOfTurn], trainOnEos: true, maskTruncated: false },
       this.device,
     );
-    const result = this.trainStep.step(state, c.base, batch);
-    const metrics = await this.trainStep.readMetrics(result.metrics);
-    disposeBatch(batch);
+    let result: { state: TrainState; metrics: DeviceArray } | undefined;
+    let metrics: Record<string, number>;
+    try {
+      result = this.trainStep.step(state, c.base, batch);
+      metrics = await this.trainStep.readMetrics(result.metrics);
+    } catch (error) {
+      // The loop only knows the state it passed in, which the update took.
+      if (result !== undefined) disposeArrays(result.state);
+      throw error;
+    } finally {
+      disposeBatch(batch);
+    }
     const seconds = (performance.now() - started) / 1000;
     const trained = examples.reduce((sum, e) => sum + Math.min(e.completion.length, C), 0);
     const truncated = examples.filter((e) => e.completion.length > C).length;

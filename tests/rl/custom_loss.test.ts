@@ -2,13 +2,10 @@
 // by hand on small numbers, compiled into the train step (loss against the full-logits oracle, gradient against
 // finite differences, its metrics in the step's output), and the doc shows exactly the code tested here.
 import { readFileSync } from "node:fs";
-import { afterAll, describe, expect, it } from "vitest";
-import { closeDevices, np, rl } from "../../src/index.js";
-import { baseParams, config, deviceBatch, directionalDerivatives, hostBatch, loraConfig, oracleLoss, randomLora, scalar } from "./train_helpers.js";
-
-afterAll(async () => {
-  await closeDevices();
-});
+import { describe, expect, it } from "vitest";
+import { type DeviceArray, np, rl, tidy } from "../../src/index.js";
+import { disposeTree, readAndDispose } from "../helpers/arrays.js";
+import { baseParams, config, deviceBatch, directionalDerivatives, hostBatch, loraConfig, oracleLoss, oracleValue, randomLora, takeScalar } from "./train_helpers.js";
 
 // --- example: begin ---
 /** GSPO: one importance ratio per sequence, s = exp(mean over its tokens of (logp - oldLogp)), clipped as in PPO;
@@ -36,15 +33,20 @@ describe("custom loss: GSPO example", () => {
     // Row 1: all three kept, log-ratios -0.6, -0.6, -0.6 -> s = exp(-0.6) = 0.5488; A = -2:
     //        max(2 s, 2 clip(s)) = max(1.0976, 2 * 0.75) = 1.5 (clipped).
     // Row 2: no token kept: does not count.
-    const logp = np.array([[-1.0, -2.0, -5.0], [-1.6, -0.6, -2.6], [-1, -1, -1]]);
-    const oldLogp = np.array([[-1.3, -2.1, -9.0], [-1.0, 0.0, -2.0], [-3, -3, -3]]);
-    const mask = np.array([[1, 1, 0], [1, 1, 1], [0, 0, 0]]);
-    const advantages = np.array([1, -2, 5]);
-    const { loss, metrics } = rl.normalizeLossOutput(gspoLoss(0.25)({ logp, oldLogp, mask, advantages }));
-    expect(await scalar(loss)).toBeAllclose((-Math.exp(0.2) + 1.5) / 2, { rtol: 1e-6 });
+    const [loss, ratioMean, clipFraction] = await readAndDispose(
+      tidy(() => {
+        const logp = np.array([[-1.0, -2.0, -5.0], [-1.6, -0.6, -2.6], [-1, -1, -1]]);
+        const oldLogp = np.array([[-1.3, -2.1, -9.0], [-1.0, 0.0, -2.0], [-3, -3, -3]]);
+        const mask = np.array([[1, 1, 0], [1, 1, 1], [0, 0, 0]]);
+        const advantages = np.array([1, -2, 5]);
+        const { loss, metrics } = rl.normalizeLossOutput(gspoLoss(0.25)({ logp, oldLogp, mask, advantages }));
+        return [loss, metrics.sequenceRatioMean!, metrics.sequenceClipFraction!];
+      }),
+    );
+    expect(loss!.data[0]).toBeAllclose((-Math.exp(0.2) + 1.5) / 2, { rtol: 1e-6 });
     // Row 2 has no tokens: s = exp(0) = 1 (unclipped).
-    expect(await scalar(metrics.sequenceRatioMean!)).toBeAllclose((Math.exp(0.2) + Math.exp(-0.6) + 1) / 3, { rtol: 1e-6 });
-    expect(await scalar(metrics.sequenceClipFraction!)).toBeAllclose(1 / 3, { rtol: 1e-6 });
+    expect(ratioMean!.data[0]).toBeAllclose((Math.exp(0.2) + Math.exp(-0.6) + 1) / 3, { rtol: 1e-6 });
+    expect(clipFraction!.data[0]).toBeAllclose(1 / 3, { rtol: 1e-6 });
   });
 
   it("compiles into the train step: loss and gradient against the full-logits oracle, metrics reported", async () => {
@@ -56,8 +58,8 @@ describe("custom loss: GSPO example", () => {
     const oldLogp = step.policyLogprobs(lora, base, batch);
     const oracle = oracleLoss(loss);
     const { loss: value, grads } = step.gradient(lora, base, batch);
-    expect(await scalar(value)).toBeAllclose(await scalar(oracle(lora, base, batch, oldLogp, null).loss), { rtol: 1e-5 });
-    const lossAt = async (l: typeof lora) => scalar(oracle(l, base, batch, oldLogp, null).loss);
+    expect(await takeScalar(value)).toBeAllclose(await oracleValue(oracle(lora, base, batch, oldLogp, null)), { rtol: 1e-5 });
+    const lossAt = async (l: typeof lora) => oracleValue(oracle(l, base, batch, oldLogp, null));
     const { analytic, numeric } = await directionalDerivatives(lossAt, lora, grads, 3);
     expect(Math.abs(analytic)).toBeGreaterThan(1e-4);
     expect(analytic).toBeAllclose(numeric, { rtol: 2e-2, atol: 1e-4 });
@@ -67,6 +69,7 @@ describe("custom loss: GSPO example", () => {
     expect(metrics.sequenceRatioMean).toBe(1); // mu = 1: the ratio is exactly 1
     expect(metrics.sequenceClipFraction).toBe(0);
     expect(metrics.skipped).toBe(0);
+    disposeTree(base, batch, oldLogp, grads, result.state);
   });
 
   it("a bare-scalar loss works, and a metric named like a step metric is refused", async () => {
@@ -74,11 +77,13 @@ describe("custom loss: GSPO example", () => {
     const batch = deviceBatch(hostBatch());
     const bare: rl.LossFunction = ({ logp, mask, advantages }) => np.negative(np.mean(np.multiply(np.multiply(logp, mask), np.expandDims(advantages, 1))));
     const step = new rl.TrainStep({ model: config, lora: loraConfig, loss: bare, optimizer: { lr: 1e-2 }, device: "cpu" });
-    const metrics = await step.readMetrics(step.step(step.initState(randomLora(22)), base, batch).metrics);
+    const result = step.step(step.initState(randomLora(22)), base, batch);
+    const metrics = await step.readMetrics(result.metrics);
     expect(Object.keys(metrics)).toEqual(["loss", "gradNorm", "learningRate", "entropy", "skipped"]);
     const clash: rl.LossFunction = ({ logp }) => ({ loss: np.sum(logp), metrics: { gradNorm: np.sum(logp) } });
     const bad = new rl.TrainStep({ model: config, lora: loraConfig, loss: clash, optimizer: { lr: 1e-2 }, device: "cpu" });
-    expect(() => bad.gradient(randomLora(23), base, batch)).toThrow(/metric name 'gradNorm' is reserved/);
+    expect(() => bad.gradient(result.state.lora, base, batch)).toThrow(/metric name 'gradNorm' is reserved/);
+    disposeTree(base, batch, result.state);
   });
 
   it("docs/CUSTOM_LOSS.md shows exactly the example tested here", () => {

@@ -1,14 +1,14 @@
 // Shared pieces of the train-step tests: a tiny model with a LoRA adapter whose B is random (so the adapter changes
 // the model and A receives gradient), a fixed GRPO batch, tree readers, and an independent loss: the model's full
 // logits, log_softmax at the completion tokens, and rl.grpoLoss with explicit old logprobs.
-import { type ArrayBase, DeviceArray, jit, lax, np, rl } from "../../src/index.js";
+import { type ArrayBase, DeviceArray, jit, lax, liveBuffers, np, rl, tidy } from "../../src/index.js";
 import { type PyTree, flatten, treeMap } from "../../src/core/pytree.js";
 import { type Gemma3Config, preset } from "../../models/gemma3/config.js";
 import { initParams } from "../../models/gemma3/init.js";
 import { forward } from "../../models/gemma3/model.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
 import { DEFAULT_LORA_TARGETS, type LoraConfig, type LoraParams, initLora } from "../../models/lora.js";
-import { makeRng } from "../helpers/arrays.js";
+import { disposeTree, makeRng } from "../helpers/arrays.js";
 
 export const config: Gemma3Config = preset("tiny");
 export const loraConfig: LoraConfig = { rank: 4, alpha: 8, targets: DEFAULT_LORA_TARGETS };
@@ -82,18 +82,16 @@ export async function treeValues(tree: unknown): Promise<Float32Array[]> {
   return Promise.all(leaves(tree).map(async (x) => (await x.data()) as Float32Array));
 }
 
-export function disposeTree(tree: unknown): void {
-  for (const x of leaves(tree)) if (!x.isDisposed && !x.isConsumed) x.dispose();
-}
-
 /** tree + scale * direction, leaf by leaf (a new tree). */
 export function axpy(tree: unknown, direction: readonly Float32Array[], scale: number): LoraParams<DeviceArray> {
   let i = 0;
-  return treeMap(tree as PyTree<DeviceArray>, (leaf) => {
-    const x = leaf as DeviceArray;
-    const d = direction[i++]!;
-    return np.add(x, np.array(d.map((v) => v * scale), { shape: x.shape, device: "cpu" }));
-  }) as unknown as LoraParams<DeviceArray>;
+  return tidy(() =>
+    treeMap(tree as PyTree<DeviceArray>, (leaf) => {
+      const x = leaf as DeviceArray;
+      const d = direction[i++]!;
+      return np.add(x, np.array(d.map((v) => v * scale), { shape: x.shape, device: "cpu" }));
+    }),
+  ) as unknown as LoraParams<DeviceArray>;
 }
 
 /** The loss computed the plain way: full logits, log_softmax at the completion tokens, a LossFunction with the
@@ -120,6 +118,20 @@ export async function scalar(x: ArrayBase): Promise<number> {
   return Number((await x.data())[0]);
 }
 
+/** The first value of each output of an oracle call (or any tree of arrays), then frees them all. */
+export async function takeScalar(x: ArrayBase, ...alsoFree: unknown[]): Promise<number> {
+  try {
+    return await scalar(x);
+  } finally {
+    disposeTree(x, ...alsoFree);
+  }
+}
+
+/** The oracle's loss at a point, its outputs freed. */
+export async function oracleValue(out: { loss: DeviceArray; logp: DeviceArray }): Promise<number> {
+  return takeScalar(out.loss, out.logp);
+}
+
 /** The gradient's directional derivative along a random direction, and the central difference of `loss` along it
  * (eps 1e-2: f32 round-off grows as the step shrinks). */
 export async function directionalDerivatives(
@@ -139,4 +151,11 @@ export async function directionalDerivatives(
   disposeTree(minus);
   const analytic = g.reduce((sum, leaf, i) => sum + leaf.reduce((s, v, j) => s + v * direction[i]![j]!, 0), 0);
   return { analytic, numeric };
+}
+
+/** liveBuffers() once the frees in flight have landed (an array disposed while the computation making it still runs
+ * frees its buffer when that computation ends). Polls for up to 5 s for `expected`, so a real leak still fails. */
+export async function buffersAfterFrees(expected: number): Promise<number> {
+  for (let waited = 0; liveBuffers() !== expected && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  return liveBuffers();
 }

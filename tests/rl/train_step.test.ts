@@ -1,8 +1,10 @@
 // The compiled LoRA train step (issue 8.1): its loss against a plain full-logits computation, its adapter gradient
 // against finite differences of that computation, donation of the adapter and optimizer state, the NaN skip,
 // gradient accumulation over micro-batches, mu = 2 with old logprobs, the reference graph, and the SFT loss's mask.
+// Every test frees what it makes; a step leaves no array or device buffer behind.
 import { afterAll, describe, expect, it } from "vitest";
-import { type DeviceArray, closeDevices, liveArrays, np, rl } from "../../src/index.js";
+import { type DeviceArray, liveArrays, liveBuffers, np, rl } from "../../src/index.js";
+import { disposeTree, readAndDispose, readTidy } from "../helpers/arrays.js";
 import { castTree } from "../models/helpers.js";
 import {
   axpy,
@@ -14,16 +16,37 @@ import {
   leaves,
   loraConfig,
   oracleLoss,
+  oracleValue,
   randomLora,
   scalar,
+  takeScalar,
   treeValues,
 } from "./train_helpers.js";
 
-afterAll(async () => {
-  await closeDevices();
+const base = baseParams();
+
+afterAll(() => {
+  disposeTree(base);
 });
 
-const base = baseParams();
+/** The loss of a gradient call, its arrays freed. */
+function lossOf(out: { loss: DeviceArray; grads: unknown }): Promise<number> {
+  return takeScalar(out.loss, out.grads);
+}
+
+/** The gradient of a gradient call, its arrays freed. */
+async function gradsOf(out: { loss: DeviceArray; grads: unknown }): Promise<Float32Array[]> {
+  try {
+    return await treeValues(out.grads);
+  } finally {
+    disposeTree(out.loss, out.grads);
+  }
+}
+
+/** The metrics of an update, read and freed. */
+function metricsOf(step: rl.TrainStep, result: { metrics: DeviceArray }): Promise<Record<string, number>> {
+  return step.readMetrics(result.metrics);
+}
 const grpo = { beta: 0.1, kl: "k3", epsilon: 0.2 } as const;
 const optimizer = { lr: 1e-2, warmupSteps: 1, totalSteps: 10, weightDecay: 0.1 };
 
@@ -52,12 +75,13 @@ describe("TrainStep gradient", () => {
     expect(Array.from((await old.data()) as Float32Array)).toBeAllclose(Array.from((await atZero.logp.data()) as Float32Array), { rtol: 1e-5, atol: 1e-5 });
 
     // Directional derivatives along random directions, old logprobs held at their value at the point.
-    const lossAt = async (l: typeof lora) => scalar(oracle(l, base, withRef, old, refLogp).loss);
+    const lossAt = async (l: typeof lora) => oracleValue(oracle(l, base, withRef, old, refLogp));
     for (const seed of [5, 6]) {
       const { analytic, numeric } = await directionalDerivatives(lossAt, lora, grads, seed);
       expect(Math.abs(analytic)).toBeGreaterThan(1e-4);
       expect(analytic).toBeAllclose(numeric, { rtol: 2e-2, atol: 1e-4 });
     }
+    disposeTree(lora, withRef, old, loss, grads, atZero);
   });
 
   it("runs with bf16 base weights: loss and gradient close to the f32 base's", async () => {
@@ -68,7 +92,8 @@ describe("TrainStep gradient", () => {
     const bf16Base = castTree(base, "bf16");
     const bf16 = step.gradient(lora, bf16Base, batch);
     expect(await scalar(bf16.loss)).toBeAllclose(await scalar(f32.loss), { rtol: 2e-2, atol: 2e-3 });
-    const [a, b] = [await treeValues(f32.grads), await treeValues(bf16.grads)];
+    const [a, b] = [await gradsOf(f32), await gradsOf(bf16)];
+    disposeTree(lora, batch, bf16Base);
     const dot = (x: Float32Array[], y: Float32Array[]) => x.reduce((sum, leaf, i) => sum + leaf.reduce((s, v, j) => s + v * y[i]![j]!, 0), 0);
     expect(dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b))).toBeGreaterThan(0.99); // same direction
     expect(Math.sqrt(dot(b, b)) / Math.sqrt(dot(a, a))).toBeAllclose(1, { rtol: 5e-2 });
@@ -77,17 +102,18 @@ describe("TrainStep gradient", () => {
   it("averages micro-batch gradients: 2 micro-batches of 2 equal one batch of 4, loop and unrolled", async () => {
     const lora = randomLora(2);
     const batch = deviceBatch(hostBatch(4, 11));
-    const whole = await treeValues(makeStep({ grpo: { beta: 0 } }).gradient(lora, base, batch).grads);
+    const whole = await gradsOf(makeStep({ grpo: { beta: 0 } }).gradient(lora, base, batch));
     for (const accumulation of ["loop", "unrolled"] as const) {
       const step = makeStep({ grpo: { beta: 0 }, microBatches: 2, accumulation });
-      const split = await treeValues(step.gradient(lora, base, batch).grads);
+      const split = await gradsOf(step.gradient(lora, base, batch));
       split.forEach((leaf, i) => expect(Array.from(leaf)).toBeAllclose(Array.from(whole[i]!), { rtol: 1e-4, atol: 1e-6 }));
     }
+    disposeTree(lora, batch);
   });
 });
 
 describe("TrainStep update", () => {
-  it("donates the adapter and optimizer state and keeps the live-array count flat", async () => {
+  it("donates the adapter and optimizer state and keeps the live-array and device-buffer counts flat", async () => {
     const step = makeStep();
     const batch = deviceBatch(hostBatch());
     const refLogp = step.referenceLogprobs(base, batch);
@@ -103,15 +129,16 @@ describe("TrainStep update", () => {
     expect(metrics.ratioMean).toBe(1); // mu = 1: old logprobs are the step's own, detached
     expect(metrics.learningRate).toBe(0); // warmup starts at 0
     expect(metrics.entropy).toBeGreaterThan(0);
-    const live = liveArrays();
+    const live = [liveArrays(), liveBuffers()];
     for (let i = 0; i < 3; i++) {
       result = step.step(state, base, { ...batch, refLogp });
       state = result.state;
       const m = await step.readMetrics(result.metrics);
       expect(m.learningRate).toBeAllclose(step.learningRate(i + 1), { rtol: 1e-6 });
+      expect([liveArrays(), liveBuffers()]).toEqual(live);
     }
-    expect(liveArrays()).toBe(live);
     expect(await scalar(state.optimizer.count)).toBe(4);
+    disposeTree(batch, refLogp, state);
   });
 
   it("skips a NaN step inside the graph: the state stays bit-identical and the flag is set", async () => {
@@ -119,7 +146,9 @@ describe("TrainStep update", () => {
     const host = hostBatch();
     let state = step.initState(randomLora(4));
     const good = deviceBatch(host);
-    state = step.step(state, base, good).state; // moments become non-zero
+    const warm = step.step(state, base, good); // moments become non-zero
+    state = warm.state;
+    await metricsOf(step, warm);
     const snapshot = await treeValues(state);
     const bad = deviceBatch({ ...host, advantages: host.advantages.map((a, i) => (i === 1 ? Number.NaN : a)) });
     const result = step.step(state, base, bad);
@@ -132,6 +161,7 @@ describe("TrainStep update", () => {
     const next = step.step(result.state, base, good);
     expect((await step.readMetrics(next.metrics)).skipped).toBe(0);
     expect(await scalar(next.state.optimizer.count)).toBe(2);
+    disposeTree(good, bad, next.state);
   });
 
   it("mu = 2: the second update on one rollout sees ratio != 1 against the old logprobs", async () => {
@@ -144,11 +174,12 @@ describe("TrainStep update", () => {
     expect((await step.readMetrics(first.metrics)).ratioMean).toBeAllclose(1, { rtol: 1e-5 });
     // The oracle: the clipped surrogate at the updated adapter with the same old logprobs.
     const oracle = oracleLoss(rl.grpoLossFunction({ beta: 0, epsilon: 0.2 }));
-    const expected = await scalar(oracle(state.lora, base, batch, oldLogp, null).loss);
+    const expected = await oracleValue(oracle(state.lora, base, batch, oldLogp, null));
     const second = step.step(state, base, { ...batch, oldLogp });
     const m = await step.readMetrics(second.metrics);
     expect(Math.abs(m.ratioMean - 1)).toBeGreaterThan(1e-4);
     expect(m.loss).toBeAllclose(expected, { rtol: 1e-4, atol: 1e-6 });
+    disposeTree(batch, oldLogp, second.state);
   });
 
   it("accumulated steps equal one full-batch step (same update)", async () => {
@@ -157,10 +188,13 @@ describe("TrainStep update", () => {
     const results: Float32Array[][] = [];
     for (const microBatches of [1, 2]) {
       const step = makeStep({ grpo: { beta: 0 }, microBatches });
-      const state = step.initState(copyLora(lora));
-      results.push(await treeValues(step.step(state, base, batch).state.lora));
+      const result = step.step(step.initState(copyLora(lora)), base, batch);
+      await metricsOf(step, result);
+      results.push(await treeValues(result.state.lora));
+      disposeTree(result.state);
     }
     results[1]!.forEach((leaf, i) => expect(Array.from(leaf)).toBeAllclose(Array.from(results[0]![i]!), { rtol: 1e-4, atol: 1e-6 }));
+    disposeTree(batch, lora);
   });
 });
 
@@ -176,7 +210,7 @@ describe("learning-rate schedules", () => {
     expect(steps.map((s) => flat(s))).toBeAllclose([0, 0.125, 0.25, 0.375, 0.5, 0.5, 0.5], { atol: 1e-12 });
     expect(steps.map((s) => constant(s))).toEqual(steps.map(() => 0.3));
     for (const schedule of [cosine, linear, flat]) {
-      const traced = await Promise.all(steps.map(async (s) => scalar(schedule(np.array(s, { dtype: "i32", shape: [], device: "cpu" })))));
+      const traced = await Promise.all(steps.map(async (s) => (await readTidy(() => schedule(np.array(s, { dtype: "i32", shape: [], device: "cpu" })))).data[0]!));
       expect(traced).toBeAllclose(steps.map((s) => schedule(s)), { rtol: 1e-6, atol: 1e-7 });
     }
     expect(() => rl.learningRateSchedule({ lr: 1, decay: "linear" })).toThrow(/a linear decay needs totalSteps/);
@@ -189,12 +223,17 @@ describe("reference logprobs and SFT", () => {
     const step = makeStep();
     const batch = deviceBatch(hostBatch());
     const zeroB = randomLora(7);
-    for (const layer of zeroB.layers) for (const pair of Object.values(layer)) pair!.b = np.zeros(pair!.b.shape) as DeviceArray;
-    const reference = (await step.referenceLogprobs(base, batch).data()) as Float32Array;
-    const policy = (await step.policyLogprobs(zeroB, base, batch).data()) as Float32Array;
-    expect(Array.from(reference)).toEqual(Array.from(policy));
-    const adapted = (await step.policyLogprobs(randomLora(8), base, batch).data()) as Float32Array;
-    expect(Array.from(adapted)).not.toEqual(Array.from(reference));
+    for (const layer of zeroB.layers) {
+      for (const pair of Object.values(layer)) {
+        pair!.b.dispose();
+        pair!.b = np.zeros(pair!.b.shape) as DeviceArray;
+      }
+    }
+    const adapter = randomLora(8);
+    const [reference, policy, adapted] = (await readAndDispose([step.referenceLogprobs(base, batch), step.policyLogprobs(zeroB, base, batch), step.policyLogprobs(adapter, base, batch)])).map((v) => v.data);
+    expect(reference).toEqual(policy);
+    expect(adapted).not.toEqual(reference);
+    disposeTree(batch, zeroB, adapter);
   });
 
   it("SFT loss is the cross-entropy of the kept completion tokens only", async () => {
@@ -203,18 +242,26 @@ describe("reference logprobs and SFT", () => {
     const lora = randomLora(9);
     const batch = deviceBatch(host);
     const { advantages: _unused, ...sftBatch } = batch;
-    const loss = await scalar(step.gradient(lora, base, sftBatch).loss);
+    const loss = await lossOf(step.gradient(lora, base, sftBatch));
     // By hand from the per-token logprobs of the completion positions.
-    const logp = (await step.policyLogprobs(lora, base, batch).data()) as Float32Array;
+    const [{ data: logp }] = await readAndDispose([step.policyLogprobs(lora, base, batch)]);
     const kept = host.mask.flat();
     const expected = -kept.reduce((s, m, i) => s + m * logp[i]!, 0) / kept.reduce((a, b) => a + b, 0);
     expect(loss).toBeAllclose(expected, { rtol: 1e-5 });
     // Changing masked completion tokens (padding) leaves the loss unchanged; changing a kept one does not.
     const padded = host.completions.map((row, s) => row.map((t, i) => (host.mask[s]![i] === 0 ? 77 : t)));
-    const same = await scalar(step.gradient(lora, base, { ...sftBatch, completions: deviceBatch({ ...host, completions: padded }).completions }).loss);
-    expect(same).toBe(loss);
+    const lossWith = async (completions: number[][]) => {
+      const { completions: ids, ...rest } = deviceBatch({ ...host, completions });
+      disposeTree(rest);
+      try {
+        return await lossOf(step.gradient(lora, base, { ...sftBatch, completions: ids }));
+      } finally {
+        ids.dispose();
+      }
+    };
+    expect(await lossWith(padded)).toBe(loss);
     const changed = host.completions.map((row, s) => row.map((t, i) => (s === 0 && i === 0 ? t + 1 : t)));
-    const other = await scalar(step.gradient(lora, base, { ...sftBatch, completions: deviceBatch({ ...host, completions: changed }).completions }).loss);
-    expect(other).not.toBe(loss);
+    expect(await lossWith(changed)).not.toBe(loss);
+    disposeTree(lora, batch);
   });
 });

@@ -2,14 +2,11 @@
 // the compiled mask with and without trainOnEos/maskTruncated), prompt fitting, decoding with stop tokens and
 // unknown ids, answer checking, the compiled sampler as a rollout engine against the full-forward generator,
 // per-step seeds and the NaN streak.
-import { afterAll, describe, expect, it } from "vitest";
-import { closeDevices, getDevice, rl } from "../../src/index.js";
+import { describe, expect, it } from "vitest";
+import { getDevice, rl } from "../../src/index.js";
+import { disposeTree } from "../helpers/arrays.js";
 import { arithmeticTasks, forwardRollout, tokenizer } from "./trainer_fixtures.js";
 import { baseParams, config, loraConfig, randomLora } from "./train_helpers.js";
-
-afterAll(async () => {
-  await closeDevices();
-});
 
 describe("packBatch", () => {
   it("left-pads prompts to the bucket, right-pads or cuts completions, and masks after the first stop", async () => {
@@ -24,6 +21,8 @@ describe("packBatch", () => {
     expect(Array.from((await tunix.mask.data()) as Float32Array)).toEqual([1, 1, 0, 0, 0, 1, 1, 1, 1, 1]);
     const trl = rl.packBatch(prompts, completions, shape, { eosIds: [1, 106], trainOnEos: true, maskTruncated: true }, device);
     expect(Array.from((await trl.mask.data()) as Float32Array)).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+    rl.disposeBatch(tunix);
+    rl.disposeBatch(trl);
     expect(() => rl.packBatch([[1]], [], shape, { eosIds: [1], trainOnEos: false, maskTruncated: false }, device)).toThrow(/1 prompts and 0 completions/);
     expect(() => rl.packBatch([[]], [[1]], shape, { eosIds: [1], trainOnEos: false, maskTruncated: false }, device)).toThrow(/at least one token/);
   });
@@ -57,6 +56,7 @@ describe("samplerRollout", () => {
     expect(b).toEqual(await reference.generate(second, request));
     expect(b.tokens).not.toEqual(a.tokens);
     expect(a.tokens.flat().length).toBeGreaterThan(2);
+    disposeTree(base, first, second);
   });
 });
 

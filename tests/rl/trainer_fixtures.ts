@@ -138,7 +138,14 @@ export function grpoSetup() {
     device: "cpu",
     log: () => {},
   });
-  return { options, components };
+  return { base, options, components };
+}
+
+/** Runs a trainer to its end and frees the state it returns (the run's caller owns it). */
+export async function runFreeing(trainer: { run(): Promise<rl.LoopResult> }): Promise<Omit<rl.LoopResult, "state">> {
+  const { state, ...result } = await trainer.run();
+  rl.disposeArrays(state);
+  return result;
 }
 
 /** Every metric except wall-clock ones. */

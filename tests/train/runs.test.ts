@@ -1,18 +1,19 @@
 // The stage entry points on validated configs (issue 8.3), tiny model on cpu with the compiled sampler: SFT, then
 // GRPO from the SFT run's adapter, then a resumed GRPO run continuing the same metrics log; each run leaves its
-// logs, checkpoints and exports.
+// logs, checkpoints and exports, and frees every device buffer it allocated, whether it finishes or fails.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { closeDevices } from "../../src/index.js";
+import { liveBuffers } from "../../src/index.js";
 import { type Override, resolveConfig } from "../../src/train/config.js";
 import { readMetricsJsonl } from "../../src/train/metrics.js";
 import { runGrpo, runSft } from "../../src/train/runs.js";
+import type { RolloutEngine } from "../../src/rl/trainer_common.js";
 import { removeTempDirs, tempDir } from "../rl/trainer_fixtures.js";
+import { buffersAfterFrees } from "../rl/train_helpers.js";
 
-afterAll(async () => {
+afterAll(() => {
   removeTempDirs();
-  await closeDevices();
 });
 
 function set(path: string, value: unknown): Override {
@@ -37,11 +38,13 @@ function tinyConfig(stage: "sft" | "grpo", dir: string, name: string, extra: Ove
 }
 
 describe("runSft and runGrpo", () => {
-  it("SFT, then GRPO from the SFT adapter, then a resumed GRPO run", async () => {
+  it("SFT, then GRPO from the SFT adapter, then a resumed GRPO run; each run frees its device buffers (issue 8.3 leaks)", async () => {
     const dir = tempDir();
+    const buffers = liveBuffers();
     const messages: string[] = [];
     const log = (m: string) => messages.push(m);
     const sft = await runSft(tinyConfig("sft", dir, "sft"), { log });
+    expect(liveBuffers()).toBe(buffers);
     expect(sft.step).toBe(2);
     expect(existsSync(sft.adapterPath)).toBe(true);
     expect(existsSync(join(sft.mergedDir, "model.safetensors"))).toBe(true);
@@ -51,6 +54,7 @@ describe("runSft and runGrpo", () => {
 
     const grpo = await runGrpo(tinyConfig("grpo", dir, "grpo", [set("run.resumeFrom", join(dir, "sft"))]), { log });
     expect(grpo.step).toBe(2);
+    expect(liveBuffers()).toBe(buffers);
     expect(messages.some((m) => /starting from the sft adapter/.test(m))).toBe(true);
     const grpoMetrics = readMetricsJsonl(join(dir, "grpo", "metrics.jsonl"));
     const steps = grpoMetrics.filter((r) => "loss" in r.values);
@@ -64,8 +68,32 @@ describe("runSft and runGrpo", () => {
     // Resume the GRPO run to step 3: the metrics log continues without repeating a step.
     const resumed = await runGrpo(tinyConfig("grpo", dir, "grpo", [set("run.resumeFrom", join(dir, "grpo")), set("optim.steps", 3)]), { log });
     expect(resumed.step).toBe(3);
+    expect(liveBuffers()).toBe(buffers);
     const after = readMetricsJsonl(join(dir, "grpo", "metrics.jsonl")).filter((r) => "loss" in r.values);
     expect(after.map((r) => r.step)).toEqual([1, 2, 3]);
     expect(after.slice(0, 2)).toEqual(steps);
+  });
+
+  it("a run that fails frees its buffers too: before the loop, at the loop's start, and mid-step (issue 8.3 leaks)", async () => {
+    const dir = tempDir();
+    const buffers = liveBuffers();
+    await expect(runGrpo(tinyConfig("grpo", dir, "bad-weights", [set("grpo.rewardWeights", { nope: 1 })]), { log: () => {} })).rejects.toThrow(/no reward function named 'nope'/);
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
+    await runSft(tinyConfig("sft", dir, "sft", [set("optim.steps", 1), set("eval.every", 0)]), { log: () => {} });
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
+    // Same stage, another seed: refused when the loop starts, after the base weights are built.
+    await expect(runSft(tinyConfig("sft", dir, "again", [set("run.resumeFrom", join(dir, "sft")), set("run.seed", 5)]), { log: () => {} })).rejects.toThrow(/seed 4, this run has seed 5/);
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
+    // From the SFT adapter, with a generator that fails in the first step: the adapter and optimizer state go too.
+    let calls = 0;
+    const failing: RolloutEngine = {
+      generate: async () => {
+        calls++;
+        throw new Error("generator down");
+      },
+    };
+    await expect(runGrpo(tinyConfig("grpo", dir, "grpo", [set("run.resumeFrom", join(dir, "sft"))]), { log: () => {}, rollout: failing })).rejects.toThrow(/generator down/);
+    expect(calls).toBe(1);
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
   });
 });

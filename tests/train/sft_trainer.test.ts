@@ -3,21 +3,22 @@
 // export gives the adapted model's logits.
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ArrayBase, type DeviceArray, closeDevices, jit, np, rl } from "../../src/index.js";
+import { type ArrayBase, jit, np, rl } from "../../src/index.js";
 import { SftTrainer, formatTarget } from "../../src/train/sft_trainer.js";
 import { forward } from "../../models/gemma3/model.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
 import { loadLoraAdapter, loadModelDirectory } from "../../models/gemma3/weights.js";
 import type { LoraParams } from "../../models/lora.js";
-import { arithmeticTasks, cyclingTasks, forwardRollout, removeTempDirs, tempDir, tokenizer } from "../rl/trainer_fixtures.js";
+import { disposeTree, readAndDispose } from "../helpers/arrays.js";
+import { arithmeticTasks, cyclingTasks, forwardRollout, removeTempDirs, runFreeing, tempDir, tokenizer } from "../rl/trainer_fixtures.js";
 import { baseParams, config, loraConfig, treeValues } from "../rl/train_helpers.js";
 
-afterAll(async () => {
-  removeTempDirs();
-  await closeDevices();
-});
-
 const base = baseParams();
+
+afterAll(() => {
+  removeTempDirs();
+  disposeTree(base);
+});
 
 function trainer(overrides: Partial<ConstructorParameters<typeof SftTrainer>[0]> = {}, sink = new rl.MemorySink(), store?: rl.CheckpointStore): SftTrainer {
   return new SftTrainer(
@@ -40,16 +41,16 @@ describe("SftTrainer", () => {
 
   it("lowers the completion cross-entropy on a repeated batch, and resumes exactly", async () => {
     const sink = new rl.MemorySink();
-    await trainer({}, sink).run();
+    await runFreeing(trainer({}, sink));
     const losses = sink.rows.map((r) => r.metrics.loss!);
     expect(losses.length).toBe(6);
     expect(losses.at(-1)!).toBeLessThan(losses[0]! - 0.1);
     expect(sink.rows.every((r) => r.metrics.skipped === 0 && r.metrics.tokens! > 0)).toBe(true);
 
     const store = rl.directoryCheckpointStore(tempDir());
-    await trainer({ steps: 4 }, new rl.MemorySink(), store).run();
+    await runFreeing(trainer({ steps: 4 }, new rl.MemorySink(), store));
     const resumed = new rl.MemorySink();
-    await trainer({ resume: true }, resumed, store).run();
+    await runFreeing(trainer({ resume: true }, resumed, store));
     expect(resumed.rows.map((r) => r.step)).toEqual([5, 6]);
     expect(resumed.rows.map((r) => r.metrics.loss)).toEqual(losses.slice(4));
   });
@@ -70,9 +71,9 @@ describe("SftTrainer", () => {
     const adapted = jit((p: Gemma3Params<ArrayBase>, l: LoraParams<ArrayBase>, t: ArrayBase, m: ArrayBase) => forward(config, p, t, m, { lora: l, config: loraConfig }), { device: "cpu" });
     const plain = jit((p: Gemma3Params<ArrayBase>, t: ArrayBase, m: ArrayBase) => forward(config, p, t, m), { device: "cpu" });
     const merged = await loadModelDirectory(join(dir, "merged"), { device: "cpu" });
-    const expected = (await (adapted(base, sft.state.lora, tokens, mask) as DeviceArray).data()) as Float32Array;
-    const actual = (await (plain(merged.params, tokens, mask) as DeviceArray).data()) as Float32Array;
-    expect(Array.from(actual)).toBeAllclose(Array.from(expected), { rtol: 1e-4, atol: 1e-4 });
+    const [expected, actual] = await readAndDispose([adapted(base, sft.state.lora, tokens, mask), plain(merged.params, tokens, mask)]);
+    expect(actual!.data).toBeAllclose(expected!.data, { rtol: 1e-4, atol: 1e-4 });
+    disposeTree(tokens, mask, merged.params);
 
     // GRPO from the SFT adapter: its first evaluation uses exactly the SFT policy.
     const grpoSink = new rl.MemorySink();
@@ -85,7 +86,8 @@ describe("SftTrainer", () => {
       },
     );
     const sftEval = await rl.evaluate({ tokenizer, rollout, lora: sft.state.lora, tasks: arithmeticTasks(1, 50), maxNewTokens: 4, systemPrompt: "Answer." });
-    await grpo.run();
+    await runFreeing(grpo);
     expect(grpoSink.samples("samples/eval")[0]!.sample.completion).toBe(sftEval.samples[0]!.completion);
+    disposeTree(sft.state);
   });
 });
