@@ -133,7 +133,7 @@ describe("grpo-xla generate", () => {
       runCli(["generate", "--preset", "tiny", "--prompts", join(root, "nope.txt")]),
     ]);
     expect(main.status).toBe(0);
-    expect(main.stdout).toMatch(/Commands:\n {2}generate .*\n {2}score /);
+    expect(main.stdout).toMatch(/Commands:\n {2}train .*\n {2}generate .*\n {2}score /);
     for (const [help, options] of [
       [generateHelp, ["prompt", "prompts", "tokens", "chat", "no-chat", "max-new-tokens", "temperature", "top-k", "top-p", "samples", "stop-tokens", "batch-size", "json", "timing"]],
       [scoreHelp, ["tokens", "text", "logits"]],
@@ -145,7 +145,7 @@ describe("grpo-xla generate", () => {
     }
     expectOneLineError(noPrompts, /no prompts: give --prompt TEXT, --prompts FILE or --tokens IDS/, expect);
     expectOneLineError(topP, /--top-p must be greater than 0/, expect);
-    expectOneLineError(command, /unknown command "generat": use one of generate, score/, expect);
+    expectOneLineError(command, /unknown command "generat": use one of train, generate, score/, expect);
     expectOneLineError(missingFile, /--prompts .*nope\.txt: cannot read \(ENOENT\)/, expect);
   });
 });
