@@ -343,7 +343,8 @@ export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}):
     plugin = new addon.Plugin(location.path);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`${kind}: ${message} (found via ${location.source})`, { cause: error });
+    const problems = setup.problems.length > 0 ? `; setting up its environment: ${setup.problems.join("; ")}` : "";
+    throw new Error(`${kind}: ${message} (found via ${location.source})${problems}`, { cause: error });
   }
   checkPjrtVersion(kind, location.path, plugin.apiVersion);
   let client: NativeClient;

@@ -45,7 +45,9 @@ function fakeSysfs(vendors: Record<string, string>): string {
 
 const savedEnv = { ...process.env };
 beforeEach(() => {
-  for (const name of ["TPU_LIBRARY_PATH", "TPU_SKIP_MDS_QUERY", "GRPO_XLA_SYSFS_ROOT", "CUDA_DIR"]) delete process.env[name];
+  for (const name of ["TPU_LIBRARY_PATH", "TPU_SKIP_MDS_QUERY", "GRPO_XLA_SYSFS_ROOT", "CUDA_DIR", "GRPO_XLA_GPU_PLUGIN", "VIRTUAL_ENV"]) {
+    delete process.env[name];
+  }
 });
 afterEach(() => {
   for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
@@ -203,6 +205,24 @@ describe("CUDA plugin setup (issue 10.4)", () => {
     expect(findPtxas([site], { PATH: bin, CUDA_DIR: cuda })).toBe(inCudaDir);
     const inWheel = writeFile(join(site, "nvidia", "cuda_nvcc", "bin", "ptxas"));
     expect(findPtxas([site], { PATH: bin, CUDA_DIR: cuda })).toBe(inWheel);
+  });
+
+  it("openBackend('gpu') preloads the site-packages libraries and puts ptxas on PATH before loading the plugin", () => {
+    const venv = freshDir("venv");
+    const site = join(venv, "lib", "python3.11", "site-packages");
+    const cudart = writeFile(join(site, "nvidia", "cuda_runtime", "lib", "libcudart.so.12"), "not a library");
+    const ptxas = writeFile(join(site, "nvidia", "cuda_nvcc", "bin", "ptxas"));
+    process.env.VIRTUAL_ENV = venv;
+    process.env.GRPO_XLA_GPU_PLUGIN = writeFile(join(freshDir("plugin"), "xla_cuda_plugin.so"), "not a library");
+    let message = "";
+    try {
+      openBackend("gpu");
+    } catch (error) {
+      message = error instanceof Error ? error.message : String(error);
+    }
+    expect(message).toContain("not a loadable shared library");
+    expect(message).toContain(`preloadLibrary: cannot load ${cudart}`);
+    expect(process.env.PATH?.split(":")[0]).toBe(join(ptxas, ".."));
   });
 
   it("names the install command that brings the CUDA libraries", () => {
