@@ -2,6 +2,8 @@
 // executables are in addon_buffers.cc.
 #include "addon.h"
 
+#include <dlfcn.h>
+
 namespace grpo::addon {
 
 namespace {
@@ -321,6 +323,24 @@ Napi::Value live_executables(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(live_executable_count.load()));
 }
 
+// Loads a shared library with RTLD_GLOBAL so that a plugin opened later (RTLD_LOCAL) resolves its undefined
+// symbols and its own dlopen calls against it: XLA's CUDA plugin expects the CUDA libraries of the nvidia-*
+// wheels to be loaded already. The handle stays open for the life of the process on purpose.
+Napi::Value preload_library(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "preloadLibrary(path: string)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  if (path.find('/') == std::string::npos) {
+    throw Napi::Error::New(env, "preloadLibrary: " + path + " is not a path (a bare name would search the loader path)");
+  }
+  dlerror();
+  if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+    const char* reason = dlerror();
+    throw Napi::Error::New(env, "preloadLibrary: cannot load " + path + ": " + (reason ? reason : "dlopen failed"));
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 Napi::Object init_module(Napi::Env env, Napi::Object exports) {
@@ -341,6 +361,7 @@ Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   exports.Set("Buffer", buffer);
   exports.Set("liveBuffers", Napi::Function::New(env, live_buffers, "liveBuffers"));
   exports.Set("liveExecutables", Napi::Function::New(env, live_executables, "liveExecutables"));
+  exports.Set("preloadLibrary", Napi::Function::New(env, preload_library, "preloadLibrary"));
   return exports;
 }
 

@@ -74,6 +74,8 @@ export interface NativeAddon {
   Plugin: new (path: string) => NativePlugin;
   liveBuffers(): number;
   liveExecutables(): number;
+  /** dlopen(path, RTLD_NOW | RTLD_GLOBAL), kept open for the process; throws with the loader's reason. */
+  preloadLibrary(path: string): void;
 }
 
 /** The package root: the nearest directory above this file with a package.json (works from src/ and dist/src/). */

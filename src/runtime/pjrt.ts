@@ -1,6 +1,8 @@
 // The Backend contract (backend.ts) over a PJRT plugin: PjrtBackend owns a client and its first addressable
 // device, PjrtBuffer a device buffer, PjrtExecutable a compiled program. Everything is freed by dispose();
 // a FinalizationRegistry only backs that up.
+import { readFileSync } from "node:fs";
+import { delimiter, dirname, join } from "node:path";
 import type { DType } from "../core/dtype.js";
 import type { Backend, BackendBuffer, BackendExecutable, HostData, MemoryStats } from "./backend.js";
 import { type CompileOptions, encodeCompileOptions } from "./compile_options.js";
@@ -13,8 +15,10 @@ import {
   type NativeExecutable,
   type NativePlugin,
   loadAddon,
+  packageRoot,
 } from "./native.js";
-import { type PjrtDeviceKind, findPlugin, pluginNotFoundMessage } from "./plugins.js";
+import { checkPjrtVersion, findPtxas, libtpuCreateOptions, libtpuEnvironment, nvidiaPreloadList, tpuChips } from "./plugin_env.js";
+import { type PjrtDeviceKind, findPlugin, pluginNotFoundMessage, sitePackagesDirs } from "./plugins.js";
 
 /** PJRT_Buffer_Type values of the dtypes the project uses. */
 const PJRT_TYPE: Record<DType, number> = { bool: 1, i32: 4, i64: 5, u32: 8, f32: 11, bf16: 13 };
@@ -269,6 +273,58 @@ export class PjrtBackend implements Backend {
   }
 }
 
+interface EnvironmentSetup {
+  /** Client create options the plugin kind takes by default (the caller's options override them). */
+  createOptions: Record<string, ClientOptionValue>;
+  /** What could not be set up; said when creating the client fails. */
+  problems: string[];
+}
+
+function frameworkVersion(): string {
+  try {
+    const manifest: unknown = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8"));
+    const version = (manifest as { version?: unknown }).version;
+    return typeof version === "string" ? version : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * What a real plugin needs before it is loaded. tpu: TPU_SKIP_MDS_QUERY on hosts without a chip, the framework
+ * name/version options. gpu: the nvidia-* wheels' CUDA libraries loaded globally (XLA's CUDA plugin dlopens them
+ * by soname), ptxas on PATH, platform_name "cuda".
+ */
+function prepareEnvironment(kind: PjrtDeviceKind, addon: ReturnType<typeof loadAddon>): EnvironmentSetup {
+  const problems: string[] = [];
+  if (kind === "tpu") {
+    for (const [name, value] of Object.entries(libtpuEnvironment(tpuChips().length))) process.env[name] = value;
+    return { createOptions: libtpuCreateOptions(frameworkVersion()), problems };
+  }
+  if (kind !== "gpu") return { createOptions: {}, problems };
+  const sitePackages = sitePackagesDirs();
+  const libraries = nvidiaPreloadList(sitePackages);
+  if (libraries.length === 0) {
+    problems.push('no nvidia-* CUDA libraries found in site-packages: pip install -U "jax[cuda12]", or put the CUDA libraries on LD_LIBRARY_PATH');
+  }
+  for (const library of libraries) {
+    try {
+      addon.preloadLibrary(library);
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  const ptxas = findPtxas(sitePackages);
+  if (ptxas === undefined) {
+    problems.push("ptxas not found (nvidia-cuda-nvcc wheel, CUDA_DIR/bin, PATH, /usr/local/cuda/bin)");
+  } else {
+    const directory = dirname(ptxas);
+    const path = process.env.PATH ?? "";
+    if (!path.split(delimiter).includes(directory)) process.env.PATH = path === "" ? directory : `${directory}${delimiter}${path}`;
+  }
+  return { createOptions: { platform_name: "cuda" }, problems };
+}
+
 /**
  * Opens the PJRT backend of a device kind: finds its plugin (plugins.ts), loads it once per process and
  * creates a client. Throws with instructions when the plugin is absent.
@@ -279,20 +335,29 @@ export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}):
   if (kind === "tpu" && openTpuBackend !== undefined) {
     throw new Error("a TPU backend is already open in this process: reuse it (libtpu allows one client per process, one process per TPU host)");
   }
+  if (location.warning !== undefined) console.warn(`${kind}: ${location.warning}; using ${location.path} (${location.source})`);
   const addon = loadAddon();
+  const setup = prepareEnvironment(kind, addon);
   let plugin: NativePlugin;
   try {
     plugin = new addon.Plugin(location.path);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`${kind}: ${message} (found via ${location.source})`, { cause: error });
+    const problems = setup.problems.length > 0 ? `; setting up its environment: ${setup.problems.join("; ")}` : "";
+    throw new Error(`${kind}: ${message} (found via ${location.source})${problems}`, { cause: error });
   }
+  checkPjrtVersion(kind, location.path, plugin.apiVersion);
   let client: NativeClient;
   try {
-    client = plugin.createClient(toCreateOptions(options.clientOptions));
+    client = plugin.createClient(toCreateOptions({ ...setup.createOptions, ...options.clientOptions }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const hint = kind === "tpu" ? " (is another process using the TPU? libtpu holds /tmp/libtpu_lockfile)" : "";
+    const hint =
+      kind === "tpu"
+        ? " (is another process using the TPU? libtpu holds /tmp/libtpu_lockfile)"
+        : setup.problems.length > 0
+          ? ` (${setup.problems.join("; ")})`
+          : "";
     throw new Error(`${kind}: creating the PJRT client failed: ${message}${hint}`, { cause: error });
   }
   let backend: PjrtBackend;

@@ -1,12 +1,14 @@
 // Where PJRT plugins come from, per device kind, and which devices this machine has.
 //   cpu: an explicit path, else env GRPO_XLA_CPU_PLUGIN (XLA's own CPU plugin), else ours (npm run build:native)
-//   tpu: an explicit path, else TPU_LIBRARY_PATH, else the `libtpu` Python package, else libtpu.so on the loader path
+//   tpu: an explicit path, else TPU_LIBRARY_PATH (when the file exists), else the `libtpu` Python package, else
+//        libtpu.so on the loader path; a TPU is available only on a host with a TPU chip (plugin_env.ts)
 //   gpu: an explicit path, else GRPO_XLA_GPU_PLUGIN, else the jax-cuda12/13-pjrt Python package
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import { addonBuilt, nativeBuildDir } from "./native.js";
+import { findLibtpu, isFile, libtpuNotFoundMessage, listDirectory, tpuChips } from "./plugin_env.js";
 
 export type PjrtDeviceKind = "cpu" | "gpu" | "tpu";
 export type AvailableDevice = "reference" | PjrtDeviceKind;
@@ -15,25 +17,11 @@ export interface PluginLocation {
   path: string;
   /** How it was found, for messages: "option", "GRPO_XLA_CPU_PLUGIN", "site-packages", ... */
   source: string;
+  /** Something the user should know about how it was found (a TPU_LIBRARY_PATH naming a missing file). */
+  warning?: string;
 }
 
 export const OUR_CPU_PLUGIN = "grpo_xla_cpu_plugin.so";
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function listDirectory(path: string): string[] {
-  try {
-    return readdirSync(path);
-  } catch {
-    return [];
-  }
-}
 
 let pythonPathCache: string[] | undefined;
 
@@ -92,9 +80,9 @@ function findInSitePackages(relativePaths: string[]): PluginLocation | undefined
   return undefined;
 }
 
-/** A library on the dynamic loader's path (LD_LIBRARY_PATH and the usual system directories). */
-function findOnLoaderPath(name: string): PluginLocation | undefined {
-  const directories = [
+/** The dynamic loader's directories: LD_LIBRARY_PATH, then the usual system directories. */
+export function loaderDirectories(): string[] {
+  return [
     ...(process.env.LD_LIBRARY_PATH ?? "").split(delimiter).filter((entry) => entry !== ""),
     "/usr/local/lib",
     "/usr/lib/x86_64-linux-gnu",
@@ -103,11 +91,6 @@ function findOnLoaderPath(name: string): PluginLocation | undefined {
     "/usr/lib",
     "/lib",
   ];
-  for (const directory of directories) {
-    const path = join(directory, name);
-    if (isFile(path)) return { path, source: "loader path" };
-  }
-  return undefined;
 }
 
 function fromEnv(variable: string): PluginLocation | undefined {
@@ -133,8 +116,11 @@ export function findPlugin(kind: PjrtDeviceKind, path?: string): PluginLocation 
       const ours = ourCpuPluginPath();
       return isFile(ours) ? { path: ours, source: "grpo-xla CPU plugin" } : undefined;
     }
-    case "tpu":
-      return fromEnv("TPU_LIBRARY_PATH") ?? findInSitePackages(["libtpu/libtpu.so"]) ?? findOnLoaderPath("libtpu.so");
+    case "tpu": {
+      const search = findLibtpu(sitePackagesDirs(), loaderDirectories());
+      if (search.path === undefined || search.source === undefined) return undefined;
+      return { path: search.path, source: search.source, warning: search.envProblem };
+    }
     case "gpu":
       return (
         fromEnv("GRPO_XLA_GPU_PLUGIN") ??
@@ -149,17 +135,24 @@ export function pluginNotFoundMessage(kind: PjrtDeviceKind): string {
     case "cpu":
       return `no CPU plugin found (${ourCpuPluginPath()} is missing): run npm run build:native (or set GRPO_XLA_CPU_PLUGIN to XLA's pjrt_c_api_cpu_plugin.so)`;
     case "tpu":
-      return "no TPU plugin found: set TPU_LIBRARY_PATH to libtpu.so or install the libtpu Python package (pip install libtpu)";
+      return libtpuNotFoundMessage(findLibtpu(sitePackagesDirs(), loaderDirectories()));
     case "gpu":
-      return "no GPU plugin found: set GRPO_XLA_GPU_PLUGIN to xla_cuda_plugin.so or install the jax-cuda12-pjrt (or jax-cuda13-pjrt) Python package";
+      return (
+        'no GPU plugin found: install XLA\'s CUDA plugin with its CUDA libraries, pip install -U "jax[cuda12]" ' +
+        "(the jax-cuda12-pjrt wheel alone brings no CUDA libraries), or set GRPO_XLA_GPU_PLUGIN to xla_cuda_plugin.so"
+      );
   }
 }
 
-/** The devices usable here: reference always; cpu/gpu/tpu when the addon is built and their plugin file exists. */
+/**
+ * The devices usable here: reference always; cpu/gpu/tpu when the addon is built and their plugin file exists,
+ * and tpu only on a host with a TPU chip (an installed libtpu alone is no TPU).
+ */
 export function availableDevices(): AvailableDevice[] {
   const devices: AvailableDevice[] = ["reference"];
   if (!addonBuilt()) return devices;
   for (const kind of ["cpu", "tpu", "gpu"] as const) {
+    if (kind === "tpu" && tpuChips().length === 0) continue;
     const location = findPlugin(kind);
     if (location !== undefined && isFile(location.path)) devices.push(kind);
   }
