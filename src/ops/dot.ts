@@ -108,6 +108,7 @@ export const dotDefs = {
             lhsContracting: d.lhsContracting,
             rhsContracting: d.rhsContracting,
           }),
+          precision_config: attr.precisionConfig(ctx.precision),
         }),
       ];
     },
