@@ -70,6 +70,22 @@ describe("dot precision in the emitted module (issue 10.6)", () => {
     a.dispose();
   });
 
+  it("a per-call precision overrides the module's for that product and its gradients", () => {
+    const w = toDevice(randomValue("f32", [4, 3], 8), "cpu");
+    const x = toDevice(randomValue("f32", [2, 4], 9), "cpu");
+    const f = (wp: ArrayBase, xp: ArrayBase) => np.sum(np.matmul(np.einsum("bk,kn->bn", xp, wp, { precision: "highest" }), np.transpose(wp)));
+    const forward = dotLines(jit(f, { precision: "high" }).lower(w, x).stablehlo());
+    expect([forward.total, forward.carrying("HIGHEST"), forward.carrying("HIGH")]).toEqual([2, 1, 1]);
+    // d/dw: the einsum's two transposed products keep HIGHEST, the matmul's keep the module's HIGH.
+    const backward = dotLines(jit(grad(f), { precision: "high" }).lower(w, x).stablehlo());
+    expect(backward.carrying("HIGHEST") + backward.carrying("HIGH")).toBe(backward.total);
+    expect(backward.carrying("HIGHEST")).toBeGreaterThanOrEqual(2);
+    expect(backward.carrying("HIGH")).toBeGreaterThanOrEqual(2);
+    expect(() => np.matmul(x, w, { precision: "low" as Precision })).toThrow(/dot_general: precision must be/);
+    w.dispose();
+    x.dispose();
+  });
+
   it("rejects an unknown level, naming where it came from", () => {
     expect(() => setDefaultPrecision("bf16" as Precision)).toThrow(/setDefaultPrecision: precision must be "default", "high" or "highest", got "bf16"/);
     expect(() => jit((p: ArrayBase) => p, { precision: "HIGH" as Precision, name: "f" })).toThrow(/jit\(f\): precision must be/);
