@@ -4,6 +4,8 @@ import { type ElementType, type TensorType, printType } from "./types.js";
 
 export type ComparisonDirection = "EQ" | "NE" | "GE" | "GT" | "LE" | "LT";
 export type ComparisonType = "FLOAT" | "TOTALORDER" | "SIGNED" | "UNSIGNED";
+/** StableHLO's `precision` enum: how exactly a device must multiply (see docs/DECISIONS.md). */
+export type DotPrecision = "DEFAULT" | "HIGH" | "HIGHEST";
 
 export interface DotDimensions {
   lhsBatching: readonly number[];
@@ -40,6 +42,7 @@ export type Attribute =
   | { kind: "comparison_direction"; value: ComparisonDirection }
   | { kind: "comparison_type"; value: ComparisonType }
   | { kind: "dot"; dims: DotDimensions }
+  | { kind: "precision_config"; lhs: DotPrecision; rhs: DotPrecision }
   | { kind: "gather"; dims: GatherDimensions }
   | { kind: "scatter"; dims: ScatterDimensions }
   | { kind: "dense"; type: TensorType; data: DenseData };
@@ -53,6 +56,8 @@ export const attr = {
   comparisonDirection: (value: ComparisonDirection): Attribute => ({ kind: "comparison_direction", value }),
   comparisonType: (value: ComparisonType): Attribute => ({ kind: "comparison_type", value }),
   dot: (dims: DotDimensions): Attribute => ({ kind: "dot", dims }),
+  /** dot_general's `precision_config`: one precision per operand. */
+  precisionConfig: (lhs: DotPrecision, rhs: DotPrecision = lhs): Attribute => ({ kind: "precision_config", lhs, rhs }),
   gather: (dims: GatherDimensions): Attribute => ({ kind: "gather", dims }),
   scatter: (dims: ScatterDimensions): Attribute => ({ kind: "scatter", dims }),
   dense: (type: TensorType, data: DenseData): Attribute => ({ kind: "dense", type, data }),
@@ -85,6 +90,8 @@ export function printAttribute(attribute: Attribute): string {
       parts.push(`rhs_contracting_dimensions = ${list(d.rhsContracting)}`);
       return `#stablehlo.dot<${parts.join(", ")}>`;
     }
+    case "precision_config":
+      return `[#stablehlo<precision ${attribute.lhs}>, #stablehlo<precision ${attribute.rhs}>]`;
     case "gather": {
       const d = attribute.dims;
       return (

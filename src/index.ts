@@ -1,5 +1,7 @@
 // The public API of grpo-xla.
 export { jit, Lowered, Compiled, type JitOptions, type Jitted } from "./transforms/jit.js";
+export { type Precision, setDefaultPrecision, getDefaultPrecision } from "./transforms/precision.js";
+export type { DotOptions } from "./ops/dot.js";
 export { grad, valueAndGrad, vjp, type GradOptions } from "./transforms/autodiff.js";
 export { stopGradient } from "./ops/stop_gradient.js";
 export * as np from "./lib/np.js";

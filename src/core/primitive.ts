@@ -1,5 +1,6 @@
 // The primitive set: small and close to StableHLO. Everything else (softmax, einsum, gelu, ...) is composed
 // from these in src/lib, so transforms and backends only ever see this list.
+import type { Precision } from "../transforms/precision.js";
 import type { DType } from "./dtype.js";
 import type { Program } from "./program.js";
 
@@ -138,7 +139,8 @@ export interface PrimitiveParams {
   [Primitive.Reduce]: { op: ReduceOp; axes: readonly number[] };
   /** Index of the first maximum along `axis` (NaN counts as the maximum, as in numpy). */
   [Primitive.Argmax]: { axis: number; indexDtype: DType };
-  [Primitive.DotGeneral]: { dimensions: DotDimensionNumbers };
+  /** `precision` (when set) overrides the module's dot precision for this product and its gradients. */
+  [Primitive.DotGeneral]: { dimensions: DotDimensionNumbers; precision?: Precision };
   [Primitive.Gather]: { dimensions: GatherDimensionNumbers; sliceSizes: readonly number[] };
   /** Inputs: operand, indices, updates. Out-of-bounds updates are dropped. */
   [Primitive.ScatterAdd]: { dimensions: ScatterDimensionNumbers };

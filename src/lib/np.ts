@@ -10,6 +10,7 @@ import { type Device, type DeviceKind, defaultDevice, getDevice } from "../runti
 import { toHostTensor } from "../runtime/host.js";
 import { onDeviceOf } from "../transforms/eager.js";
 import * as lax from "../ops/index.js";
+import type { DotOptions } from "../ops/dot.js";
 
 export type ArrayLike = ArrayBase | number;
 
@@ -344,7 +345,7 @@ export function pad(x: ArrayBase, widths: readonly (readonly [number, number])[]
 // --- contraction ---------------------------------------------------------------------------------------------
 
 /** Matrix product with numpy semantics: batch dims broadcast, 1-D operands are promoted and squeezed. */
-export function matmul(a: ArrayBase, b: ArrayBase): ArrayBase {
+export function matmul(a: ArrayBase, b: ArrayBase, options: DotOptions = {}): ArrayBase {
   binaryDtype("matmul", a, b);
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: operands must have rank >= 1, got ${a.aval} and ${b.aval}`);
   const x = a.ndim === 1 ? lax.reshape(a, [1, a.shape[0]!]) : a;
@@ -357,7 +358,7 @@ export function matmul(a: ArrayBase, b: ArrayBase): ArrayBase {
   const yb = broadcastTo(y, [...batch, k, n]);
   const nb = batch.length;
   const batchDims = batch.map((_, i) => i);
-  let out = lax.dotGeneral(xb, yb, { lhsContracting: [nb + 1], rhsContracting: [nb], lhsBatch: batchDims, rhsBatch: batchDims });
+  let out = lax.dotGeneral(xb, yb, { lhsContracting: [nb + 1], rhsContracting: [nb], lhsBatch: batchDims, rhsBatch: batchDims }, options);
   if (a.ndim === 1) out = lax.reshape(out, [...batch, n]);
   if (b.ndim === 1) out = lax.reshape(out, out.shape.slice(0, -1));
   return out;
@@ -369,7 +370,7 @@ export function dot(a: ArrayBase, b: ArrayBase): ArrayBase {
 
 /** Einstein summation over named axes, e.g. "btnh,bsnh->bnts". Lowers to one dot_general (plus transposes and
  * reductions); every output letter must appear in an input. */
-export function einsum(spec: string, a: ArrayBase, b?: ArrayBase): ArrayBase {
+export function einsum(spec: string, a: ArrayBase, b?: ArrayBase, options: DotOptions = {}): ArrayBase {
   const [lhs, out] = spec.replace(/\s+/g, "").split("->") as [string, string | undefined];
   if (out === undefined) throw new ShapeError(`einsum: '${spec}' needs an explicit '->output'`);
   const inputs = lhs.split(",");
@@ -410,7 +411,7 @@ export function einsum(spec: string, a: ArrayBase, b?: ArrayBase): ArrayBase {
     rhsBatch: batch.map((c) => lb.indexOf(c)),
     lhsContracting: contract.map((c) => la.indexOf(c)),
     rhsContracting: contract.map((c) => lb.indexOf(c)),
-  });
+  }, options);
   const resultLetters = [...batch, ...[...la].filter((c) => !lb.includes(c)), ...[...lb].filter((c) => !la.includes(c))].join("");
   return lax.transpose(result, [...out].map((c) => resultLetters.indexOf(c)));
 }

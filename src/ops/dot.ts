@@ -7,21 +7,30 @@ import { ShapeError } from "../core/errors.js";
 import { type DotDimensionNumbers, Primitive } from "../core/primitive.js";
 import { type HostTensor, hostTensor, readNumber, writeNumber } from "../runtime/host.js";
 import { attr } from "../../hlo/index.js";
+import { type Precision, checkPrecision, hloPrecision } from "../transforms/precision.js";
 import { bind1 } from "./bind.js";
 import { hloType } from "./lower_util.js";
 import { transpose } from "./shape.js";
 import { tf, withTf } from "./tf.js";
 import type { PrimitiveDef } from "./types.js";
 
-export function dotGeneral(lhs: ArrayBase, rhs: ArrayBase, dimensions: DotDimensionNumbers): ArrayBase {
-  return bind1(Primitive.DotGeneral, [lhs, rhs], {
+export interface DotOptions {
+  /** Precision of this product (and of its gradients), overriding the module's (jit's `precision`). */
+  precision?: Precision;
+}
+
+export function dotGeneral(lhs: ArrayBase, rhs: ArrayBase, dimensions: DotDimensionNumbers, options: DotOptions = {}): ArrayBase {
+  const params: { dimensions: DotDimensionNumbers; precision?: Precision } = {
     dimensions: {
       lhsContracting: [...dimensions.lhsContracting],
       rhsContracting: [...dimensions.rhsContracting],
       lhsBatch: [...dimensions.lhsBatch],
       rhsBatch: [...dimensions.rhsBatch],
     },
-  });
+  };
+  // Left out when unset, so programs without a per-call precision print (and cache) as before.
+  if (options.precision !== undefined) params.precision = checkPrecision(options.precision, "dot_general");
+  return bind1(Primitive.DotGeneral, [lhs, rhs], params);
 }
 
 function freeDims(rank: number, batch: readonly number[], contracting: readonly number[]): number[] {
@@ -74,7 +83,7 @@ export const dotDefs = {
       ];
       return [new Aval(shape, lhs!.dtype)];
     },
-    vjp: ({ inputs: [lhs, rhs], cotangents: [ct], params: { dimensions: d }, needs }) => {
+    vjp: ({ inputs: [lhs, rhs], cotangents: [ct], params: { dimensions: d, precision }, needs }) => {
       const nb = d.lhsBatch.length;
       const lhsFree = freeDims(lhs!.ndim, d.lhsBatch, d.lhsContracting);
       const rhsFree = freeDims(rhs!.ndim, d.rhsBatch, d.rhsContracting);
@@ -85,21 +94,21 @@ export const dotDefs = {
       let gradRhs: ArrayBase | null = null;
       if (needs[0]) {
         // [batch, lhs free, rhs contracting (ascending)] -> lhs layout
-        const y = dotGeneral(ct!, rhs!, { lhsContracting: ctRhsFree, rhsContracting: rhsFree, lhsBatch: batch, rhsBatch: d.rhsBatch });
+        const y = dotGeneral(ct!, rhs!, { lhsContracting: ctRhsFree, rhsContracting: rhsFree, lhsBatch: batch, rhsBatch: d.rhsBatch }, { precision });
         const rhsContractingSorted = [...d.rhsContracting].sort((a, b) => a - b);
         const order = [...d.lhsBatch, ...lhsFree, ...rhsContractingSorted.map((r) => d.lhsContracting[d.rhsContracting.indexOf(r)]!)];
         gradLhs = transpose(y, inversePlacement(order));
       }
       if (needs[1]) {
         // [batch, rhs free, lhs contracting (ascending)] -> rhs layout
-        const y = dotGeneral(ct!, lhs!, { lhsContracting: ctLhsFree, rhsContracting: lhsFree, lhsBatch: batch, rhsBatch: d.lhsBatch });
+        const y = dotGeneral(ct!, lhs!, { lhsContracting: ctLhsFree, rhsContracting: lhsFree, lhsBatch: batch, rhsBatch: d.lhsBatch }, { precision });
         const lhsContractingSorted = [...d.lhsContracting].sort((a, b) => a - b);
         const order = [...d.rhsBatch, ...rhsFree, ...lhsContractingSorted.map((l) => d.rhsContracting[d.lhsContracting.indexOf(l)]!)];
         gradRhs = transpose(y, inversePlacement(order));
       }
       return [gradLhs, gradRhs];
     },
-    lower(ctx, [lhs, rhs], { dimensions: d }, [out]) {
+    lower(ctx, [lhs, rhs], { dimensions: d, precision }, [out]) {
       return [
         ctx.block.op1("stablehlo.dot_general", [lhs!, rhs!], hloType(out!), {
           dot_dimension_numbers: attr.dot({
@@ -108,6 +117,7 @@ export const dotDefs = {
             lhsContracting: d.lhsContracting,
             rhsContracting: d.rhsContracting,
           }),
+          precision_config: attr.precisionConfig(precision === undefined ? ctx.precision : hloPrecision(precision)),
         }),
       ];
     },

@@ -1,6 +1,6 @@
 // What every primitive provides, side by side: its shape/dtype rule, its VJP rule, its StableHLO lowering and
 // its reference evaluation. The registry (registry.ts) is typed so a primitive missing any rule does not compile.
-import type { Block, Value } from "../../hlo/index.js";
+import type { Block, DotPrecision, Value } from "../../hlo/index.js";
 import type { ArrayBase } from "../core/array_base.js";
 import type { Aval } from "../core/aval.js";
 import type { Params, Primitive } from "../core/primitive.js";
@@ -9,6 +9,8 @@ import type { HostTensor } from "../runtime/host.js";
 
 export interface LowerContext {
   readonly block: Block;
+  /** The module's dot precision: every dot_general carries it as its precision_config. */
+  readonly precision: DotPrecision;
   /** Lowers a sub-program (a while's cond or body) into `block`, binding its inputs to `inputs`. */
   lowerProgram(program: Program, block: Block, inputs: readonly Value[]): Value[];
 }

@@ -8,6 +8,7 @@ import { DeviceArray } from "../runtime/array.js";
 import { isTracing } from "../core/trace.js";
 import { type Device, defaultDevice, withDefaultDevice } from "../runtime/device.js";
 import { PreparedProgram } from "./execute.js";
+import { getDefaultPrecision } from "./precision.js";
 
 const prepared = new WeakMap<Device, Map<string, PreparedProgram>>();
 
@@ -77,7 +78,8 @@ function cachedPrepare(device: Device, program: Program): PreparedProgram {
     cache = new Map();
     prepared.set(device, cache);
   }
-  const key = program.toString();
+  // The global precision is part of the key: a dot prepared under one level must not run under another.
+  const key = `${getDefaultPrecision()}|${program.toString()}`;
   let entry = cache.get(key);
   if (entry === undefined) {
     entry = new PreparedProgram(program, device, [], `eager_${program.equations[0]!.primitive}`);

@@ -7,6 +7,7 @@ import type { Device } from "../runtime/device.js";
 import type { HostTensor } from "../runtime/host.js";
 import { interpret } from "./interpret.js";
 import { dumpsRequested, lowerProgram } from "./lower.js";
+import { type Precision, getDefaultPrecision } from "./precision.js";
 
 /** A program prepared for one device: lowered and compiling (PJRT) or ready to interpret (reference). */
 export class PreparedProgram {
@@ -20,6 +21,8 @@ export class PreparedProgram {
     readonly donate: readonly boolean[],
     name: string,
     eager = false,
+    /** Dot precision of the module; fixed when the program is prepared, so later global changes do not alter it. */
+    readonly precision: Precision = getDefaultPrecision(),
   ) {
     if (device.backend === undefined) {
       this.aliases = program.inputs.map(() => -1);
@@ -27,10 +30,10 @@ export class PreparedProgram {
       this.executable = undefined;
       // With dumps requested, a jitted program interpreted here is lowered too, so the dump holds the module a
       // compiling device would run (one-op eager programs are left out: they would flood the folder).
-      if (dumpsRequested() && !eager) lowerProgram(program, { donate, name });
+      if (dumpsRequested() && !eager) lowerProgram(program, { donate, name, precision });
       return;
     }
-    const lowered = lowerProgram(program, { donate, name });
+    const lowered = lowerProgram(program, { donate, name, precision });
     this.aliases = lowered.aliases;
     this.text = lowered.text;
     this.executable = device.compile(lowered.text);

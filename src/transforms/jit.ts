@@ -12,6 +12,7 @@ import { toHostTensor } from "../runtime/host.js";
 import { commonDevice } from "./eager.js";
 import { PreparedProgram } from "./execute.js";
 import { lowerProgram } from "./lower.js";
+import { type Precision, checkPrecision, getDefaultPrecision } from "./precision.js";
 import {
   type ArgumentSpec,
   checkArgumentCount,
@@ -33,6 +34,9 @@ export interface JitOptions {
   donateArgnums?: readonly number[];
   /** Name of the module (for dumps and profiles). */
   name?: string;
+  /** How exactly every dot_general multiplies (its precision_config); default: the global precision at trace
+   * time (setDefaultPrecision). On TPU "default" is one bf16 pass for f32 operands; see docs/DECISIONS.md. */
+  precision?: Precision;
 }
 
 /** DeviceArray in place of every array type of a result. The general PyTree (what grad returns) maps as a whole:
@@ -82,11 +86,13 @@ export class Lowered {
     private readonly name: string,
     private readonly explicitDevice: boolean,
     readonly signature: TracedSignature,
+    readonly precision: Precision = getDefaultPrecision(),
   ) {}
 
   /** The StableHLO module text that would run. */
   stablehlo(): string {
-    return lowerProgram(this.program, { donate: [...this.consts.map(() => false), ...this.donate], name: this.name }).text;
+    const donate = [...this.consts.map(() => false), ...this.donate];
+    return lowerProgram(this.program, { donate, name: this.name, precision: this.precision }).text;
   }
 
   /** The traced Program, printed. */
@@ -97,7 +103,7 @@ export class Lowered {
   /** Compiles for the device; the result accepts exactly the lowered signature. */
   compile(): Compiled {
     return new Compiled(
-      new PreparedProgram(this.program, this.device, [...this.consts.map(() => false), ...this.donate], this.name),
+      new PreparedProgram(this.program, this.device, [...this.consts.map(() => false), ...this.donate], this.name, false, this.precision),
       this.consts,
       this.inputAvals,
       this.outTree,
@@ -203,13 +209,16 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
   const staticArgnums = options.staticArgnums ?? [];
   const donateArgnums = options.donateArgnums ?? [];
   const name = options.name ?? (fn.name || "jitted");
+  const ownPrecision = options.precision === undefined ? undefined : checkPrecision(options.precision, `jit(${name})`);
   const cache = new Map<string, Compiled & { lowered: Lowered }>();
   const parameters = parametersOf(fn);
 
   const trace = (args: readonly unknown[]): { lowered: Lowered; key: string; leaves: ArrayBase[] } => {
     const flat = flattenArguments(args, staticArgnums, `jit(${name})`);
     const device = options.device === undefined ? commonDevice(`jit(${name})`, flat.leaves).device : getDevice(options.device);
-    const key = `${device.kind}#${device.serial}|${treedefKey(flat.treedef)}|${flat.leaves.map((l) => l.aval.toString()).join(";")}|${flat.staticKey}`;
+    // Resolved per call, so a change of the global precision gives a new module rather than a stale one.
+    const precision = ownPrecision ?? getDefaultPrecision();
+    const key = `${device.kind}#${device.serial}|${precision}|${treedefKey(flat.treedef)}|${flat.leaves.map((l) => l.aval.toString()).join(";")}|${flat.staticKey}`;
     const cached = cache.get(key);
     if (cached) return { lowered: cached.lowered, key, leaves: flat.leaves };
     const avals = flat.leaves.map((l) => new Aval(l.shape, l.dtype));
@@ -236,7 +245,7 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
       staticKey: flat.staticKey,
       treedef: flat.treedef,
     };
-    const lowered = new Lowered(closed.program, closed.consts, avals, outTree!, donate, device, name, options.device !== undefined, signature);
+    const lowered = new Lowered(closed.program, closed.consts, avals, outTree!, donate, device, name, options.device !== undefined, signature, precision);
     return { lowered, key, leaves: flat.leaves };
   };
 

@@ -1,12 +1,13 @@
 // Lowers a Program to a StableHLO module: one `func.func @main` whose arguments are the program's inputs.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Block, ModuleBuilder, type ParameterSpec, type Value } from "../../hlo/index.js";
+import { type Block, type DotPrecision, ModuleBuilder, type ParameterSpec, type Value } from "../../hlo/index.js";
 import type { Primitive } from "../core/primitive.js";
 import { Lit, type Program, type Var } from "../core/program.js";
 import { constant, hloType } from "../ops/lower_util.js";
 import { primitiveTable } from "../ops/registry.js";
 import type { LowerContext, PrimitiveDef } from "../ops/types.js";
+import { type Precision, getDefaultPrecision, hloPrecision } from "./precision.js";
 
 export interface LowerOptions {
   /** Name written as a comment at the top of the module. */
@@ -14,6 +15,8 @@ export interface LowerOptions {
   /** For each input, whether its buffer is donated; a donated input aliases the first unclaimed output with
    * the same type. */
   donate?: readonly boolean[];
+  /** Precision of every dot_general (default: the global one, see setDefaultPrecision). */
+  precision?: Precision;
 }
 
 export interface LoweredModule {
@@ -22,7 +25,7 @@ export interface LoweredModule {
   aliases: number[];
 }
 
-function lowerInto(program: Program, block: Block, inputs: readonly Value[]): Value[] {
+function lowerInto(program: Program, block: Block, inputs: readonly Value[], precision: DotPrecision): Value[] {
   const env = new Map<Var, Value>();
   program.inputs.forEach((v, i) => env.set(v, inputs[i]!));
   const read = (atom: Var | Lit): Value => {
@@ -31,7 +34,7 @@ function lowerInto(program: Program, block: Block, inputs: readonly Value[]): Va
     if (value === undefined) throw new Error(`lowering: variable ${atom.aval} used before it is defined`);
     return value;
   };
-  const ctx: LowerContext = { block, lowerProgram: lowerInto };
+  const ctx: LowerContext = { block, precision, lowerProgram: (p, b, i) => lowerInto(p, b, i, precision) };
   const table = primitiveTable();
   for (const eq of program.equations) {
     const def = table[eq.primitive] as PrimitiveDef<Primitive>;
@@ -57,7 +60,8 @@ export function lowerProgram(program: Program, options: LowerOptions = {}): Lowe
     aliases[i]! >= 0 ? { type: hloType(v.aval), aliasOutput: aliases[i]! } : { type: hloType(v.aval) },
   );
   const module = new ModuleBuilder(parameters, options.name ?? "main");
-  const results = lowerInto(program, module.body, module.args);
+  const precision = hloPrecision(options.precision ?? getDefaultPrecision());
+  const results = lowerInto(program, module.body, module.args, precision);
   module.finish(results);
   const text = module.print();
   dumpModule(options.name ?? "main", text);

@@ -90,6 +90,32 @@ void reject_batching(const Op& op, const Attribute& s, const char* a, const char
   }
 }
 
+// precision_config is absent or a list of exactly two `#stablehlo<precision X>` (one per operand).
+std::vector<DotPrecision> dot_precision(const Op& op) {
+  std::vector<DotPrecision> out;
+  const Attribute* a = op.attr("precision_config");
+  if (!a) return out;
+  const auto fail = [&](const Attribute& at, const std::string& what) {
+    throw CompileError(where(at.loc) + ": '" + op.name + "' attribute 'precision_config' " + what);
+  };
+  if (a->kind != Attribute::Kind::kList) fail(*a, "must be a list of two #stablehlo<precision X>");
+  if (a->items.size() != 2) {
+    fail(*a, "must have one entry per operand (2), got " + std::to_string(a->items.size()));
+  }
+  for (const Attribute& item : a->items) {
+    const std::string& t = item.text;
+    if (item.kind != Attribute::Kind::kEnum || t.rfind("precision ", 0) != 0) {
+      fail(item, "entries must be #stablehlo<precision DEFAULT|HIGH|HIGHEST>");
+    }
+    std::string word = t.substr(t.find_last_of(' ') + 1);
+    if (word == "DEFAULT") out.push_back(DotPrecision::kDefault);
+    else if (word == "HIGH") out.push_back(DotPrecision::kHigh);
+    else if (word == "HIGHEST") out.push_back(DotPrecision::kHighest);
+    else fail(item, "has an unknown precision '" + word + "' (expected DEFAULT, HIGH or HIGHEST)");
+  }
+  return out;
+}
+
 }  // namespace
 
 DotDims dot_dims(const Op& op) {
@@ -99,6 +125,7 @@ DotDims dot_dims(const Op& op) {
   d.rhs_batch = struct_ints(op, s, "rhs_batching_dimensions");
   d.lhs_contract = struct_ints(op, s, "lhs_contracting_dimensions");
   d.rhs_contract = struct_ints(op, s, "rhs_contracting_dimensions");
+  d.precision = dot_precision(op);
   return d;
 }
 

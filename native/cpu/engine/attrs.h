@@ -15,8 +15,15 @@ enum class CompareType { kDefault, kFloat, kTotalOrder, kSigned, kUnsigned };
 CompareDirection compare_direction(const Op& op);
 CompareType compare_type(const Op& op);
 
+// StableHLO's per-operand dot precision. The engine multiplies in f32 (or wider) whatever is asked, which is
+// what HIGHEST promises; DEFAULT and HIGH only permit a device to be less exact, so honouring all three with
+// f32 arithmetic is correct. The values are kept so the plan can say what the module asked for.
+enum class DotPrecision { kDefault, kHigh, kHighest };
+
 struct DotDims {
   std::vector<int64_t> lhs_batch, rhs_batch, lhs_contract, rhs_contract;
+  // precision_config: empty when absent, else one entry per operand.
+  std::vector<DotPrecision> precision;
 };
 DotDims dot_dims(const Op& op);
 

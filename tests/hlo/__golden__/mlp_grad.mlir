@@ -1,11 +1,11 @@
 // mlp_grad
 module attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {
   func.func @main(%arg0: tensor<5xf32>, %arg1: tensor<4xf32>, %arg2: tensor<3x5xf32>, %arg3: tensor<5x4xf32>, %arg4: tensor<2x3xf32>, %arg5: tensor<2xi32>) -> (tensor<5xf32>, tensor<4xf32>, tensor<3x5xf32>, tensor<5x4xf32>) {
-    %0 = "stablehlo.dot_general"(%arg4, %arg2) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [0]>} : (tensor<2x3xf32>, tensor<3x5xf32>) -> tensor<2x5xf32>
+    %0 = "stablehlo.dot_general"(%arg4, %arg2) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [0]>, precision_config = [#stablehlo<precision DEFAULT>, #stablehlo<precision DEFAULT>]} : (tensor<2x3xf32>, tensor<3x5xf32>) -> tensor<2x5xf32>
     %1 = "stablehlo.broadcast_in_dim"(%arg0) {broadcast_dimensions = array<i64: 1>} : (tensor<5xf32>) -> tensor<2x5xf32>
     %2 = "stablehlo.add"(%0, %1) : (tensor<2x5xf32>, tensor<2x5xf32>) -> tensor<2x5xf32>
     %3 = "stablehlo.tanh"(%2) : (tensor<2x5xf32>) -> tensor<2x5xf32>
-    %4 = "stablehlo.dot_general"(%3, %arg3) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [0]>} : (tensor<2x5xf32>, tensor<5x4xf32>) -> tensor<2x4xf32>
+    %4 = "stablehlo.dot_general"(%3, %arg3) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [0]>, precision_config = [#stablehlo<precision DEFAULT>, #stablehlo<precision DEFAULT>]} : (tensor<2x5xf32>, tensor<5x4xf32>) -> tensor<2x4xf32>
     %5 = "stablehlo.broadcast_in_dim"(%arg1) {broadcast_dimensions = array<i64: 1>} : (tensor<4xf32>) -> tensor<2x4xf32>
     %6 = "stablehlo.add"(%4, %5) : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
     %7 = "stablehlo.constant"() {value = dense<0xFF800000> : tensor<f32>} : () -> tensor<f32>
@@ -104,8 +104,8 @@ module attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {
       %94 = "stablehlo.add"(%92, %93) : (tensor<f32>, tensor<f32>) -> tensor<f32>
       "stablehlo.return"(%94) : (tensor<f32>) -> ()
     }) {dimensions = array<i64: 0>} : (tensor<2x4xf32>, tensor<f32>) -> tensor<4xf32>
-    %95 = "stablehlo.dot_general"(%89, %arg3) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [1]>} : (tensor<2x4xf32>, tensor<5x4xf32>) -> tensor<2x5xf32>
-    %96 = "stablehlo.dot_general"(%89, %3) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [0], rhs_contracting_dimensions = [0]>} : (tensor<2x4xf32>, tensor<2x5xf32>) -> tensor<4x5xf32>
+    %95 = "stablehlo.dot_general"(%89, %arg3) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [1]>, precision_config = [#stablehlo<precision DEFAULT>, #stablehlo<precision DEFAULT>]} : (tensor<2x4xf32>, tensor<5x4xf32>) -> tensor<2x5xf32>
+    %96 = "stablehlo.dot_general"(%89, %3) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [0], rhs_contracting_dimensions = [0]>, precision_config = [#stablehlo<precision DEFAULT>, #stablehlo<precision DEFAULT>]} : (tensor<2x4xf32>, tensor<2x5xf32>) -> tensor<4x5xf32>
     %97 = "stablehlo.transpose"(%96) {permutation = array<i64: 1, 0>} : (tensor<4x5xf32>) -> tensor<5x4xf32>
     %98 = "stablehlo.multiply"(%3, %3) : (tensor<2x5xf32>, tensor<2x5xf32>) -> tensor<2x5xf32>
     %99 = "stablehlo.constant"() {value = dense<1.0e+0> : tensor<f32>} : () -> tensor<f32>
@@ -118,7 +118,7 @@ module attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {
       %107 = "stablehlo.add"(%105, %106) : (tensor<f32>, tensor<f32>) -> tensor<f32>
       "stablehlo.return"(%107) : (tensor<f32>) -> ()
     }) {dimensions = array<i64: 0>} : (tensor<2x5xf32>, tensor<f32>) -> tensor<5xf32>
-    %108 = "stablehlo.dot_general"(%102, %arg4) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [0], rhs_contracting_dimensions = [0]>} : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<5x3xf32>
+    %108 = "stablehlo.dot_general"(%102, %arg4) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [0], rhs_contracting_dimensions = [0]>, precision_config = [#stablehlo<precision DEFAULT>, #stablehlo<precision DEFAULT>]} : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<5x3xf32>
     %109 = "stablehlo.transpose"(%108) {permutation = array<i64: 1, 0>} : (tensor<5x3xf32>) -> tensor<3x5xf32>
     "func.return"(%104, %91, %109, %97) : (tensor<5xf32>, tensor<4xf32>, tensor<3x5xf32>, tensor<5x4xf32>) -> ()
   }
