@@ -8,7 +8,7 @@ import type { Dataset, Example } from "./example.js";
 import { Rng, hashString } from "./prng.js";
 
 export type Split = "train" | "heldout";
-export type Level = 1 | 2 | 3;
+export type Level = 0 | 1 | 2 | 3;
 
 export interface TaskOptions {
   seed: number;
@@ -51,14 +51,17 @@ const PEOPLE: readonly Person[] = [
 const ITEMS: readonly string[] = ["apples", "marbles", "stickers", "pencils", "cookies", "books", "shells", "cards", "stamps", "beads"];
 const THINGS_FOR_SALE: readonly string[] = ["notebooks", "pens", "mugs", "tickets", "plants", "toy cars"];
 
-/** Ranges grow with the level: small one-step sums at 1, two-digit numbers at 2, three-digit at 3. */
-const BIG: Record<Level, [number, number]> = { 1: [2, 20], 2: [10, 99], 3: [100, 999] };
-const FACTOR: Record<Level, [number, number]> = { 1: [2, 9], 2: [3, 15], 3: [11, 40] };
+/** Ranges grow with the level: single digits at 0 (differences start from up to 14), small one-step sums at 1, two-digit numbers at 2, three-digit at
+ * 3. */
+const BIG: Record<Level, [number, number]> = { 0: [1, 9], 1: [2, 20], 2: [10, 99], 3: [100, 999] };
+const FACTOR: Record<Level, [number, number]> = { 0: [2, 5], 1: [2, 9], 2: [3, 15], 3: [11, 40] };
 
 interface Template {
   name: string;
-  /** The lowest level the template is used at. */
+  /** The lowest level the template is used at (level 0 aside). */
   minLevel: Level;
+  /** Whether level 0 (sums of single digits and differences below 15, for models trained from scratch in minutes) uses it. */
+  atLevel0?: boolean;
   draw(rng: Rng, level: Level): Drawn;
 }
 
@@ -70,6 +73,7 @@ const TEMPLATES: readonly Template[] = [
   {
     name: "sum",
     minLevel: 1,
+    atLevel0: true,
     draw(rng, level) {
       const p = rng.pick(PEOPLE);
       const item = rng.pick(ITEMS);
@@ -86,6 +90,7 @@ const TEMPLATES: readonly Template[] = [
   {
     name: "difference",
     minLevel: 1,
+    atLevel0: true,
     draw(rng, level) {
       const p = rng.pick(PEOPLE);
       const item = rng.pick(ITEMS);
@@ -245,6 +250,13 @@ const TEMPLATES: readonly Template[] = [
   },
 ];
 
+const LEVEL_TEMPLATES: Record<Level, readonly Template[]> = {
+  0: TEMPLATES.filter((t) => t.atLevel0 === true),
+  1: TEMPLATES.filter((t) => t.minLevel <= 1),
+  2: TEMPLATES.filter((t) => t.minLevel <= 2),
+  3: TEMPLATES,
+};
+
 /** Template names, for configs and reports. */
 export const TEMPLATE_NAMES: readonly string[] = TEMPLATES.map((t) => t.name);
 
@@ -264,7 +276,7 @@ function checkOptions(options: TaskOptions): Required<TaskOptions> {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`tasks: seed must be a non-negative integer, got ${seed}`);
   if (split !== "train" && split !== "heldout") throw new RangeError(`tasks: split must be "train" or "heldout", got ${String(split)}`);
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`tasks: size must be a non-negative integer, got ${size}`);
-  if (levels.length === 0 || levels.some((l) => l !== 1 && l !== 2 && l !== 3)) throw new RangeError(`tasks: levels must be a non-empty list of 1, 2, 3; got [${levels.join(", ")}]`);
+  if (levels.length === 0 || levels.some((l) => l !== 0 && l !== 1 && l !== 2 && l !== 3)) throw new RangeError(`tasks: levels must be a non-empty list of 0, 1, 2, 3; got [${levels.join(", ")}]`);
   if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new RangeError(`tasks: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
   return { seed, split, size, levels, heldOutFraction };
 }
@@ -276,7 +288,7 @@ export function taskAt(options: TaskOptions, index: number): Example {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const rng = new Rng(o.seed, SPLIT_TAG[o.split], index, attempt);
     const level = rng.pick(o.levels);
-    const template = rng.pick(TEMPLATES.filter((t) => t.minLevel <= level));
+    const template = rng.pick(LEVEL_TEMPLATES[level]);
     const drawn = template.draw(rng, level);
     if (splitOf(template.name, drawn.numbers, o.heldOutFraction) !== o.split) continue;
     if (!Number.isSafeInteger(drawn.answer) || drawn.answer < 0) throw new Error(`tasks: template ${template.name} drew a non-integer answer ${drawn.answer}`);

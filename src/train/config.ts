@@ -50,7 +50,7 @@ export const configSchema = z.strictObject({
     source: z.enum(["builtin", "gsm8k-jsonl", "gsm8k-parquet", "sft-jsonl"]).describe("Where training examples come from"),
     path: z.string().nullable().describe("Training file for file sources"),
     evalPath: z.string().nullable().describe("Held-out file (same format as path); null: built-in held-out tasks"),
-    levels: z.array(z.union([z.literal(1), z.literal(2), z.literal(3)])).min(1).describe("Difficulty levels of built-in tasks"),
+    levels: z.array(z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)])).min(1).describe("Difficulty levels of built-in tasks"),
     trainSize: int(1).describe("Number of built-in training tasks"),
     evalSize: int(1).describe("Number of held-out tasks per evaluation"),
     heldOutFraction: z.number().gt(0).lt(1).describe("Share of all built-in problems reserved for evaluation"),

@@ -64,6 +64,16 @@ describe("built-in tasks", () => {
     const levelOne = generateTasks({ seed: 3, split: "train", size: 300, levels: [1] });
     expect(new Set(levelOne.map((t) => t.template))).toEqual(new Set(["sum", "difference", "product"]));
     expect(Math.max(...levelOne.flatMap(numbersOf))).toBeLessThanOrEqual(25);
+    // Level 0 (issue 8: a demo model trained from scratch): sums of single digits, differences below 15, answers
+    // still checked by the oracles above.
+    const levelZero = generateTasks({ seed: 3, split: "train", size: 300, levels: [0] });
+    expect(new Set(levelZero.map((t) => t.template))).toEqual(new Set(["sum", "difference"]));
+    for (const task of levelZero) {
+      const [a, b] = ORACLES[task.template!]!.pattern.exec(task.question)!.slice(1).map(Number) as [number, number];
+      if (task.template === "sum") expect(Math.max(a, b)).toBeLessThanOrEqual(9);
+      else expect(a).toBeLessThanOrEqual(14);
+      expect(task.answer).toBe(String(ORACLES[task.template!]!.answer([a, b])));
+    }
     const levelThree = generateTasks({ seed: 3, split: "train", size: 300, levels: [3] });
     expect(levelThree.every((t) => t.level === 3)).toBe(true);
     expect(Math.max(...levelThree.flatMap(numbersOf))).toBeGreaterThan(100);
@@ -112,6 +122,7 @@ describe("built-in tasks", () => {
   it("rejects bad options with a clear message", () => {
     expect(() => generateTasks({ seed: -1, split: "train", size: 1 })).toThrow(/seed/);
     expect(() => generateTasks({ seed: 1, split: "train", size: 1, levels: [] })).toThrow(/levels/);
+    expect(() => generateTasks({ seed: 1, split: "train", size: 1, levels: [4 as 1] })).toThrow(/levels must be a non-empty list of 0, 1, 2, 3/);
     expect(() => generateTasks({ seed: 1, split: "train", size: 1, heldOutFraction: 1 })).toThrow(/heldOutFraction/);
     expect(() => builtinTasks({ seed: 1, split: "train", size: 3 }).get(3)).toThrow(/outside/);
   });

@@ -56,6 +56,11 @@ describe("config", () => {
     expect(config.sampling.topK).toBe(50);
   });
 
+  it("accepts task level 0 (the cpu demo's, issue 8) and no level outside 0-3", () => {
+    expect(resolveConfig({ stage: "sft", yaml: "data:\n  levels: [0, 1]\n" }).data.levels).toEqual([0, 1]);
+    expect(() => resolveConfig({ stage: "sft", yaml: "data:\n  levels: [4]\n" })).toThrow(/levels/);
+  });
+
   it("applies command-line overrides last; other arguments are left for the command", () => {
     const { overrides, rest } = parseOverrides(["--lr", "1e-5", "--set", "grpo.G=8", "--time-budget=2h", "--lora.targets", "[q,v]", "--verbose", "--set=grpo.kl=k1", "train"]);
     expect(rest).toEqual(["--verbose", "train"]);
