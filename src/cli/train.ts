@@ -1,6 +1,6 @@
 // `grpo-xla train`: runs the SFT -> GRPO pipeline of a recipe (`npm run train:cpu|gpu|tpu`), or the stages of
-// config files, with any config field overridable from the command line. Each stage after the first starts from
-// the previous stage's adapter; progress goes to stderr, the run's metrics, samples, checkpoints, curves and
+// config files, with any config field overridable from the command line. Each stage after the first trains a
+// fresh adapter on the previous stage's merged export (its KL reference is then the model it starts from); progress goes to stderr, the run's metrics, samples, checkpoints, curves and
 // exports to <run.dir>/<run.name>/.
 import { join, resolve } from "node:path";
 import { type Override, type Stage, type TrainConfig, loadConfig, parseOverrides, resolveConfig } from "../train/config.js";
@@ -12,7 +12,7 @@ import { COMMON_OPTIONS, type Command, type Io, type RegisteredCommand, UsageErr
 
 const TRAIN_OPTIONS = {
   recipe: { type: "string", value: "NAME", help: `a built-in SFT -> GRPO pipeline: ${RECIPE_NAMES.join(", ")} (listed above)` },
-  config: { type: "string", multiple: true, value: "FILE", help: "a YAML config file of one stage; several run in order, each from the previous one's adapter" },
+  config: { type: "string", multiple: true, value: "FILE", help: "a YAML config file of one stage; several run in order, each on the previous one's merged model" },
   stages: { type: "string", value: "LIST", help: "with --recipe, the stages to run: sft,grpo | sft | grpo", default: "sft,grpo" },
   "sft-steps": { type: "string", value: "N", help: "with --recipe, optimizer steps of the SFT stage" },
   "grpo-steps": { type: "string", value: "N", help: "with --recipe, optimizer steps of the GRPO stage" },
@@ -132,7 +132,12 @@ async function trainEntry(args: readonly string[], io: Io): Promise<void> {
   const userSetResume = overrides.some((o) => o.path.join(".") === "run.resumeFrom");
   let previous: RunResult | undefined;
   for (const { stage, config } of planned) {
-    if (previous !== undefined && !userSetResume) config.run.resumeFrom = previous.runDir;
+    if (previous !== undefined && !userSetResume) {
+      // The next stage trains a fresh adapter on the previous stage's merged weights, so that its reference policy
+      // (the base with the adapter off, for the KL term) is the model it starts from, not the weights under it.
+      config.model.dir = previous.mergedDir;
+      config.model.preset = null;
+    }
     const runDir = resolve(join(config.run.dir, config.run.name));
     io.log(`grpo-xla train: ${stage} -> ${runDir} (${config.model.dir ?? config.model.preset}, ${config.run.device}, ${config.optim.steps} steps)`);
     const progress = options.quiet ? undefined : progressSink(stage, config.optim.steps);

@@ -21,14 +21,15 @@ function metricSteps(runDir: string): number[] {
 }
 
 describe("grpo-xla train", () => {
-  it("runs the cpu recipe's SFT then GRPO (reduced), the second stage starting from the first's adapter", async () => {
+  it("runs the cpu recipe's SFT then GRPO (reduced), the second stage on the first's merged model", async () => {
     const runs = join(root, "runs");
     const result = await runCli([
       "train", "--recipe", "cpu", "--sft-steps", "3", "--grpo-steps", "2", "--quiet",
       "--set", `run.dir=${runs}`, "--log.every", "1", "--eval.every", "0", "--data.evalSize", "4", "--sampling.maxCompletionLength", "24",
     ]);
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/grpo: starting from the sft adapter of .*cpu-sft/);
+    // GRPO trains a fresh adapter on SFT's merged export, which is also its KL reference.
+    expect(result.stderr).toMatch(/grpo -> .*cpu-grpo \(.*cpu-sft\/export\/model, cpu, 2 steps\)/);
     for (const [stage, steps] of [["sft", 3], ["grpo", 2]] as const) {
       const runDir = join(runs, `cpu-${stage}`);
       expect(existsSync(join(runDir, "export", "adapter.safetensors")), `${stage} adapter`).toBe(true);
