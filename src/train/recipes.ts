@@ -51,6 +51,21 @@ function acceleratorRecipe(device: "gpu" | "tpu"): Recipe {
   };
 }
 
+// What both stages of the cpu recipe share: the model, the adapter, the tasks and the sequence lengths.
+const CPU_SHARED = {
+  "run.device": "cpu",
+  "model.preset": "tiny",
+  "model.dtype": "f32",
+  "lora.rank": 16,
+  "lora.alpha": 32,
+  "data.levels": [0],
+  "data.trainSize": 4000,
+  "data.evalSize": 128,
+  "sampling.maxPromptLength": 144,
+  // A character per token: worked solutions run to ~110 tokens, and a cut-off completion has no closing tags.
+  "sampling.maxCompletionLength": 128,
+};
+
 export const RECIPES: Record<RecipeName, Recipe> = {
   // Minutes on two CPU cores: the tiny Gemma3-architecture model from random init with the character vocabulary
   // made for the built-in tasks (a 262k-entry vocabulary cannot be learnt from scratch here), on level-0 tasks
@@ -64,16 +79,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
     needsModelDir: false,
     stages: {
       sft: {
-        "run.device": "cpu",
-        "model.preset": "tiny",
-        "model.dtype": "f32",
-        "lora.rank": 16,
-        "lora.alpha": 32,
-        "data.levels": [0],
-        "data.trainSize": 4000,
-        "data.evalSize": 128,
-        "sampling.maxPromptLength": 144,
-        "sampling.maxCompletionLength": 128,
+        ...CPU_SHARED,
         "optim.lr": 5e-3,
         "optim.steps": 1200,
         "optim.batchSize": 8,
@@ -84,17 +90,7 @@ export const RECIPES: Record<RecipeName, Recipe> = {
         "log.every": 10,
       },
       grpo: {
-        "run.device": "cpu",
-        "model.preset": "tiny",
-        "model.dtype": "f32",
-        "lora.rank": 16,
-        "lora.alpha": 32,
-        "data.levels": [0],
-        "data.trainSize": 4000,
-        "data.evalSize": 128,
-        "sampling.maxPromptLength": 144,
-        // A character per token: worked solutions run to ~110 tokens, and a cut-off completion has no closing tags.
-        "sampling.maxCompletionLength": 128,
+        ...CPU_SHARED,
         "sampling.temperature": 0.7,
         "grpo.G": 4,
         "grpo.beta": 0.04,
