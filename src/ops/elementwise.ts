@@ -173,13 +173,15 @@ function unify(op: string, operands: readonly Operand[]): ArrayBase[] {
   if (arrays.length === 0) throw new ShapeError(`${op}: at least one operand must be an array`);
   const full = arrays.find((x) => x.ndim > 0) ?? arrays[0]!;
   const dtype = arrays[0]!.dtype;
-  return onDeviceOf(op, arrays, () =>
+  const broadcast = (): ArrayBase[] =>
     operands.map((x) => {
       const a = x instanceof ArrayBase ? x : new ScalarConst(x, dtype);
       if (a.ndim === 0 && full.ndim > 0) return broadcastInDim(a, full.shape, []);
       return a;
-    }),
-  );
+    });
+  // Only a broadcast makes new arrays; operands that already match need no device scope (this runs on every op).
+  const needsBroadcast = full.ndim > 0 && operands.some((x) => !(x instanceof ArrayBase) || x.ndim === 0);
+  return needsBroadcast ? onDeviceOf(op, arrays, broadcast) : broadcast();
 }
 
 function unaryWrapper(p: Unary) {
