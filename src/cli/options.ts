@@ -72,6 +72,9 @@ export interface Command<T extends OptionTable & typeof COMMON_OPTIONS> {
 }
 
 
+/** What parsing and --help need of a command: everything but how it runs. */
+export type CommandSpec<T extends OptionTable & typeof COMMON_OPTIONS> = Omit<Command<T>, "run">;
+
 /** A command with its option types sealed inside: what the command registry holds. */
 export interface RegisteredCommand {
   name: string;
@@ -95,7 +98,7 @@ export function registerCommand<T extends OptionTable & typeof COMMON_OPTIONS>(c
 }
 
 /** Parses `args` against a command's options; unknown options, missing values and stray arguments are UsageErrors. */
-export function parseOptions<T extends OptionTable & typeof COMMON_OPTIONS>(command: Command<T>, args: readonly string[]): ParsedOptions<T> {
+export function parseOptions<T extends OptionTable & typeof COMMON_OPTIONS>(command: CommandSpec<T>, args: readonly string[]): ParsedOptions<T> {
   const config = Object.fromEntries(
     Object.entries<OptionSpec>(command.options).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }]),
   );
@@ -124,7 +127,7 @@ function describeParseError(error: unknown, command: string): string {
 }
 
 /** The command's --help page. */
-export function helpText<T extends OptionTable & typeof COMMON_OPTIONS>(command: Command<T>): string {
+export function helpText<T extends OptionTable & typeof COMMON_OPTIONS>(command: CommandSpec<T>): string {
   const rows = Object.entries<OptionSpec>(command.options).map(([name, spec]) => {
     const left = `--${name}${spec.type === "string" ? ` ${spec.value ?? "VALUE"}` : ""}`;
     const notes = [spec.multiple ? "repeatable" : undefined, spec.default === undefined ? undefined : `default: ${spec.default}`].filter(Boolean);

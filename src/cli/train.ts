@@ -8,7 +8,7 @@ import type { MetricsSink } from "../train/metrics.js";
 import { ProgressBar } from "../train/progress.js";
 import { RECIPES, RECIPE_NAMES, type RecipeName, recipeOverrides } from "../train/recipes.js";
 import { type RunResult, runGrpo, runSft } from "../train/runs.js";
-import { COMMON_OPTIONS, type Command, type Io, type RegisteredCommand, UsageError, helpText, parseOptions } from "./options.js";
+import { COMMON_OPTIONS, type CommandSpec, type Io, type RegisteredCommand, UsageError, helpText, parseOptions } from "./options.js";
 
 const TRAIN_OPTIONS = {
   recipe: { type: "string", value: "NAME", help: `a built-in SFT -> GRPO pipeline: ${RECIPE_NAMES.join(", ")} (listed above)` },
@@ -22,7 +22,8 @@ const TRAIN_OPTIONS = {
 
 type TrainOptions = typeof TRAIN_OPTIONS;
 
-const trainCommand: Command<TrainOptions> = {
+// Parsed by hand in trainEntry (config-field flags come out first), so the table describes it but does not run it.
+const trainCommand: CommandSpec<TrainOptions> = {
   name: "train",
   summary: "post-train with SFT then GRPO (a recipe, or YAML config files), with checkpoints, logs and exports",
   usage: [
@@ -40,9 +41,6 @@ const trainCommand: Command<TrainOptions> = {
     ...RECIPE_NAMES.map((n) => `  ${n.padEnd(5)}${RECIPES[n].describe}`),
   ].join("\n"),
   options: TRAIN_OPTIONS,
-  async run() {
-    throw new Error("train runs through trainEntry");
-  },
 };
 
 function positiveInteger(text: string | undefined, option: string): number | undefined {
