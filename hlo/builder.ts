@@ -3,6 +3,7 @@
 // builder assigns SSA names and prints.
 import { type Attribute, printAttribute } from "./attributes.js";
 import { type TensorType, printType } from "./types.js";
+import { type Feature, OLDEST_STABLEHLO_VERSION, featureOf, newerFeature } from "./versions.js";
 
 export class Value {
   constructor(
@@ -29,11 +30,22 @@ interface ReturnRecord {
 
 export type RegionBody = (block: Block, ...args: Value[]) => void;
 
-/** Names SSA values uniquely across a whole function, regions included, so nested regions never shadow. */
+/** What the blocks of one function share: SSA names, unique across the function (regions included, so nested
+ * regions never shadow), and the newest StableHLO feature printed so far. */
 class NameSource {
   private next = 0;
+  private newest: Feature | undefined;
+
   fresh(): string {
     return `%${this.next++}`;
+  }
+
+  use(feature: Feature): void {
+    this.newest = this.newest === undefined ? feature : newerFeature(this.newest, feature);
+  }
+
+  get needs(): Feature {
+    return this.newest ?? { version: OLDEST_STABLEHLO_VERSION, what: "no StableHLO op" };
   }
 }
 
@@ -55,6 +67,8 @@ export class Block {
     regions: readonly { argTypes: readonly TensorType[]; body: RegionBody }[] = [],
   ): Value[] {
     if (this.terminated) throw new Error(`cannot add ${name} after the block's terminator`);
+    this.names.use(featureOf(name));
+    for (const [key, value] of Object.entries(attributes)) this.names.use(featureOf(name, key, value.kind === "i64_array"));
     const base = this.names.fresh();
     const results =
       resultTypes.length === 1
@@ -95,6 +109,7 @@ export class Block {
   /** Ends the block with `"stablehlo.return"` (regions) or `"func.return"` (the function body). */
   ret(operands: readonly Value[], opName = "stablehlo.return"): void {
     if (this.terminated) throw new Error("block already has a terminator");
+    if (opName.startsWith("stablehlo.")) this.names.use(featureOf(opName));
     this.records.push({ kind: "return", opName, operands: [...operands] });
     this.terminated = true;
   }
@@ -161,6 +176,11 @@ export class ModuleBuilder {
 
   get args(): Value[] {
     return this.body.args;
+  }
+
+  /** The newest StableHLO feature the module uses so far: a plugin must report at least its version. */
+  get requires(): Feature {
+    return this.names.needs;
   }
 
   /** Ends main by returning these values. */

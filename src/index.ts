@@ -33,6 +33,8 @@ export {
   heldExecutables,
 } from "./runtime/device.js";
 export { liveBuffers, liveExecutables } from "./runtime/pjrt.js";
+export { StablehloVersionError, type StablehloVersions } from "./runtime/stablehlo_version.js";
+export type { Feature as StablehloFeature, StablehloVersion } from "../hlo/index.js";
 export { availableDevices } from "./runtime/plugins.js";
 
 export * as data from "./data/index.js";

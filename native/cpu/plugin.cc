@@ -121,10 +121,43 @@ const std::string& blas_core_type() {
   return value;
 }
 
-// The StableHLO versions are those of the text hlo/ emits (checked with StableHLO 1.13).
+}  // namespace
+
+const StablehloVersion& plugin_stablehlo_version() {
+  // A bad value is kept as an exception and rethrown on every use, so each PJRT call that depends on it fails
+  // the same way instead of the plugin quietly reporting a default.
+  static const std::pair<StablehloVersion, std::string> parsed = [] {
+    const char* text = std::getenv("GRPO_XLA_CPU_STABLEHLO_VERSION");
+    if (text == nullptr || *text == '\0') return std::pair<StablehloVersion, std::string>{kEngineStablehloVersion, ""};
+    StablehloVersion version;
+    if (!parse_stablehlo_version(text, &version)) {
+      std::string shown(text, std::strlen(text) > 40 ? 40 : std::strlen(text));
+      return std::pair<StablehloVersion, std::string>{
+          {}, "GRPO_XLA_CPU_STABLEHLO_VERSION='" + shown + "' is not a StableHLO version like 1.13.0"};
+    }
+    return std::pair<StablehloVersion, std::string>{version, ""};
+  }();
+  if (!parsed.second.empty()) throw std::invalid_argument(parsed.second);
+  return parsed.first;
+}
+
+namespace {
+
+// stablehlo_current_version is the StableHLO our parser reads (the engine's, or the test override);
+// stablehlo_minimum_version is VHLO's first version, as XLA's plugins report: we read no portable artifacts, so
+// it only says that no older StableHLO exists to be refused.
 const std::vector<PJRT_NamedValue>& plugin_attributes() {
-  static const int64_t kStablehloCurrent[3] = {1, 13, 0};
-  static const int64_t kStablehloMinimum[3] = {1, 0, 0};
+  static int64_t kStablehloCurrent[3];
+  static const int64_t kStablehloMinimum[3] = {kOldestStablehloVersion.major, kOldestStablehloVersion.minor,
+                                               kOldestStablehloVersion.patch};
+  static const bool filled = [] {
+    const StablehloVersion& current = plugin_stablehlo_version();
+    kStablehloCurrent[0] = current.major;
+    kStablehloCurrent[1] = current.minor;
+    kStablehloCurrent[2] = current.patch;
+    return true;
+  }();
+  (void)filled;
   static const std::string threads = std::to_string(num_threads());
   static const std::string blas = blas_description();
   static const std::vector<PJRT_NamedValue> attributes = {
@@ -206,6 +239,7 @@ PJRT_Error* Client_Create(PJRT_Client_Create_Args* args) {
                             "' (the grpo-xla CPU plugin takes no create options; set GRPO_XLA_CPU_THREADS for the "
                             "thread count)");
     }
+    plugin_stablehlo_version();  // a bad GRPO_XLA_CPU_STABLEHLO_VERSION fails here, before anything compiles
     auto client = std::make_unique<PJRT_Client>();
     client->platform_version =
         "grpo-xla-cpu 0.1.0 (" + blas_description() + ", " + std::to_string(num_threads()) + " threads)";

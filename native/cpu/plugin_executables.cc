@@ -26,7 +26,7 @@ std::string fingerprint_of(const std::string& text) {
 
 std::shared_ptr<CompiledProgram> compile_program(const std::string& mlir_text) {
   auto program = std::make_shared<CompiledProgram>();
-  program->engine_executable = compile(mlir_text);
+  program->engine_executable = compile(mlir_text, plugin_stablehlo_version());
   for (const TensorType& result : program->engine_executable->result_types()) {
     program->output_types.push_back(dtype_to_pjrt(result.dtype));
     program->output_dims.insert(program->output_dims.end(), result.dims.begin(), result.dims.end());

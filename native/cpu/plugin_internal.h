@@ -100,6 +100,11 @@ PJRT_Error* guarded(const char* function, Args* args, size_t needed, Body&& body
 
 std::mutex& buffer_state_mutex();
 
+// The StableHLO version the plugin reports and compiles against: kEngineStablehloVersion, or
+// GRPO_XLA_CPU_STABLEHLO_VERSION ("1.2.0") when set, read once per process. Throws std::invalid_argument naming
+// the variable when its value is not a version.
+const StablehloVersion& plugin_stablehlo_version();
+
 // PJRT element type <-> engine dtype. Returns false for types the engine does not support.
 bool dtype_from_pjrt(PJRT_Buffer_Type type, DType* dtype);
 inline PJRT_Buffer_Type dtype_to_pjrt(DType dtype) { return static_cast<PJRT_Buffer_Type>(dtype); }

@@ -1,6 +1,7 @@
 // The contract between the array/jit layer and an executor that runs compiled StableHLO (a PJRT plugin).
 // The reference device does not use it: it interprets Programs directly (src/runtime/reference.ts).
 import type { DType } from "../core/dtype.js";
+import type { StablehloVersions } from "./stablehlo_version.js";
 
 /** Host data for one array: Float32Array (f32), Uint16Array (bf16 bit patterns), Int32Array (i32),
  * Uint32Array (u32), Uint8Array (bool, 0 or 1). */
@@ -37,6 +38,9 @@ export interface Backend {
   readonly platformName: string;
   /** Human-readable description (plugin path, PJRT API version, device kind). */
   readonly description: string;
+  /** The StableHLO versions the plugin reports; undefined when it reports none (then it is assumed to read what
+   * the emitter writes). */
+  readonly stablehloVersion: StablehloVersions | undefined;
   compile(mlirText: string): Promise<BackendExecutable>;
   fromHost(data: HostData, dtype: DType, shape: readonly number[]): Promise<BackendBuffer>;
   memoryStats(): MemoryStats | undefined;

@@ -1,11 +1,13 @@
 // Devices: where arrays live and programs run. `reference` interprets Programs on tfjs (the test oracle);
 // `cpu`, `gpu` and `tpu` run compiled StableHLO through a PJRT plugin (a Backend). Unless set, the default device
 // is the best one present: tpu, then gpu, then cpu; `reference` only when asked for (or when nothing else opens).
+import type { Feature } from "../../hlo/index.js";
 import type { Backend, BackendExecutable, HostData } from "./backend.js";
 import { type BackendOptions, openBackend } from "./pjrt.js";
 import type { DeviceArray, Payload } from "./array.js";
 import type { HostTensor } from "./host.js";
 import { availableDevices } from "./plugins.js";
+import { type StablehloVersions, checkStablehloVersion } from "./stablehlo_version.js";
 
 export type DeviceKind = "reference" | "cpu" | "gpu" | "tpu";
 export const DEVICE_KINDS: readonly DeviceKind[] = ["reference", "cpu", "gpu", "tpu"];
@@ -27,10 +29,19 @@ export class Device {
     readonly backend: Backend | undefined,
   ) {}
 
-  /** The executable of a StableHLO module, compiling it on first request. */
-  compile(mlirText: string): Promise<BackendExecutable> {
+  /** The StableHLO versions this device's plugin reports; undefined for `reference` and for plugins that report
+   * none. */
+  get stablehloVersion(): StablehloVersions | undefined {
+    return this.backend?.stablehloVersion;
+  }
+
+  /** The executable of a StableHLO module, compiling it on first request. With `requires` (the newest feature the
+   * emitter used, see hlo/versions.ts), a plugin whose StableHLO is older throws a StablehloVersionError here,
+   * before the plugin sees the text. */
+  compile(mlirText: string, requires?: Feature): Promise<BackendExecutable> {
     if (this.backend === undefined) throw new Error(`device ${this.kind} does not compile StableHLO`);
     if (this.closed) throw new Error(`device ${this.kind} was closed`);
+    if (requires !== undefined) checkStablehloVersion(requires, this.backend.stablehloVersion, this.kind);
     let compiled = this.executables.get(mlirText);
     if (compiled === undefined) {
       compiled = this.track(this.backend.compile(mlirText));

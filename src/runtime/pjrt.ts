@@ -19,6 +19,7 @@ import {
 } from "./native.js";
 import { checkPjrtVersion, findPtxas, libtpuCreateOptions, libtpuEnvironment, nvidiaPreloadList, tpuChips } from "./plugin_env.js";
 import { type PjrtDeviceKind, findPlugin, pluginNotFoundMessage, sitePackagesDirs } from "./plugins.js";
+import { type StablehloVersions, describeVersions, readStablehloVersions } from "./stablehlo_version.js";
 
 /** PJRT_Buffer_Type values of the dtypes the project uses. */
 const PJRT_TYPE: Record<DType, number> = { bool: 1, i32: 4, i64: 5, u32: 8, f32: 11, bf16: 13 };
@@ -167,6 +168,8 @@ export class PjrtBackend implements Backend {
   readonly platformName: string;
   readonly description: string;
   readonly device: NativeDevice;
+  /** The StableHLO versions the plugin reports (undefined when it reports none). */
+  readonly stablehloVersion: StablehloVersions | undefined;
   private readonly compileOptions: Uint8Array;
   private disposedFlag = false;
 
@@ -181,9 +184,15 @@ export class PjrtBackend implements Backend {
     this.device = device;
     this.platformName = client.platformName;
     const { major, minor } = plugin.apiVersion;
+    const read = readStablehloVersions(plugin.attributes());
+    this.stablehloVersion = read.versions;
+    if (read.problems.length > 0) {
+      process.emitWarning(`grpo-xla: ${kind} plugin ${plugin.path}: ${read.problems.join("; ")}; assuming it reads what grpo-xla emits`);
+    }
     this.description =
-      `${kind}: ${plugin.path} (PJRT C API ${major}.${minor}; platform ${client.platformName} ${client.platformVersion}; ` +
-      `device ${device.kind}, ${client.addressableDevices().length} addressable)`;
+      `${kind}: ${plugin.path} (PJRT C API ${major}.${minor}; ${describeVersions(this.stablehloVersion)}; ` +
+      `platform ${client.platformName} ${client.platformVersion}; device ${device.kind}, ` +
+      `${client.addressableDevices().length} addressable)`;
     this.compileOptions = encodeCompileOptions({ ...options.compileOptions, numDevices: 1 });
   }
 

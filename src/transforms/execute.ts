@@ -36,7 +36,7 @@ export class PreparedProgram {
     const lowered = lowerProgram(program, { donate, name, precision });
     this.aliases = lowered.aliases;
     this.text = lowered.text;
-    this.executable = device.compile(lowered.text);
+    this.executable = device.compile(lowered.text, lowered.requires);
   }
 
   /** Runs on `args` (already checked against the program's input avals). Donated args are consumed now.

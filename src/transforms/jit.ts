@@ -1,5 +1,6 @@
 // jit: trace a function once per signature (argument structure, shapes, dtypes, static arguments), lower it,
 // compile it for one device and run it there. Results are DeviceArrays that stay on the device until read.
+import type { Feature } from "../../hlo/index.js";
 import { ArrayBase, ScalarConst } from "../core/array_base.js";
 import { Aval, showShape } from "../core/aval.js";
 import { type DType } from "../core/dtype.js";
@@ -11,7 +12,7 @@ import { type Device, type DeviceKind, defaultDevice, getDevice, withDefaultDevi
 import { toHostTensor } from "../runtime/host.js";
 import { commonDevice } from "./eager.js";
 import { PreparedProgram } from "./execute.js";
-import { lowerProgram } from "./lower.js";
+import { type LoweredModule, lowerProgram } from "./lower.js";
 import { type Precision, checkPrecision, getDefaultPrecision } from "./precision.js";
 import {
   type ArgumentSpec,
@@ -91,8 +92,17 @@ export class Lowered {
 
   /** The StableHLO module text that would run. */
   stablehlo(): string {
+    return this.lowerModule().text;
+  }
+
+  /** The newest StableHLO feature the module uses: the plugin must report at least its version. */
+  stablehloRequires(): Feature {
+    return this.lowerModule().requires;
+  }
+
+  private lowerModule(): LoweredModule {
     const donate = [...this.consts.map(() => false), ...this.donate];
-    return lowerProgram(this.program, { donate, name: this.name, precision: this.precision }).text;
+    return lowerProgram(this.program, { donate, name: this.name, precision: this.precision });
   }
 
   /** The traced Program, printed. */

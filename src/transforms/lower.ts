@@ -1,7 +1,7 @@
 // Lowers a Program to a StableHLO module: one `func.func @main` whose arguments are the program's inputs.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Block, type DotPrecision, ModuleBuilder, type ParameterSpec, type Value } from "../../hlo/index.js";
+import { type Block, type DotPrecision, type Feature, ModuleBuilder, type ParameterSpec, type Value } from "../../hlo/index.js";
 import type { Primitive } from "../core/primitive.js";
 import { Lit, type Program, type Var } from "../core/program.js";
 import { constant, hloType } from "../ops/lower_util.js";
@@ -23,6 +23,8 @@ export interface LoweredModule {
   text: string;
   /** For each input, the output index that reuses its buffer, or -1. */
   aliases: number[];
+  /** The newest StableHLO feature the text uses: a plugin must report at least its version. */
+  requires: Feature;
 }
 
 function lowerInto(program: Program, block: Block, inputs: readonly Value[], precision: DotPrecision): Value[] {
@@ -65,7 +67,7 @@ export function lowerProgram(program: Program, options: LowerOptions = {}): Lowe
   module.finish(results);
   const text = module.print();
   dumpModule(options.name ?? "main", text);
-  return { text, aliases };
+  return { text, aliases, requires: module.requires };
 }
 
 let dumpCounter = 0;

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "stablehlo_version.h"
+
 namespace grpo::cpu {
 
 // Element types. The numeric values equal PJRT_Buffer_Type so the plugin converts by cast.
@@ -98,8 +100,10 @@ class Executable {
   virtual int64_t code_size_bytes() const = 0;
 };
 
-// Parses, type-checks and plans `mlir_text`. Throws CompileError.
-std::unique_ptr<Executable> compile(const std::string& mlir_text);
+// Parses, type-checks and plans `mlir_text`. Throws CompileError, also for an op or attribute form newer than
+// `stablehlo` (the version the plugin reports).
+std::unique_ptr<Executable> compile(const std::string& mlir_text,
+                                    const StablehloVersion& stablehlo = kEngineStablehloVersion);
 
 // Chooses OpenBLAS's core type from cpuid (unless OPENBLAS_CORETYPE is set) before OpenBLAS initialises.
 // Called once from the plugin's GetPjrtApi; safe to call repeatedly.

@@ -285,8 +285,9 @@ class CompiledExecutable : public Executable {
 
 }  // namespace
 
-std::unique_ptr<Executable> compile(const std::string& mlir_text) {
+std::unique_ptr<Executable> compile(const std::string& mlir_text, const StablehloVersion& stablehlo) {
   ir::Function fn = ir::parse_module(mlir_text);
+  ir::check_stablehlo_version(fn, stablehlo);
   ir::type_check(fn);
   return std::make_unique<CompiledExecutable>(std::move(fn));
 }
