@@ -11,6 +11,8 @@
 // - Enum and struct attributes: `VhloEnums.td` / `VhloAttrs.td` (comparison_direction_v1, comparison_type_v1,
 //   precision_v1, tensor_v1, integer_v1, boolean_v1: all "0.9.0"); the dot/gather/scatter dimension structs are
 //   plain fields of dot_general_v1 / gather_v1 / scatter_v1 (0.9.0).
+// - Types: every element type we print (f32, bf16, i1, i32, i64, ui32) and ranked tensors are in VhloTypes.td at
+//   0.9.0, so types need no entries (newer ones such as i2/ui2 at 1.2.0 or the f8/f4 families are never printed).
 // - `array<i64: ...>` integer lists: no VHLO version marks them (VHLO stores both spellings alike), but the text
 //   parser took them op by op when StableHLO moved from `dense<[..]> : tensor<Nxi64>` to DenseI64ArrayAttr. The
 //   version given is the first one bumped after the change merged (`stablehlo/dialect/Version.h` history), the first

@@ -2,6 +2,8 @@
 // reports is a CompileError at that attribute's line and column; the same module compiles at the version that
 // introduced the form. Versions here are written by hand from openxla/stablehlo's history (hlo/versions.ts).
 #include <cstdint>
+#include <random>
+#include <regex>
 
 #include "test_harness.h"
 
@@ -58,6 +60,37 @@ TEST(stablehlo_version_parse) {
   }
   CHECK(v(0, 17, 2).to_string() == "0.17.2");
   CHECK(v(0, 17, 1) < v(0, 17, 2) && v(0, 17, 9) < v(1, 0, 0) && !(v(1, 0, 0) < v(1, 0, 0)));
+}
+
+TEST(stablehlo_version_parse_mutations) {
+  // The variable comes from outside: mutated versions must be accepted exactly when they match the grammar (checked
+  // by std::regex), and an accepted one must print back as written when it has no leading zeros.
+  const std::regex grammar("[0-9]{1,9}\\.[0-9]{1,9}\\.[0-9]{1,9}");
+  const std::string alphabet = "0123456789.-+ xe\t";
+  std::mt19937 rng(1234);
+  int accepted = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::string text = i % 2 == 0 ? "1.13.0" : "0.17.12";
+    int edits = 1 + int(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t at = text.empty() ? 0 : rng() % (text.size() + 1);
+      char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0: text.insert(text.begin() + at, c); break;
+        case 1: if (at < text.size()) text.erase(at, 1); break;
+        default: if (at < text.size()) text[at] = c; break;
+      }
+    }
+    StablehloVersion out;
+    bool ok = parse_stablehlo_version(text, &out);
+    CHECK(ok == std::regex_match(text, grammar));
+    if (ok) {
+      ++accepted;
+      bool canonical = std::regex_match(text, std::regex("(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)"));
+      if (canonical) CHECK(out.to_string() == text);
+    }
+  }
+  CHECK(accepted > 100);  // the mutations reach both answers
 }
 
 TEST(stablehlo_version_gate_reduce_dimensions) {
