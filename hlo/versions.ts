@@ -27,7 +27,7 @@ export type StablehloVersion = readonly [major: number, minor: number, patch: nu
 /** Something the emitter printed and the StableHLO version that reads it. */
 export interface Feature {
   version: StablehloVersion;
-  /** What needs that version, e.g. `stablehlo.reduce attribute dimensions as array<i64>`. */
+  /** What needs that version, e.g. `stablehlo.reduce attribute dimensions written as array<i64: ...>`. */
   what: string;
 }
 

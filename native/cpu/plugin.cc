@@ -2,6 +2,7 @@
 // single device. Buffers live in plugin_buffers.cc, compilation and execution in plugin_executables.cc. The
 // engine (engine/engine.h) does the real work; this layer only adapts it to PJRT. Every slot we do not
 // implement answers UNIMPLEMENTED with its own name rather than crash or be null.
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -124,21 +125,23 @@ const std::string& blas_core_type() {
 }  // namespace
 
 const StablehloVersion& plugin_stablehlo_version() {
-  // A bad value is kept as an exception and rethrown on every use, so each PJRT call that depends on it fails
-  // the same way instead of the plugin quietly reporting a default.
-  static const std::pair<StablehloVersion, std::string> parsed = [] {
+  // A bad value is kept and reported on every use, so each PJRT call that depends on it fails the same way
+  // instead of the plugin quietly falling back to its own version.
+  struct Parsed {
+    StablehloVersion version = kEngineStablehloVersion;
+    std::string error;
+  };
+  static const Parsed parsed = [] {
+    Parsed result;
     const char* text = std::getenv("GRPO_XLA_CPU_STABLEHLO_VERSION");
-    if (text == nullptr || *text == '\0') return std::pair<StablehloVersion, std::string>{kEngineStablehloVersion, ""};
-    StablehloVersion version;
-    if (!parse_stablehlo_version(text, &version)) {
-      std::string shown(text, std::strlen(text) > 40 ? 40 : std::strlen(text));
-      return std::pair<StablehloVersion, std::string>{
-          {}, "GRPO_XLA_CPU_STABLEHLO_VERSION='" + shown + "' is not a StableHLO version like 1.13.0"};
+    if (text != nullptr && *text != '\0' && !parse_stablehlo_version(text, &result.version)) {
+      result.error = "GRPO_XLA_CPU_STABLEHLO_VERSION='" + std::string(text).substr(0, 40) +
+                     "' is not a StableHLO version like 1.13.0";
     }
-    return std::pair<StablehloVersion, std::string>{version, ""};
+    return result;
   }();
-  if (!parsed.second.empty()) throw std::invalid_argument(parsed.second);
-  return parsed.first;
+  if (!parsed.error.empty()) throw std::invalid_argument(parsed.error);
+  return parsed.version;
 }
 
 namespace {
@@ -147,24 +150,19 @@ namespace {
 // stablehlo_minimum_version is VHLO's first version, as XLA's plugins report: we read no portable artifacts, so
 // it only says that no older StableHLO exists to be refused.
 const std::vector<PJRT_NamedValue>& plugin_attributes() {
-  static int64_t kStablehloCurrent[3];
-  static const int64_t kStablehloMinimum[3] = {kOldestStablehloVersion.major, kOldestStablehloVersion.minor,
-                                               kOldestStablehloVersion.patch};
-  static const bool filled = [] {
+  static const std::array<int64_t, 3> kStablehloCurrent = [] {
     const StablehloVersion& current = plugin_stablehlo_version();
-    kStablehloCurrent[0] = current.major;
-    kStablehloCurrent[1] = current.minor;
-    kStablehloCurrent[2] = current.patch;
-    return true;
+    return std::array<int64_t, 3>{current.major, current.minor, current.patch};
   }();
-  (void)filled;
+  static const std::array<int64_t, 3> kStablehloMinimum = {kOldestStablehloVersion.major, kOldestStablehloVersion.minor,
+                                                           kOldestStablehloVersion.patch};
   static const std::string threads = std::to_string(num_threads());
   static const std::string blas = blas_description();
   static const std::vector<PJRT_NamedValue> attributes = {
       string_attribute("plugin_name", "grpo-xla-cpu"),
       string_attribute("plugin_version", "0.1.0"),
-      int64_list_attribute("stablehlo_current_version", kStablehloCurrent, 3),
-      int64_list_attribute("stablehlo_minimum_version", kStablehloMinimum, 3),
+      int64_list_attribute("stablehlo_current_version", kStablehloCurrent.data(), 3),
+      int64_list_attribute("stablehlo_minimum_version", kStablehloMinimum.data(), 3),
       string_attribute("openblas_coretype", blas_core_type().c_str()),
       string_attribute("blas", blas.c_str()),
       string_attribute("num_threads", threads.c_str()),
