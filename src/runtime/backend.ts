@@ -40,7 +40,7 @@ export interface Backend {
   readonly description: string;
   /** The StableHLO versions the plugin reports; undefined when it reports none (then it is assumed to read what
    * the emitter writes). */
-  readonly stablehloVersion: StablehloVersions | undefined;
+  readonly stablehloVersion?: StablehloVersions | undefined;
   compile(mlirText: string): Promise<BackendExecutable>;
   fromHost(data: HostData, dtype: DType, shape: readonly number[]): Promise<BackendBuffer>;
   memoryStats(): MemoryStats | undefined;
