@@ -46,7 +46,7 @@ export interface BackendOptions {
    * Integers go as int64, other numbers as float; wrap as {float: 1} to force a float. */
   clientOptions?: Record<string, ClientOptionValue>;
   /** Extra compile options (XLA flags as env_option_overrides). */
-  compileOptions?: Omit<CompileOptions, "numDevices">;
+  compileOptions?: Omit<CompileOptions, "devices">;
 }
 
 // Options that XLA's plugins read as floats even when the value is whole.
@@ -138,7 +138,7 @@ export class PjrtExecutable implements BackendExecutable {
     const flags = args.map((_, index) => donate[index] === true);
     let outputs: NativeBuffer[];
     try {
-      outputs = await this.native.execute(natives, flags, this.backend.device);
+      outputs = await this.native.execute(natives, flags);
     } catch (error) {
       throw this.backend.wrapError(error, "execute");
     }
@@ -162,6 +162,8 @@ export class PjrtExecutable implements BackendExecutable {
 
 // libtpu allows one client per process (and one process per TPU host, through its lock file).
 let openTpuBackend: PjrtBackend | undefined;
+// The client of the last TPU backend disposed: a new one can be created only once this one is destroyed.
+let previousTpuClient: NativeClient | undefined;
 
 export class PjrtBackend implements Backend {
   readonly platformName: string;
@@ -184,7 +186,8 @@ export class PjrtBackend implements Backend {
     this.description =
       `${kind}: ${plugin.path} (PJRT C API ${major}.${minor}; platform ${client.platformName} ${client.platformVersion}; ` +
       `device ${device.kind}, ${client.addressableDevices().length} addressable)`;
-    this.compileOptions = encodeCompileOptions({ ...options.compileOptions, numDevices: 1 });
+    // Compiled for this device (a device assignment), so executions run there without execute_device.
+    this.compileOptions = encodeCompileOptions({ ...options.compileOptions, devices: [device.id] });
   }
 
   get disposed(): boolean {
@@ -240,7 +243,10 @@ export class PjrtBackend implements Backend {
   dispose(): void {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
-    if (openTpuBackend === this) openTpuBackend = undefined;
+    if (openTpuBackend === this) {
+      openTpuBackend = undefined;
+      previousTpuClient = this.client;
+    }
     this.client.dispose();  // the native client lives on until its last buffer and executable are gone
   }
 
@@ -334,6 +340,12 @@ export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}):
   if (location === undefined) throw new Error(pluginNotFoundMessage(kind));
   if (kind === "tpu" && openTpuBackend !== undefined) {
     throw new Error("a TPU backend is already open in this process: reuse it (libtpu allows one client per process, one process per TPU host)");
+  }
+  if (kind === "tpu" && previousTpuClient !== undefined && !previousTpuClient.destroyed) {
+    throw new Error(
+      "the previous TPU client is still alive: arrays or executables made on it were not disposed, and libtpu " +
+        "allows one client per process; dispose them (closeDevices() frees the compiled programs) before reopening the TPU",
+    );
   }
   if (location.warning !== undefined) console.warn(`${kind}: ${location.warning}; using ${location.path} (${location.source})`);
   const addon = loadAddon();
