@@ -162,8 +162,15 @@ export class PjrtExecutable implements BackendExecutable {
 
 // libtpu allows one client per process (and one process per TPU host, through its lock file).
 let openTpuBackend: PjrtBackend | undefined;
-// The client of the last TPU backend disposed: a new one can be created only once this one is destroyed.
-let previousTpuClient: NativeClient | undefined;
+// The client of the last backend of each kind disposed. It lives on while arrays or executables made on it do;
+// libtpu (and any plugin that allows one client per process) creates a new one only once it is destroyed.
+const disposedClients = new Map<PjrtDeviceKind, NativeClient>();
+
+function lingeringClient(kind: PjrtDeviceKind): string | undefined {
+  const previous = disposedClients.get(kind);
+  if (previous === undefined || previous.destroyed) return undefined;
+  return `the previous ${kind} client is still alive: arrays or executables made on it were not disposed`;
+}
 
 export class PjrtBackend implements Backend {
   readonly platformName: string;
@@ -243,10 +250,8 @@ export class PjrtBackend implements Backend {
   dispose(): void {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
-    if (openTpuBackend === this) {
-      openTpuBackend = undefined;
-      previousTpuClient = this.client;
-    }
+    if (openTpuBackend === this) openTpuBackend = undefined;
+    disposedClients.set(this.kind, this.client);
     this.client.dispose();  // the native client lives on until its last buffer and executable are gone
   }
 
@@ -341,11 +346,9 @@ export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}):
   if (kind === "tpu" && openTpuBackend !== undefined) {
     throw new Error("a TPU backend is already open in this process: reuse it (libtpu allows one client per process, one process per TPU host)");
   }
-  if (kind === "tpu" && previousTpuClient !== undefined && !previousTpuClient.destroyed) {
-    throw new Error(
-      "the previous TPU client is still alive: arrays or executables made on it were not disposed, and libtpu " +
-        "allows one client per process; dispose them (closeDevices() frees the compiled programs) before reopening the TPU",
-    );
+  const lingering = lingeringClient(kind);
+  if (kind === "tpu" && lingering !== undefined) {
+    throw new Error(`${lingering}, and libtpu allows one client per process; dispose them (closeDevices() frees the compiled programs) before reopening the TPU`);
   }
   if (location.warning !== undefined) console.warn(`${kind}: ${location.warning}; using ${location.path} (${location.source})`);
   const addon = loadAddon();
@@ -365,11 +368,13 @@ export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}):
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const hint =
-      kind === "tpu"
-        ? " (is another process using the TPU? libtpu holds /tmp/libtpu_lockfile)"
-        : setup.problems.length > 0
-          ? ` (${setup.problems.join("; ")})`
-          : "";
+      lingering !== undefined
+        ? ` (${lingering})`
+        : kind === "tpu"
+          ? " (is another process using the TPU? libtpu holds /tmp/libtpu_lockfile)"
+          : setup.problems.length > 0
+            ? ` (${setup.problems.join("; ")})`
+            : "";
     throw new Error(`${kind}: creating the PJRT client failed: ${message}${hint}`, { cause: error });
   }
   let backend: PjrtBackend;
