@@ -378,13 +378,16 @@ Buffer::Buffer(std::shared_ptr<Client> client, PJRT_Buffer* buffer) : client_(st
 }
 
 Buffer::~Buffer() {
-  --live_buffer_count;
   client_->detach(this);
-  if (buffer_ != nullptr) destroy_buffer(client_->plugin(), buffer_);
+  release_for_shutdown();
 }
 
+// The live counters count PJRT handles: a buffer released at shutdown no longer counts, even if its object lives
+// on (a worker thread's environment may end without finalizing it).
 void Buffer::release_for_shutdown() {
-  if (buffer_ != nullptr) destroy_buffer(client_->plugin(), buffer_);
+  if (buffer_ == nullptr) return;
+  --live_buffer_count;
+  destroy_buffer(client_->plugin(), buffer_);
   buffer_ = nullptr;
 }
 
@@ -460,13 +463,13 @@ LoadedExecutable::LoadedExecutable(std::shared_ptr<Client> client, PJRT_LoadedEx
 }
 
 LoadedExecutable::~LoadedExecutable() {
-  --live_executable_count;
   client_->detach(this);
   release_for_shutdown();
 }
 
 void LoadedExecutable::release_for_shutdown() {
   if (executable_ == nullptr) return;
+  --live_executable_count;
   auto args = pjrt_args<PJRT_LoadedExecutable_Destroy_Args>();
   args.executable = executable_;
   executable_ = nullptr;

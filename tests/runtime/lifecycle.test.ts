@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeCompileOptions, encodeCompileOptions } from "../../src/runtime/compile_options.js";
 import { type DeviceArray, np } from "../../src/index.js";
@@ -197,6 +198,17 @@ describe("the exit path destroys every client (issue 10.7)", () => {
     const child = await runChild(mode);
     expect(child.stdout, child.stderr).toContain(`started ${mode}`);
     expect(child.status, child.stderr).toBe(status);
+    expect(events()).toEqual(["create +0", "destroy +0"]);
+  });
+
+  it("a worker thread terminated with an execution in flight destroys its client (environment cleanup hook)", async () => {
+    const worker = new Worker(new URL("./fixtures/exit_worker.mjs", import.meta.url), { workerData: "natural", stdout: true });
+    const said = await new Promise<string>((resolve, reject) => {
+      worker.stdout.once("data", (data: Buffer) => resolve(String(data)));
+      worker.once("error", reject);
+    });
+    expect(said).toContain("started natural");
+    await worker.terminate();
     expect(events()).toEqual(["create +0", "destroy +0"]);
   });
 });
