@@ -197,14 +197,10 @@ PJRT_Error* LoadedExecutable_GetExecutable(PJRT_LoadedExecutable_GetExecutable_A
 PJRT_Error* LoadedExecutable_AddressableDevices(PJRT_LoadedExecutable_AddressableDevices_Args* args) {
   return guarded("PJRT_LoadedExecutable_AddressableDevices", args,
                  GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_AddressableDevices_Args, num_addressable_devices), [&] {
+                   // A portable executable may run on any device of its client, an assigned one on its own.
                    PJRT_LoadedExecutable* executable = args->executable;
-                   if (executable->portable) {
-                     args->addressable_devices = executable->client->devices;
-                     args->num_addressable_devices = 1;
-                   } else {
-                     args->addressable_devices = &executable->device;
-                     args->num_addressable_devices = 1;
-                   }
+                   args->addressable_devices = executable->portable ? executable->client->devices : &executable->device;
+                   args->num_addressable_devices = 1;
                    return static_cast<PJRT_Error*>(nullptr);
                  });
 }

@@ -229,6 +229,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   session.client = create.client;
+  struct DestroyClient {  // on every way out, as a PJRT client must be
+    PJRT_Client* client;
+    ~DestroyClient() {
+      auto args = make<PJRT_Client_Destroy_Args>();
+      args.client = client;
+      std::string ignored;
+      outcome(api->PJRT_Client_Destroy(&args), &ignored);
+    }
+  } destroy_client{session.client};
   devices.client = session.client;
   if (outcome(api->PJRT_Client_AddressableDevices(&devices)) != 0 || devices.num_addressable_devices == 0) {
     std::fprintf(stderr, "the client has no addressable device\n");
