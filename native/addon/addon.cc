@@ -136,6 +136,9 @@ Napi::Value PluginWrap::create_client(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<Client::Option> options = options_from_js(env, info.Length() > 0 ? info[0] : env.Undefined());
   auto client = js_call(env, [&] { return std::make_shared<Client>(plugin_, options); });
+  auto& clients = addon_data(env).clients;
+  std::erase_if(clients, [](const std::weak_ptr<Client>& known) { return known.expired(); });
+  clients.push_back(client);
   return ClientWrap::wrap(env, std::move(client));
 }
 
@@ -147,6 +150,7 @@ Napi::Function ClientWrap::define(Napi::Env env) {
                       InstanceAccessor<&ClientWrap::platform_version>("platformVersion"),
                       InstanceAccessor<&ClientWrap::process_index>("processIndex"),
                       InstanceAccessor<&ClientWrap::disposed>("disposed"),
+                      InstanceAccessor<&ClientWrap::destroyed>("destroyed"),
                       InstanceMethod<&ClientWrap::devices>("devices"),
                       InstanceMethod<&ClientWrap::addressable_devices>("addressableDevices"),
                       InstanceMethod<&ClientWrap::compile>("compile"),
@@ -156,6 +160,7 @@ Napi::Function ClientWrap::define(Napi::Env env) {
 
 ClientWrap::ClientWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ClientWrap>(info) {
   client_ = take_handle<Client>(info, "Client", "Plugin.createClient()");
+  native_ = client_;
 }
 
 Napi::Object ClientWrap::wrap(Napi::Env env, std::shared_ptr<Client> client) {
@@ -222,7 +227,7 @@ Napi::Value ClientWrap::buffer_from_host(const Napi::CallbackInfo& info) {
   auto type = static_cast<PJRT_Buffer_Type>(info[1].As<Napi::Number>().Int32Value());
   std::vector<int64_t> dims = to_dims(env, info[2], "dims");
   DeviceWrap* device = DeviceWrap::unwrap_checked(env, info[3]);
-  if (device->client() != handle) {
+  if (device->client(env) != handle) {
     throw Napi::TypeError::New(env, "bufferFromHost: device must be a Device of this client");
   }
   size_t size = element_size(type);
@@ -255,6 +260,12 @@ Napi::Value ClientWrap::dispose(const Napi::CallbackInfo& info) {
 
 Napi::Value ClientWrap::disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !client_); }
 
+// True once PJRT_Client_Destroy ran: after dispose() and the last buffer and executable, or at shutdown.
+Napi::Value ClientWrap::destroyed(const Napi::CallbackInfo& info) {
+  std::shared_ptr<Client> native = native_.lock();
+  return Napi::Boolean::New(info.Env(), native == nullptr || native->is_shut_down());
+}
+
 // ------------------------------------------------------------------------------------------------ Device
 
 Napi::Function DeviceWrap::define(Napi::Env env) {
@@ -272,7 +283,16 @@ DeviceWrap::DeviceWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Device
   auto handle = take_handle<Handle>(info, "Device", "Client.devices()");
   client_ = handle->first;
   device_ = handle->second;
-  info_ = js_call(info.Env(), [&] { return describe_device(*client_, device_); });
+  info_ = js_call(info.Env(), [&] { return describe_device(*handle->first, device_); });
+}
+
+std::shared_ptr<Client> DeviceWrap::client(Napi::Env env) const {
+  std::shared_ptr<Client> client = client_.lock();
+  if (client == nullptr) {
+    throw make_js_error(env, PJRT_Error_Code_FAILED_PRECONDITION,
+                        "device " + std::to_string(info_.id) + ": its PJRT client was destroyed");
+  }
+  return client;
 }
 
 DeviceWrap* DeviceWrap::unwrap_checked(Napi::Env env, Napi::Value value) {
@@ -303,7 +323,8 @@ Napi::Value DeviceWrap::local_hardware_id(const Napi::CallbackInfo& info) {
 
 Napi::Value DeviceWrap::memory_stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  MemoryStats stats = js_call(env, [&] { return device_memory_stats(*client_, device_); });
+  std::shared_ptr<Client> client = this->client(env);
+  MemoryStats stats = js_call(env, [&] { return device_memory_stats(*client, device_); });
   Napi::Object result = Napi::Object::New(env);
   result.Set("bytesInUse", Napi::Number::New(env, static_cast<double>(stats.bytes_in_use)));
   if (stats.has_peak) result.Set("peakBytesInUse", Napi::Number::New(env, static_cast<double>(stats.peak_bytes_in_use)));
@@ -311,9 +332,27 @@ Napi::Value DeviceWrap::memory_stats(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// ------------------------------------------------------------------------------------------------ lifecycle
+
+void shutdown_clients(Napi::Env env) {
+  DispatchQueue::stop_all(env);
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (data == nullptr) return;
+  for (const std::weak_ptr<Client>& known : data->clients) {
+    if (std::shared_ptr<Client> client = known.lock()) client->shutdown();
+  }
+  data->clients.clear();
+}
+
 // ------------------------------------------------------------------------------------------------ module
 
 namespace {
+
+// shutdown(): the process-exit path (src/runtime/native.ts calls it from process.on("exit")).
+Napi::Value shutdown(const Napi::CallbackInfo& info) {
+  shutdown_clients(info.Env());
+  return info.Env().Undefined();
+}
 
 Napi::Value live_buffers(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(live_buffer_count.load()));
@@ -362,6 +401,10 @@ Napi::Object init_module(Napi::Env env, Napi::Object exports) {
   exports.Set("liveBuffers", Napi::Function::New(env, live_buffers, "liveBuffers"));
   exports.Set("liveExecutables", Napi::Function::New(env, live_executables, "liveExecutables"));
   exports.Set("preloadLibrary", Napi::Function::New(env, preload_library, "preloadLibrary"));
+  exports.Set("shutdown", Napi::Function::New(env, shutdown, "shutdown"));
+  // Registered before any dispatch queue's hook, so it runs after them (hooks run in reverse order) and before
+  // the environment frees the JS objects: a worker thread's clients are destroyed when the worker ends.
+  env.AddCleanupHook([env] { shutdown_clients(env); });
   return exports;
 }
 

@@ -20,7 +20,14 @@ struct AddonData {
   Napi::FunctionReference device_class;
   Napi::FunctionReference executable_class;
   Napi::FunctionReference buffer_class;
+  // Every client created in this environment, so that its exit can destroy those still alive.
+  std::vector<std::weak_ptr<Client>> clients;
 };
+
+// Destroys every client of the environment still alive: stops the dispatch queues (an execution or transfer
+// running finishes first), waits for compiles in flight, frees the buffers and executables still held, then
+// destroys the clients. Runs on process exit and when the environment is torn down; idempotent.
+void shutdown_clients(Napi::Env env);
 
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
 
@@ -54,8 +61,10 @@ class ClientWrap : public Napi::ObjectWrap<ClientWrap> {
   Napi::Value buffer_from_host(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);
+  Napi::Value destroyed(const Napi::CallbackInfo& info);
   Napi::Value device_list(Napi::Env env, bool addressable_only);
   std::shared_ptr<Client> client_;
+  std::weak_ptr<Client> native_;  // outlives dispose(): says when the PJRT client itself is gone
 };
 
 class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
@@ -65,7 +74,8 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
   static Napi::Object wrap(Napi::Env env, std::shared_ptr<Client> client, PJRT_Device* device);
   static DeviceWrap* unwrap_checked(Napi::Env env, Napi::Value value);
   PJRT_Device* device() const { return device_; }
-  const std::shared_ptr<Client>& client() const { return client_; }
+  // The device's client, or a JS error once it was destroyed.
+  std::shared_ptr<Client> client(Napi::Env env) const;
 
  private:
   Napi::Value id(const Napi::CallbackInfo& info);
@@ -75,7 +85,8 @@ class DeviceWrap : public Napi::ObjectWrap<DeviceWrap> {
   Napi::Value is_addressable(const Napi::CallbackInfo& info);
   Napi::Value local_hardware_id(const Napi::CallbackInfo& info);
   Napi::Value memory_stats(const Napi::CallbackInfo& info);
-  std::shared_ptr<Client> client_;
+  // Weak: a device object alone does not keep its client alive (they are many and freed only by the GC).
+  std::weak_ptr<Client> client_;
   PJRT_Device* device_ = nullptr;
   DeviceInfo info_;
 };
@@ -122,6 +133,7 @@ class ExecutableWrap : public Napi::ObjectWrap<ExecutableWrap> {
   Napi::Value output_dims(const Napi::CallbackInfo& info);
   Napi::Value fingerprint(const Napi::CallbackInfo& info);
   Napi::Value generated_code_size(const Napi::CallbackInfo& info);
+  Napi::Value addressable_device_ids(const Napi::CallbackInfo& info);
   Napi::Value execute(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);

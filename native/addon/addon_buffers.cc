@@ -110,6 +110,7 @@ Napi::Function ExecutableWrap::define(Napi::Env env) {
                       InstanceAccessor<&ExecutableWrap::output_dims>("outputDims"),
                       InstanceAccessor<&ExecutableWrap::fingerprint>("fingerprint"),
                       InstanceAccessor<&ExecutableWrap::generated_code_size>("generatedCodeSize"),
+                      InstanceAccessor<&ExecutableWrap::addressable_device_ids>("addressableDeviceIds"),
                       InstanceAccessor<&ExecutableWrap::disposed>("disposed"),
                       InstanceMethod<&ExecutableWrap::execute>("execute"),
                       InstanceMethod<&ExecutableWrap::dispose>("dispose")});
@@ -168,16 +169,23 @@ Napi::Value ExecutableWrap::generated_code_size(const Napi::CallbackInfo& info) 
   return Napi::Number::New(info.Env(), static_cast<double>(size));
 }
 
-// execute(args: Buffer[], donate: boolean[], device: Device): Promise<Buffer[]>
-// A donated argument's JS Buffer is marked donated at once; if the launch fails before the plugin took the
-// buffer, it becomes live again.
+Napi::Value ExecutableWrap::addressable_device_ids(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::vector<int>& ids = live(env)->addressable_device_ids();
+  Napi::Array result = Napi::Array::New(env, ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) result.Set(static_cast<uint32_t>(i), Napi::Number::New(env, ids[i]));
+  return result;
+}
+
+// execute(args: Buffer[], donate: boolean[]): Promise<Buffer[]>
+// Runs on the device the executable was compiled for. A donated argument's JS Buffer is marked donated at once;
+// if the launch fails before the plugin took the buffer, it becomes live again.
 Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsArray()) {
-    throw Napi::TypeError::New(env, "execute(args: Buffer[], donate: boolean[], device: Device)");
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
+    throw Napi::TypeError::New(env, "execute(args: Buffer[], donate: boolean[])");
   }
   std::shared_ptr<LoadedExecutable> executable = live(env);
-  DeviceWrap* device = DeviceWrap::unwrap_checked(env, info[2]);
   Napi::Array js_args = info[0].As<Napi::Array>();
   Napi::Array js_donate = info[1].As<Napi::Array>();
   uint32_t count = js_args.Length();
@@ -212,12 +220,11 @@ Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
   }
   std::vector<PJRT_Buffer*> raw(count);
   for (uint32_t i = 0; i < count; ++i) raw[i] = handles[i]->get();
-  PJRT_Device* pjrt_device = device->device();
 
-  return DispatchQueue::of(env, &device->client()->plugin()).submit(
+  return DispatchQueue::of(env, &executable->client()->plugin()).submit(
       env,
-      [executable, pjrt_device, raw, donate, handles] {
-        std::vector<std::unique_ptr<Buffer>> outputs = executable->execute(pjrt_device, raw, donate);
+      [executable, raw, donate, handles] {
+        std::vector<std::unique_ptr<Buffer>> outputs = executable->execute(raw, donate);
         auto shared = std::make_shared<std::vector<std::shared_ptr<Buffer>>>();
         for (auto& output : outputs) shared->push_back(std::move(output));
         return DispatchQueue::Completion([shared](Napi::Env env) -> Napi::Value {

@@ -16,9 +16,28 @@ struct DispatchQueue::Task {
   std::string error_message;
 };
 
+namespace {
+
+// Queues are never destroyed before the environment's cleanup hook stops them (plugins are never unloaded).
+// Touched on JS threads only; one mutex because each worker thread has its own environment.
+std::mutex queues_mutex;
+std::map<std::pair<napi_env, const Plugin*>, DispatchQueue*> queues;
+
+}  // namespace
+
+void DispatchQueue::stop_all(Napi::Env env) {
+  std::vector<DispatchQueue*> stopping;
+  {
+    std::lock_guard<std::mutex> lock(queues_mutex);
+    for (auto& [key, queue] : queues) {
+      if (key.first == static_cast<napi_env>(env)) stopping.push_back(queue);
+    }
+  }
+  for (DispatchQueue* queue : stopping) queue->stop();
+}
+
 DispatchQueue& DispatchQueue::of(Napi::Env env, const Plugin* plugin) {
-  // Queues are never destroyed before the environment's cleanup hook stops them (plugins are never unloaded).
-  static std::map<std::pair<napi_env, const Plugin*>, DispatchQueue*> queues;
+  std::lock_guard<std::mutex> lock(queues_mutex);
   DispatchQueue*& queue = queues[{static_cast<napi_env>(env), plugin}];
   if (queue == nullptr) {
     queue = new DispatchQueue(env, "grpo_xla dispatch " + plugin->path());
@@ -38,6 +57,12 @@ DispatchQueue::DispatchQueue(Napi::Env env, const std::string& name) {
 
 Napi::Promise DispatchQueue::submit(Napi::Env env, std::function<Completion()> work,
                                     std::function<void(Napi::Env)> on_failure, const std::vector<Napi::Value>& keep) {
+  if (stopped_) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(make_js_error(env, PJRT_Error_Code_FAILED_PRECONDITION,
+                                  "the PJRT clients were shut down (the process is exiting)").Value());
+    return deferred.Promise();
+  }
   auto* task = new Task(Napi::Promise::Deferred::New(env));
   task->work = std::move(work);
   task->on_failure = std::move(on_failure);
@@ -104,6 +129,8 @@ void DispatchQueue::settle(napi_env raw_env, napi_value, void* context, void* da
 }
 
 void DispatchQueue::stop() {
+  if (stopped_) return;
+  stopped_ = true;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;

@@ -24,6 +24,9 @@ class DispatchQueue {
 
   // The queue for `plugin`, started on first use; it lives as long as the JS environment.
   static DispatchQueue& of(Napi::Env env, const Plugin* plugin);
+  // Stops every queue of `env`: the task running finishes, queued ones never start (the process is exiting).
+  // Idempotent; a queue asked for afterwards accepts tasks but never runs them.
+  static void stop_all(Napi::Env env);
 
   // Runs `work` on the queue's thread; the promise resolves with `work`'s completion (run on the JS thread) or
   // rejects with its PjrtError, after `on_failure` ran on the JS thread. `keep` stays referenced until then.
@@ -42,6 +45,7 @@ class DispatchQueue {
   std::condition_variable wake_;
   std::deque<Task*> tasks_;
   bool stopping_ = false;
+  bool stopped_ = false;  // JS thread only
   int pending_ = 0;  // submitted and not yet settled; JS thread only
   std::thread thread_;
 };

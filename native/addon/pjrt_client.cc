@@ -214,15 +214,70 @@ void Client::read_platform() {
 Client::~Client() { destroy(); }
 
 void Client::destroy() {
+  if (client_ == nullptr) return;
   auto args = pjrt_args<PJRT_Client_Destroy_Args>();
   args.client = client_;
+  client_ = nullptr;
   try {
     GRPO_PJRT_CALL(*plugin_, Client_Destroy, &args);
   } catch (const PjrtError&) {
   }
 }
 
+void Client::attach(ClientDependent* dependent) {
+  std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+  dependents_.insert(dependent);
+}
+
+void Client::detach(ClientDependent* dependent) {
+  std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+  dependents_.erase(dependent);
+}
+
+void Client::shutdown() {
+  std::vector<ClientDependent*> dependents;
+  {
+    std::unique_lock<std::mutex> lock(lifecycle_mutex_);
+    if (shut_down_) return;
+    shut_down_ = true;  // no new work starts from here on
+    work_done_.wait(lock, [this] { return in_flight_ == 0; });
+    dependents.assign(dependents_.begin(), dependents_.end());
+    dependents_.clear();
+  }
+  for (ClientDependent* dependent : dependents) dependent->release_for_shutdown();
+  destroy();
+}
+
+bool Client::is_shut_down() const {
+  std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+  return shut_down_;
+}
+
+void Client::require_live(const char* what) const {
+  if (is_shut_down()) {
+    throw PjrtError(PJRT_Error_Code_FAILED_PRECONDITION,
+                    std::string(what) + ": the PJRT client was shut down (the process is exiting)");
+  }
+}
+
+Client::WorkGuard::WorkGuard(Client& client) : client_(client) {
+  std::lock_guard<std::mutex> lock(client_.lifecycle_mutex_);
+  if (client_.shut_down_) {
+    throw PjrtError(PJRT_Error_Code_FAILED_PRECONDITION, "the PJRT client was shut down (the process is exiting)");
+  }
+  ++client_.in_flight_;
+}
+
+Client::WorkGuard::~WorkGuard() {
+  {
+    std::lock_guard<std::mutex> lock(client_.lifecycle_mutex_);
+    --client_.in_flight_;
+  }
+  client_.work_done_.notify_all();
+}
+
 std::vector<PJRT_Device*> Client::devices(bool addressable_only) const {
+  require_live("devices");
   if (addressable_only) {
     auto args = pjrt_args<PJRT_Client_AddressableDevices_Args>();
     args.client = client_;
@@ -236,6 +291,7 @@ std::vector<PJRT_Device*> Client::devices(bool addressable_only) const {
 }
 
 DeviceInfo describe_device(const Client& client, PJRT_Device* device) {
+  client.require_live("describe device");
   const Plugin& plugin = client.plugin();
   DeviceInfo info;
   auto description_args = pjrt_args<PJRT_Device_GetDescription_Args>();
@@ -274,6 +330,7 @@ DeviceInfo describe_device(const Client& client, PJRT_Device* device) {
 }
 
 MemoryStats device_memory_stats(const Client& client, PJRT_Device* device) {
+  client.require_live("memoryStats");
   auto args = pjrt_args<PJRT_Device_MemoryStats_Args>();
   args.device = device;
   GRPO_PJRT_CALL(client.plugin(), Device_MemoryStats, &args);
@@ -317,15 +374,26 @@ Buffer::Buffer(std::shared_ptr<Client> client, PJRT_Buffer* buffer) : client_(st
     throw;
   }
   ++live_buffer_count;
+  client_->attach(this);
 }
 
 Buffer::~Buffer() {
+  client_->detach(this);
+  release_for_shutdown();
+}
+
+// The live counters count PJRT handles: a buffer released at shutdown no longer counts, even if its object lives
+// on (a worker thread's environment may end without finalizing it).
+void Buffer::release_for_shutdown() {
+  if (buffer_ == nullptr) return;
   --live_buffer_count;
   destroy_buffer(client_->plugin(), buffer_);
+  buffer_ = nullptr;
 }
 
 std::unique_ptr<Buffer> Buffer::from_host(std::shared_ptr<Client> client, PJRT_Device* device, const void* data,
                                           PJRT_Buffer_Type type, const std::vector<int64_t>& dims) {
+  client->require_live("bufferFromHost");
   auto args = pjrt_args<PJRT_Client_BufferFromHostBuffer_Args>();
   args.client = client->get();
   args.data = data;
@@ -343,6 +411,7 @@ std::unique_ptr<Buffer> Buffer::from_host(std::shared_ptr<Client> client, PJRT_D
 }
 
 void Buffer::to_host(void* destination, size_t size, bool row_major_layout) const {
+  client_->require_live("toHost");
   std::vector<int64_t> minor_to_major(dims_.size());
   for (size_t i = 0; i < dims_.size(); ++i) minor_to_major[i] = static_cast<int64_t>(dims_.size() - 1 - i);
   auto layout = pjrt_args<PJRT_Buffer_MemoryLayout>();
@@ -370,6 +439,7 @@ void Buffer::to_host(void* destination, size_t size, bool row_major_layout) cons
 }
 
 bool Buffer::is_deleted() const {
+  if (buffer_ == nullptr) return true;  // released when the client shut down
   auto args = pjrt_args<PJRT_Buffer_IsDeleted_Args>();
   args.buffer = buffer_;
   GRPO_PJRT_CALL(client_->plugin(), Buffer_IsDeleted, &args);
@@ -377,6 +447,7 @@ bool Buffer::is_deleted() const {
 }
 
 size_t Buffer::on_device_size() const {
+  client_->require_live("onDeviceSizeInBytes");
   auto args = pjrt_args<PJRT_Buffer_OnDeviceSizeInBytes_Args>();
   args.buffer = buffer_;
   GRPO_PJRT_CALL(client_->plugin(), Buffer_OnDeviceSizeInBytes, &args);
@@ -388,12 +459,20 @@ size_t Buffer::on_device_size() const {
 LoadedExecutable::LoadedExecutable(std::shared_ptr<Client> client, PJRT_LoadedExecutable* executable)
     : client_(std::move(client)), executable_(executable) {
   ++live_executable_count;
+  client_->attach(this);
 }
 
 LoadedExecutable::~LoadedExecutable() {
+  client_->detach(this);
+  release_for_shutdown();
+}
+
+void LoadedExecutable::release_for_shutdown() {
+  if (executable_ == nullptr) return;
   --live_executable_count;
   auto args = pjrt_args<PJRT_LoadedExecutable_Destroy_Args>();
   args.executable = executable_;
+  executable_ = nullptr;
   try {
     GRPO_PJRT_CALL(client_->plugin(), LoadedExecutable_Destroy, &args);
   } catch (const PjrtError&) {
@@ -403,6 +482,7 @@ LoadedExecutable::~LoadedExecutable() {
 std::unique_ptr<LoadedExecutable> LoadedExecutable::compile(std::shared_ptr<Client> client,
                                                             const std::string& mlir_text,
                                                             const std::string& compile_options) {
+  Client::WorkGuard in_flight(*client);  // a shutdown waits for this compile before destroying the client
   static const char kFormat[] = "mlir";
   auto program = pjrt_args<PJRT_Program>();
   program.code = const_cast<char*>(mlir_text.data());  // the API's field is non-const; compile only reads it
@@ -478,6 +558,16 @@ void LoadedExecutable::read_metadata() {
   } catch (const PjrtError&) {
   }
   try {
+    auto devices_args = pjrt_args<PJRT_LoadedExecutable_AddressableDevices_Args>();
+    devices_args.executable = executable_;
+    GRPO_PJRT_CALL(plugin, LoadedExecutable_AddressableDevices, &devices_args);
+    for (size_t i = 0; i < devices_args.num_addressable_devices; ++i) {
+      addressable_device_ids_.push_back(describe_device(*client_, devices_args.addressable_devices[i]).id);
+    }
+  } catch (const PjrtError&) {
+    addressable_device_ids_.clear();
+  }
+  try {
     auto size_args = pjrt_args<PJRT_Executable_SizeOfGeneratedCodeInBytes_Args>();
     size_args.executable = view;
     GRPO_PJRT_CALL(plugin, Executable_SizeOfGeneratedCodeInBytes, &size_args);
@@ -486,9 +576,9 @@ void LoadedExecutable::read_metadata() {
   }
 }
 
-std::vector<std::unique_ptr<Buffer>> LoadedExecutable::execute(PJRT_Device* device,
-                                                               const std::vector<PJRT_Buffer*>& arguments,
+std::vector<std::unique_ptr<Buffer>> LoadedExecutable::execute(const std::vector<PJRT_Buffer*>& arguments,
                                                                const std::vector<bool>& donate) const {
+  client_->require_live("execute");
   std::vector<int64_t> non_donatable;
   for (size_t i = 0; i < arguments.size(); ++i) {
     if (i >= donate.size() || !donate[i]) non_donatable.push_back(static_cast<int64_t>(i));
@@ -510,7 +600,7 @@ std::vector<std::unique_ptr<Buffer>> LoadedExecutable::execute(PJRT_Device* devi
   args.num_args = arguments.size();
   args.output_lists = &output_list;
   args.device_complete_events = &complete;
-  args.execute_device = device;
+  args.execute_device = nullptr;  // the executable runs where its device assignment says
   GRPO_PJRT_CALL(client_->plugin(), LoadedExecutable_Execute, &args);
 
   // Own the outputs first, so that they are destroyed even if waiting fails.

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -89,6 +92,17 @@ class Event {
   PJRT_Event* event_;
 };
 
+class Client;
+
+// An owner of a PJRT handle made by a client (a buffer, an executable). The client keeps a list of them so that
+// shutting it down can free their handles first: PJRT wants a client's buffers and executables gone before it.
+class ClientDependent {
+ public:
+  virtual ~ClientDependent() = default;
+  // Frees the PJRT handle now; the object stays, and reports the client as shut down if used again.
+  virtual void release_for_shutdown() = 0;
+};
+
 class Client {
  public:
   // One create option; `type` says which value field is meaningful.
@@ -115,11 +129,38 @@ class Client {
   int process_index() const { return process_index_; }
   std::vector<PJRT_Device*> devices(bool addressable_only) const;
 
+  // Lifecycle. A client is destroyed (PJRT_Client_Destroy) when its last user lets go: the JS Client until
+  // dispose(), and every buffer and executable made from it. shutdown() destroys it at once (process exit): it
+  // waits for compiles in flight, frees every dependent's handle, then the client; it is idempotent.
+  void attach(ClientDependent* dependent);
+  void detach(ClientDependent* dependent);
+  void shutdown();
+  bool is_shut_down() const;
+  // Throws FAILED_PRECONDITION, naming `what`, once the client was shut down.
+  void require_live(const char* what) const;
+
+  // Counts a compile (or other work outside the dispatch queue) as in flight until the guard goes.
+  class WorkGuard {
+   public:
+    explicit WorkGuard(Client& client);
+    ~WorkGuard();
+    WorkGuard(const WorkGuard&) = delete;
+    WorkGuard& operator=(const WorkGuard&) = delete;
+
+   private:
+    Client& client_;
+  };
+
  private:
   void read_platform();  // platform name, version and process index
   void destroy();
   std::shared_ptr<const Plugin> plugin_;
   PJRT_Client* client_ = nullptr;
+  mutable std::mutex lifecycle_mutex_;
+  std::condition_variable work_done_;
+  std::set<ClientDependent*> dependents_;  // guarded by lifecycle_mutex_
+  int in_flight_ = 0;                      // likewise
+  bool shut_down_ = false;                 // likewise
   std::string platform_name_;
   std::string platform_version_;
   int process_index_ = 0;
@@ -145,11 +186,12 @@ struct MemoryStats {
 };
 MemoryStats device_memory_stats(const Client& client, PJRT_Device* device);
 
-class Buffer {
+class Buffer : public ClientDependent {
  public:
   // Takes ownership of `buffer` and reads its type and dims.
   Buffer(std::shared_ptr<Client> client, PJRT_Buffer* buffer);
-  ~Buffer();
+  ~Buffer() override;
+  void release_for_shutdown() override;
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
@@ -168,23 +210,28 @@ class Buffer {
 
  private:
   std::shared_ptr<Client> client_;
-  PJRT_Buffer* buffer_;
+  PJRT_Buffer* buffer_;  // null once released by the client's shutdown
   PJRT_Buffer_Type type_ = PJRT_Buffer_Type_INVALID;
   std::vector<int64_t> dims_;
 };
 
-class LoadedExecutable {
+class LoadedExecutable : public ClientDependent {
  public:
   static std::unique_ptr<LoadedExecutable> compile(std::shared_ptr<Client> client, const std::string& mlir_text,
                                                    const std::string& compile_options);
-  ~LoadedExecutable();
+  ~LoadedExecutable() override;
+  void release_for_shutdown() override;
   LoadedExecutable(const LoadedExecutable&) = delete;
   LoadedExecutable& operator=(const LoadedExecutable&) = delete;
 
-  // Runs on `device` (a portable single-device executable). `donate[i]` false puts argument i in
-  // non_donatable_input_indices. Waits for the device to finish.
-  std::vector<std::unique_ptr<Buffer>> execute(PJRT_Device* device, const std::vector<PJRT_Buffer*>& arguments,
+  // Runs on the device the executable was compiled for (its device assignment), with execute_device null as
+  // JAX does. `donate[i]` false puts argument i in non_donatable_input_indices. Waits for the device to finish.
+  std::vector<std::unique_ptr<Buffer>> execute(const std::vector<PJRT_Buffer*>& arguments,
                                                const std::vector<bool>& donate) const;
+
+  const std::shared_ptr<Client>& client() const { return client_; }
+  // Ids of the devices the plugin says the executable runs on (empty when it does not say).
+  const std::vector<int>& addressable_device_ids() const { return addressable_device_ids_; }
 
   const std::string& name() const { return name_; }
   size_t num_outputs() const { return num_outputs_; }
@@ -197,13 +244,14 @@ class LoadedExecutable {
   LoadedExecutable(std::shared_ptr<Client> client, PJRT_LoadedExecutable* executable);
   void read_metadata();
   std::shared_ptr<Client> client_;
-  PJRT_LoadedExecutable* executable_;
+  PJRT_LoadedExecutable* executable_;  // null once released by the client's shutdown
   std::string name_;
   size_t num_outputs_ = 0;
   std::vector<PJRT_Buffer_Type> output_types_;       // empty when the plugin does not report them
   std::vector<std::vector<int64_t>> output_dims_;    // likewise
   std::string fingerprint_;
   int64_t generated_code_size_ = -1;
+  std::vector<int> addressable_device_ids_;
 };
 
 }  // namespace grpo::addon

@@ -3,8 +3,10 @@
 // engine (engine/engine.h) does the real work; this layer only adapts it to PJRT. Every slot we do not
 // implement answers UNIMPLEMENTED with its own name rather than crash or be null.
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -228,6 +230,31 @@ PJRT_Error* Event_OnReady(PJRT_Event_OnReady_Args* args) {
 
 // ------------------------------------------------------------------------------------------------ client
 
+// Lifecycle hooks for tests of the client side: GRPO_XLA_CPU_CLIENT_TRACE=FILE appends "create N" and
+// "destroy N" to FILE as clients come and go (a process's exit path can be checked from outside it), and
+// GRPO_XLA_CPU_EXCLUSIVE_CLIENT=1 refuses a second live client in the process, as libtpu does, so that reopening a
+// device works only once the previous client was really destroyed. Both are read on every call.
+std::mutex& clients_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+uint64_t clients_created = 0;  // guarded by clients_mutex()
+int64_t clients_alive = 0;
+
+void trace_client(const char* event, uint64_t serial) {
+  const char* path = std::getenv("GRPO_XLA_CPU_CLIENT_TRACE");
+  if (path == nullptr || *path == '\0') return;
+  if (std::FILE* file = std::fopen(path, "a")) {
+    std::fprintf(file, "%s %llu\n", event, static_cast<unsigned long long>(serial));
+    std::fclose(file);
+  }
+}
+
+bool exclusive_clients() {
+  const char* value = std::getenv("GRPO_XLA_CPU_EXCLUSIVE_CLIENT");
+  return value != nullptr && std::strcmp(value, "1") == 0;
+}
+
 PJRT_Error* Client_Create(PJRT_Client_Create_Args* args) {
   return guarded("PJRT_Client_Create", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Client_Create_Args, client), [&] {
     if (args->num_options > 0) {
@@ -238,12 +265,22 @@ PJRT_Error* Client_Create(PJRT_Client_Create_Args* args) {
                             "thread count)");
     }
     plugin_stablehlo_version();  // a bad GRPO_XLA_CPU_STABLEHLO_VERSION fails here, before anything compiles
+    std::lock_guard<std::mutex> lock(clients_mutex());
+    if (clients_alive > 0 && exclusive_clients()) {
+      return make_error(PJRT_Error_Code_FAILED_PRECONDITION,
+                        "PJRT_Client_Create: " + std::to_string(clients_alive) +
+                            " client(s) of this plugin are still alive in this process and "
+                            "GRPO_XLA_CPU_EXCLUSIVE_CLIENT=1 allows one at a time");
+    }
     auto client = std::make_unique<PJRT_Client>();
+    client->serial = ++clients_created;
     client->platform_version =
         "grpo-xla-cpu 0.1.0 (" + blas_description() + ", " + std::to_string(num_threads()) + " threads)";
     client->device.client = client.get();
     client->device.description.debug_string = "grpo-xla CPU device 0 (" + std::to_string(num_threads()) + " threads)";
     client->device.description.to_string = "CpuDevice(id=0)";
+    ++clients_alive;
+    trace_client("create", client->serial);
     args->client = client.release();
     return static_cast<PJRT_Error*>(nullptr);
   });
@@ -251,6 +288,10 @@ PJRT_Error* Client_Create(PJRT_Client_Create_Args* args) {
 
 PJRT_Error* Client_Destroy(PJRT_Client_Destroy_Args* args) {
   return guarded("PJRT_Client_Destroy", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Client_Destroy_Args, client), [&] {
+    if (args->client == nullptr) return static_cast<PJRT_Error*>(nullptr);
+    std::lock_guard<std::mutex> lock(clients_mutex());
+    --clients_alive;
+    trace_client("destroy", args->client->serial);
     delete args->client;
     return static_cast<PJRT_Error*>(nullptr);
   });

@@ -38,6 +38,26 @@ std::shared_ptr<CompiledProgram> compile_program(const std::string& mlir_text) {
 
 // ------------------------------------------------------------------------------------------------ compile
 
+std::string device_ids(const PJRT_Client* client) {
+  std::string ids;
+  for (const PJRT_Device* device : client->devices) ids += (ids.empty() ? "" : ", ") + std::to_string(device->description.id);
+  return "[" + ids + "]";
+}
+
+// The device a non-portable executable belongs to: the one its assignment names or, as XLA does when the
+// options carry none, the client's default assignment (its first device). Null for a portable executable.
+PJRT_Device* assigned_device(PJRT_Client* client, const CompileOptionsSummary& options) {
+  if (options.compile_portable_executable) return nullptr;
+  if (!options.device_assignment.has_value()) return client->devices[0];
+  int64_t id = options.device_assignment->computation_devices[0][0];
+  for (PJRT_Device* device : client->devices) {
+    if (device->description.id == id) return device;
+  }
+  throw std::invalid_argument("compile options assign the program to device " + std::to_string(id) +
+                              " (device_assignment " + options.device_assignment->to_string() +
+                              ") but this client's devices are " + device_ids(client));
+}
+
 PJRT_Error* Client_Compile(PJRT_Client_Compile_Args* args) {
   const char* function = "PJRT_Client_Compile";
   return guarded(function, args, GRPO_PJRT_STRUCT_SIZE(PJRT_Client_Compile_Args, executable), [&] {
@@ -56,10 +76,14 @@ PJRT_Error* Client_Compile(PJRT_Client_Compile_Args* args) {
       return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
                         std::string(function) + ": MLIR bytecode is not supported; send the module as MLIR text");
     }
-    parse_compile_options(reinterpret_cast<const uint8_t*>(args->compile_options), args->compile_options_size);
+    CompileOptionsSummary options =
+        parse_compile_options(reinterpret_cast<const uint8_t*>(args->compile_options), args->compile_options_size);
+    PJRT_Device* device = assigned_device(args->client, options);
     auto loaded = std::make_unique<PJRT_LoadedExecutable>();
     loaded->program = compile_program(text);
     loaded->client = args->client;
+    loaded->portable = options.compile_portable_executable;
+    loaded->device = device;
     args->executable = loaded.release();
     return static_cast<PJRT_Error*>(nullptr);
   });
@@ -173,7 +197,9 @@ PJRT_Error* LoadedExecutable_GetExecutable(PJRT_LoadedExecutable_GetExecutable_A
 PJRT_Error* LoadedExecutable_AddressableDevices(PJRT_LoadedExecutable_AddressableDevices_Args* args) {
   return guarded("PJRT_LoadedExecutable_AddressableDevices", args,
                  GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_AddressableDevices_Args, num_addressable_devices), [&] {
-                   args->addressable_devices = args->executable->client->devices;
+                   // A portable executable may run on any device of its client, an assigned one on its own.
+                   PJRT_LoadedExecutable* executable = args->executable;
+                   args->addressable_devices = executable->portable ? executable->client->devices : &executable->device;
                    args->num_addressable_devices = 1;
                    return static_cast<PJRT_Error*>(nullptr);
                  });
@@ -215,6 +241,41 @@ int64_t injected_allocation_failure() {
   return end != value && *end == '\0' && n > 0 ? int64_t(n) : 0;
 }
 
+// Where an execution runs, or the error for an execute_device that does not fit how the executable was
+// compiled. XLA's C API wrapper sends a non-null execute_device down its portable (or sharded) path and a null
+// one through the device assignment; this plugin refuses the mismatches outright so that a client that mixes
+// them up finds out at once, naming the executable and the devices.
+PJRT_Error* execution_device(const PJRT_LoadedExecutable& loaded, PJRT_Device* execute_device, PJRT_Device** device) {
+  const std::string& name = loaded.program->engine_executable->name();
+  auto describe = [](const PJRT_Device* d) { return "device " + std::to_string(d->description.id); };
+  bool ours = false;
+  for (PJRT_Device* candidate : loaded.client->devices) ours = ours || candidate == execute_device;
+  if (execute_device != nullptr && !ours) {
+    return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                      invalid("execute_device is not a device of the client that compiled executable '" + name +
+                              "' (its devices are " + device_ids(loaded.client) + ")"));
+  }
+  if (loaded.portable) {
+    if (execute_device == nullptr) {
+      return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                        invalid("executable '" + name + "' was compiled portable (compile_portable_executable, no "
+                                "device assignment), so it runs only on the device execute_device names; "
+                                "execute_device is null (this client's devices are " + device_ids(loaded.client) + ")"));
+    }
+    *device = execute_device;
+    return nullptr;
+  }
+  if (execute_device != nullptr) {
+    return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                      invalid("executable '" + name + "' was compiled for " + describe(loaded.device) +
+                              " (device assignment [[" + std::to_string(loaded.device->description.id) +
+                              "]]), not as a portable executable, but execute_device is set (" +
+                              describe(execute_device) + "); execute it with execute_device null"));
+  }
+  *device = loaded.device;
+  return nullptr;
+}
+
 // Which parameters give their buffer to an output: those the module aliases (tf.aliasing_output) unless
 // the caller listed them in non_donatable_input_indices.
 std::vector<bool> donated_parameters(const Executable& executable, const PJRT_ExecuteOptions* options) {
@@ -243,9 +304,8 @@ PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
       return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
                         invalid("num_devices is " + std::to_string(args->num_devices) + "; this plugin has one device"));
     }
-    if (args->execute_device != nullptr && args->execute_device != &client->device) {
-      return make_error(PJRT_Error_Code_INVALID_ARGUMENT, invalid("execute_device is not this client's device"));
-    }
+    PJRT_Device* device = nullptr;
+    if (PJRT_Error* error = execution_device(*loaded, args->execute_device, &device)) return error;
     if (args->num_args != parameters.size()) {
       return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
                         invalid("@main takes " + std::to_string(parameters.size()) + " arguments, got " +
@@ -270,6 +330,17 @@ PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
         if (buffer->deleted || buffer->storage == nullptr) {
           return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
                             invalid("argument " + std::to_string(i) + " was deleted or donated to an earlier execution"));
+        }
+        if (buffer->device->client != client) {
+          return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                            invalid("argument " + std::to_string(i) + " is a buffer of another client than the one " +
+                                    "that compiled executable '" + executable.name() + "'"));
+        }
+        if (buffer->device != device) {
+          return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
+                            invalid("argument " + std::to_string(i) + " lives on device " +
+                                    std::to_string(buffer->device->description.id) + " but the execution runs on device " +
+                                    std::to_string(device->description.id)));
         }
         if (!(buffer->type == parameters[i])) {
           return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
@@ -315,7 +386,7 @@ PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
     }
     inputs.clear();  // drop our references before handing results out
     for (size_t k = 0; k < outputs.size(); ++k) {
-      args->output_lists[0][k] = new_buffer(std::move(outputs[k].type), std::move(outputs[k].storage), &client->device);
+      args->output_lists[0][k] = new_buffer(std::move(outputs[k].type), std::move(outputs[k].storage), device);
     }
     if (args->device_complete_events != nullptr) args->device_complete_events[0] = new_ready_event();
     return static_cast<PJRT_Error*>(nullptr);

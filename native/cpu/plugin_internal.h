@@ -38,6 +38,7 @@ struct PJRT_Device {
 };
 
 struct PJRT_Client {
+  uint64_t serial = 0;  // which client of this process (1, 2, ...), for the lifecycle trace
   PJRT_Device device;
   PJRT_Device* devices[1] = {&device};
   std::string platform_name = "cpu";
@@ -70,6 +71,10 @@ struct PJRT_Executable {
 struct PJRT_LoadedExecutable {
   std::shared_ptr<CompiledProgram> program;
   PJRT_Client* client = nullptr;
+  // Compiled with compile_portable_executable: runs wherever execute_device says, and only with it. Otherwise
+  // the executable belongs to `device`, from its device assignment, and execute_device must be null.
+  bool portable = false;
+  PJRT_Device* device = nullptr;
   bool deleted = false;  // guarded by buffer_state_mutex()
 };
 

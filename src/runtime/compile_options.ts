@@ -49,11 +49,16 @@ const CompileOptionsProto = root.lookupType("xla.CompileOptionsProto");
 export type OptionOverride = string | boolean | number;
 
 export interface CompileOptions {
-  /** Devices the program spans: 1 is a portable single-device executable (run with execute_device). */
-  numDevices?: number;
+  /** Ids of the devices the program runs on, one per partition: [id] is a single-device program, several ids
+   * an SPMD program partitioned over them. The executable belongs to these devices and runs without
+   * execute_device, as JAX runs its programs. */
+  devices: readonly number[];
   /** XLA flags as env_option_overrides (e.g. {"xla_cpu_enable_fast_math": false}). */
   overrides?: Record<string, OptionOverride>;
 }
+
+/** XLA-AutoFDO's "no profile, do not look one up" (JAX sends it unless a profile version is configured). */
+export const NO_PROFILE_VERSION = -1;
 
 function encodeOverride(value: OptionOverride): Record<string, unknown> {
   if (typeof value === "string") return { string_field: value };
@@ -61,27 +66,32 @@ function encodeOverride(value: OptionOverride): Record<string, unknown> {
   return Number.isInteger(value) ? { int_field: value } : { double_field: value };
 }
 
-/** Serialized CompileOptionsProto. Never empty: an empty message means 0 replicas and 0 partitions. */
-export function encodeCompileOptions(options: CompileOptions = {}): Uint8Array {
-  const numDevices = options.numDevices ?? 1;
-  if (!Number.isInteger(numDevices) || numDevices < 1) throw new RangeError(`numDevices must be a positive integer, got ${numDevices}`);
-  const buildOptions: Record<string, unknown> =
-    numDevices === 1
-      ? { device_ordinal: -1, num_replicas: 1, num_partitions: 1 }
-      : {
-          device_ordinal: -1,
-          num_replicas: 1,
-          num_partitions: numDevices,
-          use_spmd_partitioning: true,
-          device_assignment: {
-            replica_count: 1,
-            computation_count: numDevices,
-            computation_devices: Array.from({ length: numDevices }, (_, partition) => ({ replica_device_ids: [partition] })),
-          },
-        };
+/**
+ * Serialized CompileOptionsProto for a program on `devices`: one replica, one partition per device, the device
+ * assignment listing them (never a portable executable), and profile_version -1. Never empty: an empty message
+ * means 0 replicas and 0 partitions.
+ */
+export function encodeCompileOptions(options: CompileOptions): Uint8Array {
+  const devices = options.devices;
+  if (devices.length === 0) throw new RangeError("compile options: devices must name at least one device");
+  const bad = devices.find((id) => !Number.isInteger(id) || id < 0);
+  if (bad !== undefined) throw new RangeError(`compile options: device ids must be non-negative integers, got ${bad}`);
+  if (new Set(devices).size !== devices.length) throw new RangeError(`compile options: devices [${devices.join(", ")}] repeat a device`);
+  const buildOptions: Record<string, unknown> = {
+    device_ordinal: -1,
+    num_replicas: 1,
+    num_partitions: devices.length,
+    device_assignment: {
+      replica_count: 1,
+      computation_count: devices.length,
+      computation_devices: devices.map((id) => ({ replica_device_ids: [id] })),
+    },
+  };
+  if (devices.length > 1) buildOptions.use_spmd_partitioning = true;
   const message: Record<string, unknown> = {
     executable_build_options: buildOptions,
-    compile_portable_executable: numDevices === 1,
+    compile_portable_executable: false,
+    profile_version: NO_PROFILE_VERSION,
   };
   if (options.overrides !== undefined) {
     message.env_option_overrides = Object.fromEntries(

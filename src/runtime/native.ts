@@ -27,6 +27,9 @@ export interface NativeClient {
   readonly platformVersion: string;
   readonly processIndex: number;
   readonly disposed: boolean;
+  /** True once the PJRT client itself was destroyed: after dispose() and the last of its buffers and
+   * executables, or at process exit. */
+  readonly destroyed: boolean;
   devices(): NativeDevice[];
   addressableDevices(): NativeDevice[];
   compile(mlirText: string, compileOptions: Uint8Array): Promise<NativeExecutable>;
@@ -53,9 +56,12 @@ export interface NativeExecutable {
   readonly outputDims: number[][] | undefined;
   readonly fingerprint: string | undefined;
   readonly generatedCodeSize: number | undefined;
+  /** Ids of the devices the executable was compiled for (its device assignment), as the plugin reports them. */
+  readonly addressableDeviceIds: number[];
   readonly disposed: boolean;
-  /** `donate[i]` gives argument i up: its Buffer turns "donated" at once. */
-  execute(args: readonly NativeBuffer[], donate: readonly boolean[], device: NativeDevice): Promise<NativeBuffer[]>;
+  /** Runs on the device the executable was compiled for. `donate[i]` gives argument i up: its Buffer turns
+   * "donated" at once. */
+  execute(args: readonly NativeBuffer[], donate: readonly boolean[]): Promise<NativeBuffer[]>;
   dispose(): void;
 }
 
@@ -76,6 +82,9 @@ export interface NativeAddon {
   liveExecutables(): number;
   /** dlopen(path, RTLD_NOW | RTLD_GLOBAL), kept open for the process; throws with the loader's reason. */
   preloadLibrary(path: string): void;
+  /** Destroys every client still alive (after the execution running and the compiles in flight finish); the
+   * process-exit path. Idempotent; clients, buffers and executables are unusable afterwards. */
+  shutdown(): void;
 }
 
 /** The package root: the nearest directory above this file with a package.json (works from src/ and dist/src/). */
@@ -105,7 +114,12 @@ export function loadAddon(): NativeAddon {
     throw new Error(`the native addon is not built (${path} is missing): run npm run build:native`);
   }
   const require = createRequire(import.meta.url);
-  addon = require(path) as NativeAddon;
+  const loaded = require(path) as NativeAddon;
+  // Plugins may hang or crash in their own static destructors when a client outlives the process (libtpu), so
+  // every client is destroyed on the way out, as JAX does at interpreter exit. "exit" comes for a natural end,
+  // process.exit() and an uncaught exception; the addon's environment cleanup hook covers worker threads.
+  process.once("exit", () => loaded.shutdown());
+  addon = loaded;
   return addon;
 }
 

@@ -47,7 +47,7 @@ export interface BackendOptions {
    * Integers go as int64, other numbers as float; wrap as {float: 1} to force a float. */
   clientOptions?: Record<string, ClientOptionValue>;
   /** Extra compile options (XLA flags as env_option_overrides). */
-  compileOptions?: Omit<CompileOptions, "numDevices">;
+  compileOptions?: Omit<CompileOptions, "devices">;
 }
 
 // Options that XLA's plugins read as floats even when the value is whole.
@@ -139,7 +139,7 @@ export class PjrtExecutable implements BackendExecutable {
     const flags = args.map((_, index) => donate[index] === true);
     let outputs: NativeBuffer[];
     try {
-      outputs = await this.native.execute(natives, flags, this.backend.device);
+      outputs = await this.native.execute(natives, flags);
     } catch (error) {
       throw this.backend.wrapError(error, "execute");
     }
@@ -163,6 +163,15 @@ export class PjrtExecutable implements BackendExecutable {
 
 // libtpu allows one client per process (and one process per TPU host, through its lock file).
 let openTpuBackend: PjrtBackend | undefined;
+// The client of the last backend of each kind disposed. It lives on while arrays or executables made on it do;
+// libtpu (and any plugin that allows one client per process) creates a new one only once it is destroyed.
+const disposedClients = new Map<PjrtDeviceKind, NativeClient>();
+
+function lingeringClient(kind: PjrtDeviceKind): string | undefined {
+  const previous = disposedClients.get(kind);
+  if (previous === undefined || previous.destroyed) return undefined;
+  return `the previous ${kind} client is still alive: arrays or executables made on it were not disposed`;
+}
 
 export class PjrtBackend implements Backend {
   readonly platformName: string;
@@ -193,7 +202,8 @@ export class PjrtBackend implements Backend {
       `${kind}: ${plugin.path} (PJRT C API ${major}.${minor}; ${describeVersions(this.stablehloVersion)}; ` +
       `platform ${client.platformName} ${client.platformVersion}; device ${device.kind}, ` +
       `${client.addressableDevices().length} addressable)`;
-    this.compileOptions = encodeCompileOptions({ ...options.compileOptions, numDevices: 1 });
+    // Compiled for this device (a device assignment), so executions run there without execute_device.
+    this.compileOptions = encodeCompileOptions({ ...options.compileOptions, devices: [device.id] });
   }
 
   get disposed(): boolean {
@@ -250,6 +260,7 @@ export class PjrtBackend implements Backend {
     if (this.disposedFlag) return;
     this.disposedFlag = true;
     if (openTpuBackend === this) openTpuBackend = undefined;
+    disposedClients.set(this.kind, this.client);
     this.client.dispose();  // the native client lives on until its last buffer and executable are gone
   }
 
@@ -344,6 +355,10 @@ export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}):
   if (kind === "tpu" && openTpuBackend !== undefined) {
     throw new Error("a TPU backend is already open in this process: reuse it (libtpu allows one client per process, one process per TPU host)");
   }
+  const lingering = lingeringClient(kind);
+  if (kind === "tpu" && lingering !== undefined) {
+    throw new Error(`${lingering}, and libtpu allows one client per process; dispose them (closeDevices() frees the compiled programs) before reopening the TPU`);
+  }
   if (location.warning !== undefined) console.warn(`${kind}: ${location.warning}; using ${location.path} (${location.source})`);
   const addon = loadAddon();
   const setup = prepareEnvironment(kind, addon);
@@ -362,11 +377,13 @@ export function openBackend(kind: PjrtDeviceKind, options: BackendOptions = {}):
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const hint =
-      kind === "tpu"
-        ? " (is another process using the TPU? libtpu holds /tmp/libtpu_lockfile)"
-        : setup.problems.length > 0
-          ? ` (${setup.problems.join("; ")})`
-          : "";
+      lingering !== undefined
+        ? ` (${lingering})`
+        : kind === "tpu"
+          ? " (is another process using the TPU? libtpu holds /tmp/libtpu_lockfile)"
+          : setup.problems.length > 0
+            ? ` (${setup.problems.join("; ")})`
+            : "";
     throw new Error(`${kind}: creating the PJRT client failed: ${message}${hint}`, { cause: error });
   }
   let backend: PjrtBackend;

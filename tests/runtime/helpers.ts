@@ -1,8 +1,15 @@
 // Shared by the runtime tests: one CPU backend per test file, a leak check when the file ends.
 import { afterAll, expect } from "vitest";
 import { type PjrtBackend, liveBuffers, liveExecutables, openBackend } from "../../src/runtime/pjrt.js";
+import { mainModule } from "./helpers_module.js";
 
-export const SINGLE_DEVICE_OPTIONS_HEX = "1a0f08ffffffffffffffffff01200128012001";
+export { mainModule };
+
+/** CompileOptionsProto for a program on device 0: build options {device_ordinal -1, num_replicas 1, num_partitions 1,
+ * device_assignment {replica_count 1, computation_count 1, computation_devices [{replica_device_ids [0]}]}} and
+ * profile_version -1, encoded by hand from the field numbers (issue 10.1). */
+export const SINGLE_DEVICE_OPTIONS_HEX =
+  "1a1a" + "08ffffffffffffffffff01" + "2001" + "2801" + "4a09" + "0801" + "1001" + "1a03" + "0a0100" + "28ffffffffffffffffff01";
 
 /** Opens the CPU backend for this test file and, after its tests, checks that every buffer and executable made on
  * it was freed (before closing it, so the check sees what the tests left), then closes it. */
@@ -17,18 +24,6 @@ export function useCpuBackend(): () => PjrtBackend {
     backend ??= openBackend("cpu");
     return backend;
   };
-}
-
-/** A module with one function @main, in the generic syntax hlo/ emits. */
-export function mainModule(signature: string, body: string[]): string {
-  return [
-    "module attributes {mhlo.num_partitions = 1 : i32, mhlo.num_replicas = 1 : i32} {",
-    `  func.func @main${signature} {`,
-    ...body.map((line) => `    ${line}`),
-    "  }",
-    "}",
-    "",
-  ].join("\n");
 }
 
 /** f32[n,n] binary elementwise op: (%a, %b) -> %0. */

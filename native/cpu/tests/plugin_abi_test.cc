@@ -1,5 +1,5 @@
 // cpu_plugin_abi_test PLUGIN: checks our CPU plugin at the C ABI, for what the addon never exercises:
-// strided host buffers, size queries, host layouts, events, deletion, old struct sizes. Prints "ok NAME" or
+// strided host buffers, size queries, host layouts, events, deletion, old struct sizes, portable executables. Prints "ok NAME" or
 // "FAIL NAME: why" per check and exits 1 if any failed. Run by tests/runtime/plugin_abi.test.ts.
 #include <cstdio>
 #include <cstring>
@@ -61,6 +61,135 @@ std::vector<float> download(PJRT_Buffer* buffer, PJRT_Buffer_MemoryLayout* layou
   *error = outcome(api->PJRT_Event_Await(&await_args));
   destroy_event(args.event);
   return data;
+}
+
+// Serialized CompileOptionsProto variants, made with the project's encoder (src/runtime/compile_options.ts) or
+// by hand from the same field numbers: one replica, one partition, and
+const std::string kAssignedTo0(  // device_assignment [[0]], profile_version -1: what the addon sends
+    "\x1a\x1a\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x20\x01\x28\x01\x4a\x09\x08\x01\x10\x01\x1a\x03\x0a\x01\x00"
+    "\x28\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 39);
+const std::string kAssignedTo3(  // device_assignment [[3]]
+    "\x1a\x1a\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x20\x01\x28\x01\x4a\x09\x08\x01\x10\x01\x1a\x03\x0a\x01\x03", 28);
+const std::string kPortable(  // compile_portable_executable, no assignment
+    "\x1a\x0f\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x20\x01\x28\x01\x20\x01", 19);
+const std::string kPortableAndAssigned = kAssignedTo0 + std::string("\x20\x01", 2);  // both: contradictory
+const std::string kUnassigned(  // neither: XLA's default assignment (the first device)
+    "\x1a\x0f\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x20\x01\x28\x01", 17);
+
+const char kNegate[] =
+    "module {\n"
+    "  func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {\n"
+    "    %0 = \"stablehlo.negate\"(%a) : (tensor<2xf32>) -> tensor<2xf32>\n"
+    "    \"func.return\"(%0) : (tensor<2xf32>) -> ()\n"
+    "  }\n"
+    "}\n";
+
+PJRT_LoadedExecutable* compile(PJRT_Client* client, const std::string& options, std::pair<int, std::string>* error,
+                               const std::string& code = kNegate, const std::string& format = "mlir") {
+  PJRT_Program program = make<PJRT_Program>();
+  program.code = const_cast<char*>(code.data());
+  program.code_size = code.size();
+  program.format = format.data();
+  program.format_size = format.size();
+  auto args = make<PJRT_Client_Compile_Args>();
+  args.client = client;
+  args.program = &program;
+  args.compile_options = options.data();
+  args.compile_options_size = options.size();
+  *error = outcome(api->PJRT_Client_Compile(&args));
+  return error->first == 0 ? args.executable : nullptr;
+}
+
+void destroy_executable(PJRT_LoadedExecutable* executable) {
+  if (executable == nullptr) return;
+  auto args = make<PJRT_LoadedExecutable_Destroy_Args>();
+  args.executable = executable;
+  outcome(api->PJRT_LoadedExecutable_Destroy(&args));
+}
+
+// Runs `executable` on `input` with `execute_device`; returns the output (the caller destroys it) or null.
+PJRT_Buffer* execute(PJRT_LoadedExecutable* executable, PJRT_Buffer* input, PJRT_Device* execute_device,
+                     std::pair<int, std::string>* error) {
+  PJRT_Buffer* output = nullptr;
+  PJRT_Buffer* const* argument_list = &input;
+  PJRT_Buffer** output_list = &output;
+  auto options = make<PJRT_ExecuteOptions>();
+  auto args = make<PJRT_LoadedExecutable_Execute_Args>();
+  args.executable = executable;
+  args.options = &options;
+  args.argument_lists = &argument_list;
+  args.num_devices = 1;
+  args.num_args = 1;
+  args.output_lists = &output_list;
+  args.execute_device = execute_device;
+  *error = outcome(api->PJRT_LoadedExecutable_Execute(&args));
+  return output;
+}
+
+bool contains(const std::string& text, const char* part) { return text.find(part) != std::string::npos; }
+
+// Device assignments and execute_device: an executable compiled for a device runs there with execute_device null;
+// a portable one runs only with execute_device; the mismatches are errors naming the executable and the devices.
+void check_device_assignment(PJRT_Client* client) {
+  auto devices = make<PJRT_Client_AddressableDevices_Args>();
+  devices.client = client;
+  outcome(api->PJRT_Client_AddressableDevices(&devices));
+  PJRT_Device* device = devices.addressable_devices[0];
+  const float data[2] = {1, -2};
+  std::pair<int, std::string> error;
+  PJRT_Buffer* input = upload(client, data, PJRT_Buffer_Type_F32, {2}, nullptr, &error);
+
+  PJRT_LoadedExecutable* assigned = compile(client, kAssignedTo0, &error);
+  expect(assigned != nullptr, "an executable compiles with device_assignment [[0]] and profile_version -1", error.second);
+  if (assigned != nullptr) {
+    auto addressable = make<PJRT_LoadedExecutable_AddressableDevices_Args>();
+    addressable.executable = assigned;
+    outcome(api->PJRT_LoadedExecutable_AddressableDevices(&addressable));
+    expect(addressable.num_addressable_devices == 1 && addressable.addressable_devices[0] == device,
+           "an assigned executable's addressable device is the assigned one");
+    PJRT_Buffer* output = execute(assigned, input, nullptr, &error);
+    std::vector<float> back = output ? download(output, nullptr, &error) : std::vector<float>{};
+    expect(back == std::vector<float>({-1, 2}), "an assigned executable runs with execute_device null", error.second);
+    destroy_buffer(output);
+    output = execute(assigned, input, device, &error);
+    expect(output == nullptr && error.first == PJRT_Error_Code_INVALID_ARGUMENT && contains(error.second, "'main'") &&
+               contains(error.second, "compiled for device 0") && contains(error.second, "not as a portable executable"),
+           "an assigned executable refuses execute_device, naming the executable and the device", error.second);
+    destroy_buffer(output);
+  }
+  destroy_executable(assigned);
+
+  PJRT_LoadedExecutable* portable = compile(client, kPortable, &error);
+  expect(portable != nullptr, "a portable executable compiles", error.second);
+  if (portable != nullptr) {
+    PJRT_Buffer* output = execute(portable, input, device, &error);
+    std::vector<float> back = output ? download(output, nullptr, &error) : std::vector<float>{};
+    expect(back == std::vector<float>({-1, 2}), "a portable executable runs with execute_device", error.second);
+    destroy_buffer(output);
+    output = execute(portable, input, nullptr, &error);
+    expect(output == nullptr && error.first == PJRT_Error_Code_INVALID_ARGUMENT && contains(error.second, "'main'") &&
+               contains(error.second, "compiled portable") && contains(error.second, "execute_device is null") &&
+               contains(error.second, "[0]"),
+           "a portable executable refuses a null execute_device, naming the executable and the devices", error.second);
+    destroy_buffer(output);
+  }
+  destroy_executable(portable);
+
+  PJRT_LoadedExecutable* unassigned = compile(client, kUnassigned, &error);
+  PJRT_Buffer* output = unassigned ? execute(unassigned, input, nullptr, &error) : nullptr;
+  expect(output != nullptr, "options without an assignment take the default one (the first device)", error.second);
+  destroy_buffer(output);
+  destroy_executable(unassigned);
+
+  destroy_executable(compile(client, kAssignedTo3, &error));
+  expect(error.first == PJRT_Error_Code_INVALID_ARGUMENT && contains(error.second, "device 3") &&
+             contains(error.second, "devices are [0]"),
+         "an assignment to a device the client lacks is refused, naming it", error.second);
+  destroy_executable(compile(client, kPortableAndAssigned, &error));
+  expect(error.first == PJRT_Error_Code_INVALID_ARGUMENT && contains(error.second, "portable") &&
+             contains(error.second, "[[0]]"),
+         "a portable executable with a device assignment is refused", error.second);
+  destroy_buffer(input);
 }
 
 int on_ready_calls = 0;
@@ -180,18 +309,12 @@ int main(int argc, char** argv) {
   upload(client, doubles, PJRT_Buffer_Type_F64, {1}, nullptr, &error);
   expect(error.first == PJRT_Error_Code_INVALID_ARGUMENT && error.second.find("element type 12") != std::string::npos,
          "an unsupported element type is rejected", error.second);
-  PJRT_Program program = make<PJRT_Program>();
-  char code[] = "HloModule m";
-  program.code = code;
-  program.code_size = sizeof(code) - 1;
-  program.format = "hlo";
-  program.format_size = 3;
-  auto compile = make<PJRT_Client_Compile_Args>();
-  compile.client = client;
-  compile.program = &program;
-  auto compile_error = outcome(api->PJRT_Client_Compile(&compile));
+  std::pair<int, std::string> compile_error;
+  destroy_executable(compile(client, kAssignedTo0, &compile_error, "HloModule m", "hlo"));
   expect(compile_error.first == PJRT_Error_Code_INVALID_ARGUMENT && compile_error.second.find("'hlo'") != std::string::npos,
          "format hlo is rejected by name", compile_error.second);
+
+  check_device_assignment(client);
 
   auto destroy = make<PJRT_Client_Destroy_Args>();
   destroy.client = client;

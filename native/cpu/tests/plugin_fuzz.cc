@@ -138,7 +138,10 @@ int download(PJRT_Buffer* buffer, std::string* message) {
 
 // Compiles `text` and, when that succeeds, runs it. Returns the answer line.
 std::string run_case(Session& session, std::string text, std::string* message) {
-  static const char kCompileOptions[] = "\x1a\x0f\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x20\x01\x28\x01\x20\x01";
+  // What the addon sends (src/runtime/compile_options.ts): device_assignment [[0]], profile_version -1.
+  static const char kCompileOptions[] =
+      "\x1a\x1a\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x20\x01\x28\x01\x4a\x09\x08\x01\x10\x01\x1a\x03\x0a\x01\x00"
+      "\x28\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01";
   PJRT_Program program = make<PJRT_Program>();
   program.code = text.data();
   program.code_size = text.size();
@@ -226,6 +229,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   session.client = create.client;
+  struct DestroyClient {  // on every way out, as a PJRT client must be
+    PJRT_Client* client;
+    ~DestroyClient() {
+      auto args = make<PJRT_Client_Destroy_Args>();
+      args.client = client;
+      std::string ignored;
+      outcome(api->PJRT_Client_Destroy(&args), &ignored);
+    }
+  } destroy_client{session.client};
   devices.client = session.client;
   if (outcome(api->PJRT_Client_AddressableDevices(&devices)) != 0 || devices.num_addressable_devices == 0) {
     std::fprintf(stderr, "the client has no addressable device\n");
