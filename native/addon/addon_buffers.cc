@@ -88,8 +88,9 @@ Napi::Value BufferWrap::to_host(const Napi::CallbackInfo& info) {
   size_t size = array.ByteLength();
   auto reference = std::make_shared<Napi::Reference<Napi::TypedArray>>(Napi::Persistent(array));
   auto work = [buffer, destination, size, row_major_layout, reference] {
-    buffer->to_host(destination, size, row_major_layout);
-    return DispatchQueue::Completion([reference](Napi::Env) -> Napi::Value { return reference->Value(); });
+    std::shared_ptr<Event> copied = buffer->to_host(destination, size, row_major_layout);
+    return DispatchQueue::Result{[reference](Napi::Env) -> Napi::Value { return reference->Value(); }, std::move(copied),
+                                 "device-to-host transfer"};
   };
   return DispatchQueue::of(env, &buffer->client()->plugin()).submit(env, std::move(work));
 }
@@ -168,9 +169,11 @@ Napi::Value ExecutableWrap::generated_code_size(const Napi::CallbackInfo& info) 
   return Napi::Number::New(info.Env(), static_cast<double>(size));
 }
 
-// execute(args: Buffer[], donate: boolean[], device: Device): Promise<Buffer[]>
-// A donated argument's JS Buffer is marked donated at once; if the launch fails before the plugin took the
-// buffer, it becomes live again.
+// execute(args: Buffer[], donate: boolean[], device: Device): {outputs: Buffer[], done: Promise<void>}
+// Returns at launch: the outputs may still be computing; `done` settles when the device finished, rejecting
+// with the error of a run that failed there (which reading an output reports too). A donated argument's JS
+// Buffer is marked donated at once; if the launch is refused before the plugin took the buffer, it becomes live
+// again.
 Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsArray()) {
@@ -206,39 +209,40 @@ Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
     }
   }
 
-  auto donated = std::make_shared<std::vector<std::pair<Napi::ObjectReference, std::shared_ptr<Buffer>>>>();
+  std::vector<std::pair<BufferWrap*, std::shared_ptr<Buffer>>> donated;
   for (uint32_t i = 0; i < count; ++i) {
-    if (donate[i]) donated->emplace_back(Napi::Persistent(js_args.Get(i).As<Napi::Object>()), wraps[i]->donate());
+    if (donate[i]) donated.emplace_back(wraps[i], wraps[i]->donate());
   }
   std::vector<PJRT_Buffer*> raw(count);
   for (uint32_t i = 0; i < count; ++i) raw[i] = handles[i]->get();
   PJRT_Device* pjrt_device = device->device();
 
-  return DispatchQueue::of(env, &device->client()->plugin()).submit(
-      env,
-      [executable, pjrt_device, raw, donate, handles] {
-        std::vector<std::unique_ptr<Buffer>> outputs = executable->execute(pjrt_device, raw, donate);
-        auto shared = std::make_shared<std::vector<std::shared_ptr<Buffer>>>();
-        for (auto& output : outputs) shared->push_back(std::move(output));
-        return DispatchQueue::Completion([shared](Napi::Env env) -> Napi::Value {
-          Napi::Array result = Napi::Array::New(env, shared->size());
-          for (size_t k = 0; k < shared->size(); ++k) {
-            result.Set(static_cast<uint32_t>(k), BufferWrap::wrap(env, (*shared)[k]));
-          }
-          return result;
-        });
-      },
-      [donated](Napi::Env env) {
-        for (auto& [object, buffer] : *donated) {
-          bool taken = true;
-          try {
-            taken = buffer->is_deleted();
-          } catch (const PjrtError&) {
-          }
-          if (!taken) BufferWrap::Unwrap(object.Value())->restore(buffer);
-        }
-        (void)env;
-      });
+  // Launched here, on the JS thread: the plugin only queues the work, so the outputs exist before they are
+  // computed and the next call can take them at once.
+  LoadedExecutable::Execution execution;
+  try {
+    execution = executable->execute(pjrt_device, raw, donate);
+  } catch (const PjrtError& error) {
+    for (auto& [wrap, buffer] : donated) {
+      bool taken = true;
+      try {
+        taken = buffer->is_deleted();
+      } catch (const PjrtError&) {
+      }
+      if (!taken) wrap->restore(buffer);
+    }
+    throw make_js_error(env, error.code(), error.what());
+  }
+  Napi::Array outputs = Napi::Array::New(env, execution.outputs.size());
+  for (size_t k = 0; k < execution.outputs.size(); ++k) {
+    outputs.Set(static_cast<uint32_t>(k), BufferWrap::wrap(env, std::shared_ptr<Buffer>(std::move(execution.outputs[k]))));
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("outputs", outputs);
+  result.Set("done", DispatchQueue::of(env, &device->client()->plugin())
+                         .when_ready(env, execution.done, [](Napi::Env env) -> Napi::Value { return env.Undefined(); },
+                                     "execution of " + executable->name()));
+  return result;
 }
 
 Napi::Value ExecutableWrap::dispose(const Napi::CallbackInfo& info) {

@@ -54,9 +54,16 @@ export interface NativeExecutable {
   readonly fingerprint: string | undefined;
   readonly generatedCodeSize: number | undefined;
   readonly disposed: boolean;
-  /** `donate[i]` gives argument i up: its Buffer turns "donated" at once. */
-  execute(args: readonly NativeBuffer[], donate: readonly boolean[], device: NativeDevice): Promise<NativeBuffer[]>;
+  /** Launches and returns at once: the outputs may still be computing. `donate[i]` gives argument i up: its
+   * Buffer turns "donated" at once. Throws when the launch is refused. */
+  execute(args: readonly NativeBuffer[], donate: readonly boolean[], device: NativeDevice): NativeExecution;
   dispose(): void;
+}
+
+export interface NativeExecution {
+  outputs: NativeBuffer[];
+  /** Settles when the device finished the execution; rejects with the error of a run that failed there. */
+  done: Promise<void>;
 }
 
 export interface NativeBuffer {

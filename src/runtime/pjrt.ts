@@ -9,6 +9,7 @@ import { type CompileOptions, encodeCompileOptions } from "./compile_options.js"
 import {
   type CreateOption,
   type NativeBuffer,
+  type NativeExecution,
   type NativeClient,
   type NativeDevice,
   type NativeError,
@@ -65,14 +66,22 @@ function toCreateOptions(options: Record<string, ClientOptionValue> = {}): Creat
 /** Frees what a GC'd wrapper still held; dispose() unregisters, so this only runs for forgotten objects. */
 const finalizer = new FinalizationRegistry<{ dispose(): void }>((native) => native.dispose());
 
+const READY: Promise<void> = Promise.resolve();
+
 export class PjrtBuffer implements BackendBuffer {
   constructor(
     readonly backend: PjrtBackend,
     readonly native: NativeBuffer,
     readonly dtype: DType,
     readonly shape: readonly number[],
+    /** Settles when the execution producing the buffer finished (uploads are done when the buffer exists). */
+    private readonly computed: Promise<void> = READY,
   ) {
     finalizer.register(this, native, this);
+  }
+
+  ready(): Promise<void> {
+    return this.computed;
   }
 
   get disposed(): boolean {
@@ -95,8 +104,11 @@ export class PjrtBuffer implements BackendBuffer {
 
   async toHost(): Promise<HostData> {
     this.assertLive("toHost");
-    const data = await this.native.toHost(this.backend.platformName === "tpu");
-    return data as HostData;
+    try {
+      return (await this.native.toHost(this.backend.platformName === "tpu")) as HostData;
+    } catch (error) {
+      throw this.backend.wrapError(error, "toHost");
+    }
   }
 
   dispose(): void {
@@ -136,14 +148,19 @@ export class PjrtExecutable implements BackendExecutable {
       return arg.native;
     });
     const flags = args.map((_, index) => donate[index] === true);
-    let outputs: NativeBuffer[];
+    let execution: NativeExecution;
     try {
-      outputs = await this.native.execute(natives, flags, this.backend.device);
+      execution = this.native.execute(natives, flags, this.backend.device);
     } catch (error) {
       throw this.backend.wrapError(error, "execute");
     }
+    const { outputs } = execution;
+    const done = execution.done.catch((error: unknown) => {
+      throw this.backend.wrapError(error, "execute");
+    });
+    done.catch(() => {});  // reported by the outputs' ready() and toHost()
     try {
-      return outputs.map((output, index) => this.backend.wrapBuffer(output, `output ${index}`));
+      return outputs.map((output, index) => this.backend.wrapBuffer(output, `output ${index}`, done));
     } catch (error) {
       for (const output of outputs) output.dispose();  // idempotent; wrapped ones included
       throw error;
@@ -249,13 +266,13 @@ export class PjrtBackend implements Backend {
   }
 
   /** @internal */
-  wrapBuffer(native: NativeBuffer, what: string): PjrtBuffer {
+  wrapBuffer(native: NativeBuffer, what: string, computed?: Promise<void>): PjrtBuffer {
     const dtype = DTYPE_OF_PJRT_TYPE.get(native.type);
     if (dtype === undefined) {
       native.dispose();
       throw new TypeError(`${what} has PJRT element type ${native.type}, which grpo-xla has no dtype for`);
     }
-    return new PjrtBuffer(this, native, dtype, native.dims);
+    return new PjrtBuffer(this, native, dtype, native.dims, computed);
   }
 
   /** @internal Adds the device kind to a native error, keeping its PJRT code. */
