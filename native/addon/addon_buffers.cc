@@ -86,13 +86,14 @@ Napi::Value BufferWrap::to_host(const Napi::CallbackInfo& info) {
   Napi::TypedArray array = new_typed_array(env, type_, count);
   void* destination = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   size_t size = array.ByteLength();
+  // Started here, on the JS thread, so that it is ordered with the executions launched before and after it (a
+  // later one may donate this buffer); the plugin copies once the buffer is computed, and the promise settles
+  // from the copy's event.
+  std::shared_ptr<Event> copied = js_call(env, [&] { return buffer->to_host(destination, size, row_major_layout); });
   auto reference = std::make_shared<Napi::Reference<Napi::TypedArray>>(Napi::Persistent(array));
-  auto work = [buffer, destination, size, row_major_layout, reference] {
-    std::shared_ptr<Event> copied = buffer->to_host(destination, size, row_major_layout);
-    return DispatchQueue::Result{[reference](Napi::Env) -> Napi::Value { return reference->Value(); }, std::move(copied),
-                                 "device-to-host transfer"};
-  };
-  return DispatchQueue::of(env, &buffer->client()->plugin()).submit(env, std::move(work));
+  return DispatchQueue::of(env, &buffer->client()->plugin())
+      .when_ready(env, std::move(copied), [reference](Napi::Env) -> Napi::Value { return reference->Value(); },
+                  "device-to-host transfer");
 }
 
 Napi::Value BufferWrap::dispose(const Napi::CallbackInfo& info) {

@@ -1,10 +1,11 @@
-// One dispatch thread per plugin: transfers start there in submission order, and their promises settle on the
-// JS thread through a thread-safe function. Why not libuv's pool: consecutive calls would land on different
-// pool threads, and a plugin that copies on the calling thread is best kept off the JS thread and on one warm
-// thread. The dispatch thread never waits for the device: work that returns a pending event settles from the
-// event's PJRT_Event_OnReady callback (a plugin thread), so a read waiting for a long execution does not hold up
-// the uploads queued behind it. Executions do not pass through here: they are launched on the JS thread and
-// their completion settles through when_ready().
+// One dispatch thread per plugin for uploads, and the thread-safe function through which every promise about
+// device work settles on the JS thread. Uploads start on the dispatch thread in submission order: a plugin may
+// copy the host data during the call (ours does), which must not block the JS thread; why not libuv's pool:
+// consecutive calls would land on different pool threads. The dispatch thread never waits for the device: work
+// that returns a pending event settles from the event's PJRT_Event_OnReady callback (a plugin thread).
+// Executions and reads to host do not pass through the thread: they start on the JS thread, where they are
+// ordered with each other (a read before a later execution that donates the buffer), and settle through
+// when_ready().
 #pragma once
 
 #include <napi.h>

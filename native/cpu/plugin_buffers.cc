@@ -1,5 +1,5 @@
 // Buffers of our CPU PJRT plugin: host-to-device (always a copy, done before the call returns; byte strides
-// honoured), device-to-host (when the value is computed), shape queries, delete/destroy. Device memory is an
+// honoured), device-to-host (a job on the client's worker), shape queries, delete/destroy. Device memory is an
 // engine Storage block, shared with the engine's tensors; an execution's outputs get theirs when it finishes.
 #include <cstring>
 #include <string>
@@ -249,8 +249,10 @@ PJRT_Error* Buffer_ToHostBuffer(PJRT_Buffer_ToHostBuffer_Args* args) {
                         std::string(function) + ": dst_size " + std::to_string(args->dst_size) + " is smaller than the " +
                             std::to_string(bytes) + " bytes of " + type.to_string());
     }
-    // The copy waits for the value: at once when it is computed, else on the worker as soon as the execution
-    // computing it finishes (before the next one starts). A failed execution's error reaches the reader.
+    // The copy is a job on the client's worker, as a device's transfers are stream operations: it runs after
+    // the executions launched before it (the one computing this value among them) and before those launched
+    // after it (one donating this buffer, say), and the caller's thread never copies. A failed execution's
+    // error reaches the reader.
     std::shared_ptr<BufferValue> value = live_value(args->src, function);
     std::shared_ptr<Storage> computed;  // taken now: a donation launched after this call must not take it
     {
@@ -259,7 +261,8 @@ PJRT_Error* Buffer_ToHostBuffer(PJRT_Buffer_ToHostBuffer_Args* args) {
     }
     auto copied = std::make_shared<EventState>();
     void* destination = args->dst;
-    value->ready->on_ready([value, computed, copied, destination, bytes, function] {
+    args->src->device->client->queue->submit([value, computed, copied, destination, bytes, function] {
+      value->ready->wait();  // already complete: its execution was queued before this job
       std::shared_ptr<Storage> storage = computed;
       if (storage == nullptr && value->ready->code() == PJRT_Error_Code_OK) {
         std::lock_guard<std::mutex> lock(buffer_state_mutex());
