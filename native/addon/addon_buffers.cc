@@ -242,7 +242,7 @@ Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
   result.Set("outputs", outputs);
   result.Set("done", DispatchQueue::of(env, &device->client()->plugin())
                          .when_ready(env, execution.done, [](Napi::Env env) -> Napi::Value { return env.Undefined(); },
-                                     "execution of " + executable->name()));
+                                     "execution"));
   return result;
 }
 

@@ -107,7 +107,12 @@ export class PjrtBuffer implements BackendBuffer {
     try {
       return (await this.native.toHost(this.backend.platformName === "tpu")) as HostData;
     } catch (error) {
-      throw this.backend.wrapError(error, "toHost");
+      // A run that failed on the device says which program it was; the transfer's own error does not.
+      const failure = await this.computed.then(
+        () => undefined,
+        (cause: unknown) => cause,
+      );
+      throw failure ?? this.backend.wrapError(error, "toHost");
     }
   }
 
@@ -125,6 +130,8 @@ export class PjrtExecutable implements BackendExecutable {
   constructor(
     readonly backend: PjrtBackend,
     readonly native: NativeExecutable,
+    /** The program's name in errors: the module's leading `// name` comment (hlo/ writes one), else the plugin's. */
+    readonly name: string = native.name,
   ) {
     finalizer.register(this, native, this);
   }
@@ -155,8 +162,17 @@ export class PjrtExecutable implements BackendExecutable {
       throw this.backend.wrapError(error, "execute");
     }
     const { outputs } = execution;
-    const done = execution.done.catch((error: unknown) => {
-      throw this.backend.wrapError(error, "execute");
+    const inputs = args as readonly PjrtBuffer[];
+    const done = execution.done.catch(async (error: unknown) => {
+      // A failed input failed this run too: name the program that failed first.
+      for (const [index, input] of inputs.entries()) {
+        const upstream = await input.ready().then(
+          () => undefined,
+          (cause: unknown) => cause,
+        );
+        if (upstream !== undefined) throw this.backend.wrapError(upstream, `execute ${this.name}: argument ${index} was not computed`);
+      }
+      throw this.backend.wrapError(error, `execute ${this.name}`);
     });
     done.catch(() => {});  // reported by the outputs' ready() and toHost()
     try {
@@ -211,7 +227,8 @@ export class PjrtBackend implements Backend {
   async compile(mlirText: string): Promise<PjrtExecutable> {
     this.assertOpen("compile");
     try {
-      return new PjrtExecutable(this, await this.client.compile(mlirText, this.compileOptions));
+      const name = /^\/\/ (.+)\n/.exec(mlirText)?.[1];
+      return new PjrtExecutable(this, await this.client.compile(mlirText, this.compileOptions), name);
     } catch (error) {
       throw this.wrapError(error, "compile");
     }
