@@ -220,20 +220,21 @@ Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
 
   // Launched here, on the JS thread: the plugin only queues the work, so the outputs exist before they are
   // computed and the next call can take them at once.
-  LoadedExecutable::Execution execution;
-  try {
-    execution = executable->execute(pjrt_device, raw, donate);
-  } catch (const PjrtError& error) {
-    for (auto& [wrap, buffer] : donated) {
-      bool taken = true;
-      try {
-        taken = buffer->is_deleted();
-      } catch (const PjrtError&) {
+  LoadedExecutable::Execution execution = js_call(env, [&] {
+    try {
+      return executable->execute(pjrt_device, raw, donate);
+    } catch (...) {
+      for (auto& [wrap, buffer] : donated) {
+        bool taken = true;
+        try {
+          taken = buffer->is_deleted();
+        } catch (const PjrtError&) {
+        }
+        if (!taken) wrap->restore(buffer);
       }
-      if (!taken) wrap->restore(buffer);
+      throw;
     }
-    throw make_js_error(env, error.code(), error.what());
-  }
+  });
   Napi::Array outputs = Napi::Array::New(env, execution.outputs.size());
   for (size_t k = 0; k < execution.outputs.size(); ++k) {
     outputs.Set(static_cast<uint32_t>(k), BufferWrap::wrap(env, std::shared_ptr<Buffer>(std::move(execution.outputs[k]))));

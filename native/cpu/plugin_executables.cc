@@ -385,7 +385,8 @@ PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
       args->output_lists[0][k] = new_buffer(results[k], std::move(value), &client->device);
     }
     if (args->device_complete_events != nullptr) args->device_complete_events[0] = new_event(launch->done);
-    client->queue->submit([launch] { run_launch(*launch); });
+    // Handed over whole: the worker is its last owner and frees it.
+    client->queue->submit([launch = std::move(launch)] { run_launch(*launch); });
     return static_cast<PJRT_Error*>(nullptr);
   });
 }

@@ -204,7 +204,9 @@ void check_async(PJRT_Client* client) {
   float second_values[4] = {};
   PJRT_Event* read = start_read(second, second_values);
   expect(await_event(first_done).first == 0 && is_ready(first_done), "Event_Await blocks until the run finished");
-  expect(await_event(read).first == 0 && second_values[0] == 21 && second_values[3] == 84,
+  // Awaited before the check: its arguments (the detail string too) may be evaluated in any order.
+  bool read_ok = await_event(read).first == 0;
+  expect(read_ok && second_values[0] == 21 && second_values[3] == 84,
          "a chain of executions with a pending input computes x + 2y", std::to_string(second_values[0]));
   expect(wait_for(seen) && seen.thread != std::this_thread::get_id() && seen.error.first == 0,
          "OnReady calls back from the worker thread");
@@ -253,9 +255,11 @@ void check_async(PJRT_Client* client) {
   expect(deleted.is_deleted && !is_ready(pending_done), "a pending output can be donated while it is computed");
   float updated_values[4] = {};
   PJRT_Event* updated_read = start_read(updated, updated_values);
-  expect(await_event(pending_read).first == 0 && pending_values[0] == 11 && pending_values[3] == 44,
+  bool pending_ok = await_event(pending_read).first == 0;
+  bool updated_ok = await_event(updated_read).first == 0;
+  expect(pending_ok && pending_values[0] == 11 && pending_values[3] == 44,
          "a read started before the donation sees the donated buffer's value", std::to_string(pending_values[0]));
-  expect(await_event(updated_read).first == 0 && updated_values[0] == 21 && updated_values[3] == 84,
+  expect(updated_ok && updated_values[0] == 21 && updated_values[3] == 84,
          "the donating execution computes from the pending value", std::to_string(updated_values[0]));
   for (PJRT_Event* event : {pending_done, pending_read, donated_done, updated_read}) destroy_event(event);
   for (PJRT_Buffer* buffer : {pending, updated, first, x, y}) destroy_buffer(buffer);
