@@ -1,5 +1,6 @@
 // npm run bench -- <suite> [options]: one entry point for every benchmark suite.
 // Suites register here by name; each prints its own table.
+import { runDispatchBench } from "./dispatch.js";
 import { runLogprobsBench } from "./logprobs.js";
 import { runModelBench } from "./model.js";
 import { runOpsBench } from "./ops.js";
@@ -12,6 +13,7 @@ interface Suite {
 }
 
 const SUITES: Record<string, Suite> = {
+  dispatch: { describe: "host round trips per call on cpu: 1,000 dependent tiny calls and a decode-like loop, vs the same work fused", run: runDispatchBench },
   logprobs: { describe: "peak memory and time of token logprobs: full logits vs the chunked kernels, forward and gradient", run: runLogprobsBench },
   ops: { describe: "dot_general GFLOP/s (ours vs raw OpenBLAS vs tfjs-wasm) and per-call overhead", run: runOpsBench },
   model: { describe: "Gemma3 on cpu: prefill vs raw sgemm, decode tokens/s and bytes/s vs bandwidth, f32/bf16, peak RSS", run: runModelBench },

@@ -70,6 +70,7 @@ async function oursGflops(backend: PjrtBackend, n: number, reps: number): Promis
   for (let rep = 0; rep <= reps; ++rep) {
     const start = performance.now();
     const outputs: PjrtBuffer[] = await executable.execute([a, b]);
+    await outputs[0]!.ready(); // execute returns at launch
     const seconds = (performance.now() - start) / 1000;
     for (const output of outputs) output.dispose();
     if (rep > 0) times.push(seconds); // rep 0 warms up
@@ -127,6 +128,7 @@ async function matmulWarmUp(backend: PjrtBackend): Promise<() => Promise<void>> 
   const a = await backend.fromHost(randomMatrix(n, 1), "f32", [n, n]);
   return async () => {
     const outputs = await executable.execute([a, a]);
+    await outputs[0]!.ready();
     for (const output of outputs) output.dispose();
     a.dispose();
     executable.dispose();
@@ -139,11 +141,16 @@ async function tinyCallMicroseconds(backend: PjrtBackend, calls: number, before?
   const b = await backend.fromHost(Float32Array.from([4, 3, 2, 1]), "f32", [4]);
   const times: number[] = [];
   const warmUp = 1000; // JIT, allocator and thread wake-up settle over the first few hundred calls
-  for (let call = 0; call < warmUp; ++call) (await executable.execute([a, b])).forEach((output) => output.dispose());
+  for (let call = 0; call < warmUp; ++call) {
+    const outputs = await executable.execute([a, b]);
+    await outputs[0]!.ready();
+    for (const output of outputs) output.dispose();
+  }
   if (before !== undefined) await before();
   for (let call = warmUp; call < warmUp + calls; ++call) {
     const start = performance.now();
     const outputs = await executable.execute([a, b]);
+    await outputs[0]!.ready(); // execute returns at launch: the call ends when the device finished
     const micros = (performance.now() - start) * 1000;
     for (const output of outputs) output.dispose();
     if (call >= warmUp) times.push(micros);
@@ -180,7 +187,7 @@ export async function runOpsBench(args: string[]): Promise<void> {
     const tinyIdle = await tinyCallMicroseconds(backend, calls);
     const tinyAfterMatmul = await tinyCallMicroseconds(backend, calls, await matmulWarmUp(backend));
     const tinyLine =
-      `tiny call (add f32[4], inputs on device, execute + dispose output), median of ${calls}: ` +
+      `tiny call (add f32[4], inputs on device, execute until ready + dispose output), median of ${calls}: ` +
       `${format(tinyIdle, 1)} us with BLAS idle, ${format(tinyAfterMatmul, 1)} us right after a 1024^2 matmul`;
 
     // Interleaved per size, so that load drifting on a shared machine hits all three alike.

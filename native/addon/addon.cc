@@ -246,11 +246,14 @@ Napi::Value ClientWrap::buffer_from_host(const Napi::CallbackInfo& info) {
   const void* bytes = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   PJRT_Device* pjrt_device = device->device();
   auto work = [handle, pjrt_device, bytes, type, dims] {
-    std::shared_ptr<Buffer> buffer = Buffer::from_host(handle, pjrt_device, bytes, type, dims);
-    return DispatchQueue::Completion([buffer](Napi::Env env) -> Napi::Value { return BufferWrap::wrap(env, buffer); });
+    std::shared_ptr<Event> done;
+    std::shared_ptr<Buffer> buffer = Buffer::from_host(handle, pjrt_device, bytes, type, dims, &done);
+    return DispatchQueue::Result{
+        [buffer](Napi::Env env) -> Napi::Value { return BufferWrap::wrap(env, buffer); }, std::move(done),
+        "host-to-device transfer"};
   };
   // The host data stays referenced until the transfer is done.
-  return DispatchQueue::of(env, &handle->plugin()).submit(env, std::move(work), nullptr, {array});
+  return DispatchQueue::of(env, &handle->plugin()).submit(env, std::move(work), {array});
 }
 
 Napi::Value ClientWrap::dispose(const Napi::CallbackInfo& info) {

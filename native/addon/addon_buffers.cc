@@ -86,12 +86,14 @@ Napi::Value BufferWrap::to_host(const Napi::CallbackInfo& info) {
   Napi::TypedArray array = new_typed_array(env, type_, count);
   void* destination = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   size_t size = array.ByteLength();
+  // Started here, on the JS thread, so that it is ordered with the executions launched before and after it (a
+  // later one may donate this buffer); the plugin copies once the buffer is computed, and the promise settles
+  // from the copy's event.
+  std::shared_ptr<Event> copied = js_call(env, [&] { return buffer->to_host(destination, size, row_major_layout); });
   auto reference = std::make_shared<Napi::Reference<Napi::TypedArray>>(Napi::Persistent(array));
-  auto work = [buffer, destination, size, row_major_layout, reference] {
-    buffer->to_host(destination, size, row_major_layout);
-    return DispatchQueue::Completion([reference](Napi::Env) -> Napi::Value { return reference->Value(); });
-  };
-  return DispatchQueue::of(env, &buffer->client()->plugin()).submit(env, std::move(work));
+  return DispatchQueue::of(env, &buffer->client()->plugin())
+      .when_ready(env, std::move(copied), [reference](Napi::Env) -> Napi::Value { return reference->Value(); },
+                  "device-to-host transfer");
 }
 
 Napi::Value BufferWrap::dispose(const Napi::CallbackInfo& info) {
@@ -177,9 +179,11 @@ Napi::Value ExecutableWrap::addressable_device_ids(const Napi::CallbackInfo& inf
   return result;
 }
 
-// execute(args: Buffer[], donate: boolean[]): Promise<Buffer[]>
-// Runs on the device the executable was compiled for. A donated argument's JS Buffer is marked donated at once;
-// if the launch fails before the plugin took the buffer, it becomes live again.
+// execute(args: Buffer[], donate: boolean[]): {outputs: Buffer[], done: Promise<void>}
+// Runs on the device the executable was compiled for and returns at launch: the outputs may still be computing;
+// `done` settles when the device finished, rejecting with the error of a run that failed there (which reading an
+// output reports too). A donated argument's JS Buffer is marked donated at once; if the launch is refused before
+// the plugin took the buffer, it becomes live again.
 Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
@@ -214,38 +218,40 @@ Napi::Value ExecutableWrap::execute(const Napi::CallbackInfo& info) {
     }
   }
 
-  auto donated = std::make_shared<std::vector<std::pair<Napi::ObjectReference, std::shared_ptr<Buffer>>>>();
+  std::vector<std::pair<BufferWrap*, std::shared_ptr<Buffer>>> donated;
   for (uint32_t i = 0; i < count; ++i) {
-    if (donate[i]) donated->emplace_back(Napi::Persistent(js_args.Get(i).As<Napi::Object>()), wraps[i]->donate());
+    if (donate[i]) donated.emplace_back(wraps[i], wraps[i]->donate());
   }
   std::vector<PJRT_Buffer*> raw(count);
   for (uint32_t i = 0; i < count; ++i) raw[i] = handles[i]->get();
 
-  return DispatchQueue::of(env, &executable->client()->plugin()).submit(
-      env,
-      [executable, raw, donate, handles] {
-        std::vector<std::unique_ptr<Buffer>> outputs = executable->execute(raw, donate);
-        auto shared = std::make_shared<std::vector<std::shared_ptr<Buffer>>>();
-        for (auto& output : outputs) shared->push_back(std::move(output));
-        return DispatchQueue::Completion([shared](Napi::Env env) -> Napi::Value {
-          Napi::Array result = Napi::Array::New(env, shared->size());
-          for (size_t k = 0; k < shared->size(); ++k) {
-            result.Set(static_cast<uint32_t>(k), BufferWrap::wrap(env, (*shared)[k]));
-          }
-          return result;
-        });
-      },
-      [donated](Napi::Env env) {
-        for (auto& [object, buffer] : *donated) {
-          bool taken = true;
-          try {
-            taken = buffer->is_deleted();
-          } catch (const PjrtError&) {
-          }
-          if (!taken) BufferWrap::Unwrap(object.Value())->restore(buffer);
+  // Launched here, on the JS thread: the plugin only queues the work, so the outputs exist before they are
+  // computed and the next call can take them at once.
+  LoadedExecutable::Execution execution = js_call(env, [&] {
+    try {
+      return executable->execute(raw, donate);
+    } catch (...) {
+      for (auto& [wrap, buffer] : donated) {
+        bool taken = true;
+        try {
+          taken = buffer->is_deleted();
+        } catch (const PjrtError&) {
         }
-        (void)env;
-      });
+        if (!taken) wrap->restore(buffer);
+      }
+      throw;
+    }
+  });
+  Napi::Array outputs = Napi::Array::New(env, execution.outputs.size());
+  for (size_t k = 0; k < execution.outputs.size(); ++k) {
+    outputs.Set(static_cast<uint32_t>(k), BufferWrap::wrap(env, std::shared_ptr<Buffer>(std::move(execution.outputs[k]))));
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("outputs", outputs);
+  result.Set("done", DispatchQueue::of(env, &executable->client()->plugin())
+                         .when_ready(env, execution.done, [](Napi::Env env) -> Napi::Value { return env.Undefined(); },
+                                     "execution"));
+  return result;
 }
 
 Napi::Value ExecutableWrap::dispose(const Napi::CallbackInfo& info) {

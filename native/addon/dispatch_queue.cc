@@ -7,10 +7,9 @@ namespace grpo::addon {
 struct DispatchQueue::Task {
   explicit Task(Napi::Promise::Deferred promise) : deferred(std::move(promise)) {}
   Napi::Promise::Deferred deferred;
-  std::function<Completion()> work;
-  std::function<void(Napi::Env)> on_failure;
+  std::function<Result()> work;
   std::vector<Napi::Reference<Napi::Value>> kept;
-  Completion completion;
+  Result result;
   bool failed = false;
   PJRT_Error_Code error_code = PJRT_Error_Code_OK;
   std::string error_message;
@@ -55,25 +54,42 @@ DispatchQueue::DispatchQueue(Napi::Env env, const std::string& name) {
   thread_ = std::thread([this] { run(); });
 }
 
-Napi::Promise DispatchQueue::submit(Napi::Env env, std::function<Completion()> work,
-                                    std::function<void(Napi::Env)> on_failure, const std::vector<Napi::Value>& keep) {
-  if (stopped_) {
-    auto deferred = Napi::Promise::Deferred::New(env);
-    deferred.Reject(make_js_error(env, PJRT_Error_Code_FAILED_PRECONDITION,
-                                  "the PJRT clients were shut down (the process is exiting)").Value());
-    return deferred.Promise();
-  }
+DispatchQueue::Task* DispatchQueue::new_task(Napi::Env env) {
   auto* task = new Task(Napi::Promise::Deferred::New(env));
+  if (pending_++ == 0) napi_ref_threadsafe_function(env, settle_function_);  // pending work keeps it alive
+  return task;
+}
+
+// After stop_all() (the process is exiting) no new work starts: its promise rejects at once.
+static Napi::Value stopped_promise(Napi::Env env) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  deferred.Reject(make_js_error(env, PJRT_Error_Code_FAILED_PRECONDITION,
+                                "the PJRT clients were shut down (the process is exiting)").Value());
+  return deferred.Promise();
+}
+
+Napi::Promise DispatchQueue::submit(Napi::Env env, std::function<Result()> work, const std::vector<Napi::Value>& keep) {
+  if (stopped_) return stopped_promise(env).As<Napi::Promise>();
+  Task* task = new_task(env);
   task->work = std::move(work);
-  task->on_failure = std::move(on_failure);
   for (const Napi::Value& value : keep) task->kept.push_back(Napi::Persistent(value));
   Napi::Promise promise = task->deferred.Promise();
-  if (pending_++ == 0) napi_ref_threadsafe_function(env, settle_function_);  // pending work keeps it alive
   {
     std::lock_guard<std::mutex> lock(mutex_);
     tasks_.push_back(task);
   }
   wake_.notify_one();
+  return promise;
+}
+
+Napi::Promise DispatchQueue::when_ready(Napi::Env env, std::shared_ptr<Event> event, Completion completion,
+                                        const std::string& what) {
+  if (stopped_) return stopped_promise(env).As<Napi::Promise>();
+  Task* task = new_task(env);
+  Napi::Promise promise = task->deferred.Promise();
+  task->result.completion = std::move(completion);
+  task->result.pending = std::move(event);
+  wait_then_settle(task, what);
   return promise;
 }
 
@@ -88,7 +104,7 @@ void DispatchQueue::run() {
       tasks_.pop_front();
     }
     try {
-      task->completion = task->work();
+      task->result = task->work();
     } catch (const PjrtError& error) {
       task->failed = true;
       task->error_code = error.code();
@@ -103,8 +119,38 @@ void DispatchQueue::run() {
       task->error_message = "unknown C++ exception";
     }
     // `work` is released with the task, on the JS thread: it may hold JS references.
-    napi_call_threadsafe_function(settle_function_, task, napi_tsfn_blocking);
+    if (!task->failed && task->result.pending) {
+      wait_then_settle(task, task->result.what);
+    } else {
+      post(task);
+    }
   }
+}
+
+// Any thread: settles `task` once its event is ready. The event stays owned by the task until then.
+void DispatchQueue::wait_then_settle(Task* task, const std::string& what) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiting_.insert(task);
+  }
+  std::shared_ptr<Event> event = task->result.pending;  // alive through the call, even if the task settles first
+  event->on_ready(what, [this, task](PJRT_Error_Code code, const std::string& message) {
+    if (code != PJRT_Error_Code_OK) {
+      task->failed = true;
+      task->error_code = code;
+      task->error_message = message;
+    }
+    post(task);
+  });
+}
+
+// Any thread: hands a finished task to the JS thread.
+void DispatchQueue::post(Task* task) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  waiting_.erase(task);
+  // After stop() the environment is going away: nothing is left to settle (the task is dropped).
+  if (closed_) return;
+  napi_call_threadsafe_function(settle_function_, task, napi_tsfn_nonblocking);
 }
 
 // On the JS thread: settles one task's promise.
@@ -116,10 +162,9 @@ void DispatchQueue::settle(napi_env raw_env, napi_value, void* context, void* da
   Napi::HandleScope scope(env);
   try {
     if (task->failed) {
-      if (task->on_failure) task->on_failure(env);
       task->deferred.Reject(make_js_error(env, task->error_code, task->error_message).Value());
     } else {
-      task->deferred.Resolve(js_call(env, [&] { return task->completion(env); }));
+      task->deferred.Resolve(js_call(env, [&] { return task->result.completion(env); }));
     }
   } catch (const Napi::Error& error) {
     task->deferred.Reject(error.Value());
@@ -128,6 +173,8 @@ void DispatchQueue::settle(napi_env raw_env, napi_value, void* context, void* da
   if (--queue->pending_ == 0) napi_unref_threadsafe_function(raw_env, queue->settle_function_);
 }
 
+// At environment cleanup: the thread stops after its current task, then work still on the device is waited for
+// (freeing what it uses while a plugin thread still writes would crash the exiting process).
 void DispatchQueue::stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -137,6 +184,18 @@ void DispatchQueue::stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  std::vector<std::shared_ptr<Event>> events;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    for (Task* task : waiting_) events.push_back(task->result.pending);
+  }
+  for (const auto& event : events) {
+    try {
+      event->await("cleanup");
+    } catch (const PjrtError&) {
+    }
+  }
   napi_release_threadsafe_function(settle_function_, napi_tsfn_abort);
 }
 

@@ -94,13 +94,21 @@ std::shared_ptr<const Plugin> Plugin::load(const std::string& path) {
 
 void Plugin::check(PJRT_Error* error, const char* function) const {
   if (error == nullptr) return;
-  std::string message = "(no message)";
+  std::string message;
+  PJRT_Error_Code code = take_error(error, &message);
+  // Our own plugin already prefixes its messages with the function name.
+  if (message.rfind(function, 0) != 0) message = std::string(function) + ": " + message;
+  throw PjrtError(code, message);
+}
+
+PJRT_Error_Code Plugin::take_error(PJRT_Error* error, std::string* message) const {
+  *message = "(no message)";
   PJRT_Error_Code code = PJRT_Error_Code_UNKNOWN;
   if (api_->PJRT_Error_Message != nullptr) {
     auto message_args = pjrt_args<PJRT_Error_Message_Args>();
     message_args.error = error;
     api_->PJRT_Error_Message(&message_args);
-    if (message_args.message != nullptr) message.assign(message_args.message, message_args.message_size);
+    if (message_args.message != nullptr) message->assign(message_args.message, message_args.message_size);
   }
   if (has_slot(offsetof(PJRT_Api, PJRT_Error_GetCode), reinterpret_cast<const void*>(api_->PJRT_Error_GetCode))) {
     auto code_args = pjrt_args<PJRT_Error_GetCode_Args>();
@@ -117,9 +125,7 @@ void Plugin::check(PJRT_Error* error, const char* function) const {
   auto destroy_args = pjrt_args<PJRT_Error_Destroy_Args>();
   destroy_args.error = error;
   api_->PJRT_Error_Destroy(&destroy_args);
-  // Our own plugin already prefixes its messages with the function name.
-  if (message.rfind(function, 0) != 0) message = std::string(function) + ": " + message;
-  throw PjrtError(code, message);
+  return code;
 }
 
 // ------------------------------------------------------------------------------------------------ Event
@@ -135,6 +141,51 @@ Event::~Event() {
     } catch (const PjrtError&) {
       // Nothing to report to from a destructor; the error itself was destroyed by check().
     }
+  }
+}
+
+void Event::on_ready(const std::string& what, Callback callback) const {
+  const Plugin& plugin = *plugin_;
+  const PJRT_Api* api = plugin.api();
+  bool has_on_ready =
+      plugin.has_slot(offsetof(PJRT_Api, PJRT_Event_OnReady), reinterpret_cast<const void*>(api->PJRT_Event_OnReady));
+  if (event_ == nullptr || !has_on_ready) {
+    try {
+      await(what.c_str());
+    } catch (const PjrtError& error) {
+      callback(error.code(), error.what());
+      return;
+    }
+    callback(PJRT_Error_Code_OK, {});
+    return;
+  }
+  struct Context {
+    std::shared_ptr<const Plugin> plugin;
+    std::string what;
+    Callback callback;
+  };
+  auto* context = new Context{plugin_, what, std::move(callback)};
+  auto args = pjrt_args<PJRT_Event_OnReady_Args>();
+  args.event = event_;
+  args.user_arg = context;
+  // The callback owns the error it receives; check() reads and destroys it.
+  args.callback = [](PJRT_Error* error, void* user_arg) {
+    std::unique_ptr<Context> context(static_cast<Context*>(user_arg));
+    if (error == nullptr) {
+      context->callback(PJRT_Error_Code_OK, {});
+      return;
+    }
+    std::string message;
+    PJRT_Error_Code code = context->plugin->take_error(error, &message);
+    context->callback(code, context->what + ": " + message);
+  };
+  try {
+    GRPO_PJRT_CALL(plugin, Event_OnReady, &args);
+  } catch (const PjrtError& error) {
+    // Not registered: the callback will not run, so report the failure now.
+    Callback callback_now = std::move(context->callback);
+    delete context;
+    callback_now(error.code(), what + ": " + error.what());
   }
 }
 
@@ -392,7 +443,8 @@ void Buffer::release_for_shutdown() {
 }
 
 std::unique_ptr<Buffer> Buffer::from_host(std::shared_ptr<Client> client, PJRT_Device* device, const void* data,
-                                          PJRT_Buffer_Type type, const std::vector<int64_t>& dims) {
+                                          PJRT_Buffer_Type type, const std::vector<int64_t>& dims,
+                                          std::shared_ptr<Event>* done) {
   client->require_live("bufferFromHost");
   auto args = pjrt_args<PJRT_Client_BufferFromHostBuffer_Args>();
   args.client = client->get();
@@ -404,13 +456,11 @@ std::unique_ptr<Buffer> Buffer::from_host(std::shared_ptr<Client> client, PJRT_D
   args.host_buffer_semantics = PJRT_HostBufferSemantics_kImmutableUntilTransferCompletes;
   args.device = device;
   GRPO_PJRT_CALL(client->plugin(), Client_BufferFromHostBuffer, &args);
-  Event done(client->plugin_ptr(), args.done_with_host_buffer);
-  auto buffer = std::make_unique<Buffer>(client, args.buffer);  // owns args.buffer from here on
-  done.await("host-to-device transfer");
-  return buffer;
+  *done = std::make_shared<Event>(client->plugin_ptr(), args.done_with_host_buffer);
+  return std::make_unique<Buffer>(client, args.buffer);  // owns args.buffer from here on
 }
 
-void Buffer::to_host(void* destination, size_t size, bool row_major_layout) const {
+std::shared_ptr<Event> Buffer::to_host(void* destination, size_t size, bool row_major_layout) const {
   client_->require_live("toHost");
   std::vector<int64_t> minor_to_major(dims_.size());
   for (size_t i = 0; i < dims_.size(); ++i) minor_to_major[i] = static_cast<int64_t>(dims_.size() - 1 - i);
@@ -434,8 +484,7 @@ void Buffer::to_host(void* destination, size_t size, bool row_major_layout) cons
   args.dst_size = size;
   args.event = nullptr;
   GRPO_PJRT_CALL(client_->plugin(), Buffer_ToHostBuffer, &args);
-  Event done(client_->plugin_ptr(), args.event);
-  done.await("device-to-host transfer");
+  return std::make_shared<Event>(client_->plugin_ptr(), args.event);
 }
 
 bool Buffer::is_deleted() const {
@@ -576,8 +625,8 @@ void LoadedExecutable::read_metadata() {
   }
 }
 
-std::vector<std::unique_ptr<Buffer>> LoadedExecutable::execute(const std::vector<PJRT_Buffer*>& arguments,
-                                                               const std::vector<bool>& donate) const {
+LoadedExecutable::Execution LoadedExecutable::execute(const std::vector<PJRT_Buffer*>& arguments,
+                                                      const std::vector<bool>& donate) const {
   client_->require_live("execute");
   std::vector<int64_t> non_donatable;
   for (size_t i = 0; i < arguments.size(); ++i) {
@@ -603,20 +652,26 @@ std::vector<std::unique_ptr<Buffer>> LoadedExecutable::execute(const std::vector
   args.execute_device = nullptr;  // the executable runs where its device assignment says
   GRPO_PJRT_CALL(client_->plugin(), LoadedExecutable_Execute, &args);
 
-  // Own the outputs first, so that they are destroyed even if waiting fails.
-  std::vector<std::unique_ptr<Buffer>> results;
-  Event done(client_->plugin_ptr(), complete);
+  // Own everything first, so that it is destroyed even if reading an output's shape fails.
+  Execution execution;
+  execution.done = std::make_shared<Event>(client_->plugin_ptr(), complete);
   std::exception_ptr failure;
   for (PJRT_Buffer* output : outputs) {
     try {
-      if (output != nullptr) results.push_back(std::make_unique<Buffer>(client_, output));
+      if (output != nullptr) execution.outputs.push_back(std::make_unique<Buffer>(client_, output));
     } catch (...) {
       failure = std::current_exception();
     }
   }
-  done.await("execution");
   if (failure) std::rethrow_exception(failure);
-  return results;
+  if (complete == nullptr && !execution.outputs.empty()) {
+    // A plugin without device-complete events: the first output's ready event stands for the execution.
+    auto ready = pjrt_args<PJRT_Buffer_ReadyEvent_Args>();
+    ready.buffer = execution.outputs.front()->get();
+    GRPO_PJRT_CALL(client_->plugin(), Buffer_ReadyEvent, &ready);
+    execution.done = std::make_shared<Event>(client_->plugin_ptr(), ready.event);
+  }
+  return execution;
 }
 
 }  // namespace grpo::addon

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -57,6 +58,8 @@ class Plugin {
 
   // The one error path: reads the message and code of `error`, destroys it and throws PjrtError.
   void check(PJRT_Error* error, const char* function) const;
+  // Reads the message and code of `error` and destroys it (for errors handed to callbacks).
+  PJRT_Error_Code take_error(PJRT_Error* error, std::string* message) const;
 
  private:
   Plugin(std::string path, const PJRT_Api* api) : path_(std::move(path)), api_(api) {}
@@ -78,14 +81,20 @@ class Plugin {
 extern std::atomic<int64_t> live_buffer_count;
 extern std::atomic<int64_t> live_executable_count;
 
-// An event returned by the plugin: always destroyed, awaited on demand.
+// An event returned by the plugin: always destroyed, awaited on demand. A null event is ready and fine.
 class Event {
  public:
+  // What a ready event reports: the PJRT code (OK when the work succeeded) and the error's message.
+  using Callback = std::function<void(PJRT_Error_Code code, const std::string& message)>;
+
   Event(std::shared_ptr<const Plugin> plugin, PJRT_Event* event) : plugin_(std::move(plugin)), event_(event) {}
   ~Event();
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
   void await(const char* what) const;  // blocks; throws the event's error
+  // Calls `callback` once the event is ready: from a plugin thread, or at once on this one. Messages start
+  // with `what`. The event must stay alive until then. Without PJRT_Event_OnReady in the plugin, it awaits.
+  void on_ready(const std::string& what, Callback callback) const;
 
  private:
   std::shared_ptr<const Plugin> plugin_;
@@ -195,11 +204,14 @@ class Buffer : public ClientDependent {
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
+  // Starts a copy of `data` (which must stay valid until `done` is ready) to a new buffer on `device`.
   static std::unique_ptr<Buffer> from_host(std::shared_ptr<Client> client, PJRT_Device* device, const void* data,
-                                           PJRT_Buffer_Type type, const std::vector<int64_t>& dims);
-  // Copies into `destination` (`size` bytes, the dense size). With `row_major_layout` it passes an explicit
-  // row-major host layout, which TPU needs because its device layouts are tiled.
-  void to_host(void* destination, size_t size, bool row_major_layout) const;
+                                           PJRT_Buffer_Type type, const std::vector<int64_t>& dims,
+                                           std::shared_ptr<Event>* done);
+  // Starts a copy into `destination` (`size` bytes, the dense size), which is written once the returned event
+  // is ready: after the computation producing the buffer finished. With `row_major_layout` it passes an
+  // explicit row-major host layout, which TPU needs because its device layouts are tiled.
+  std::shared_ptr<Event> to_host(void* destination, size_t size, bool row_major_layout) const;
   bool is_deleted() const;
   size_t on_device_size() const;
 
@@ -224,10 +236,17 @@ class LoadedExecutable : public ClientDependent {
   LoadedExecutable(const LoadedExecutable&) = delete;
   LoadedExecutable& operator=(const LoadedExecutable&) = delete;
 
-  // Runs on the device the executable was compiled for (its device assignment), with execute_device null as
-  // JAX does. `donate[i]` false puts argument i in non_donatable_input_indices. Waits for the device to finish.
-  std::vector<std::unique_ptr<Buffer>> execute(const std::vector<PJRT_Buffer*>& arguments,
-                                               const std::vector<bool>& donate) const;
+  // A launched execution: its outputs (possibly still being computed) and the event of its completion,
+  // which carries the error of a run that failed on the device.
+  struct Execution {
+    std::vector<std::unique_ptr<Buffer>> outputs;
+    std::shared_ptr<Event> done;
+  };
+
+  // Launches on the device the executable was compiled for (its device assignment), with execute_device null as
+  // JAX does, and returns without waiting for the device. `donate[i]` false puts argument i in
+  // non_donatable_input_indices. Throws when the launch is refused.
+  Execution execute(const std::vector<PJRT_Buffer*>& arguments, const std::vector<bool>& donate) const;
 
   const std::shared_ptr<Client>& client() const { return client_; }
   // Ids of the devices the plugin says the executable runs on (empty when it does not say).

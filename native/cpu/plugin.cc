@@ -1,7 +1,7 @@
-// Our CPU PJRT plugin: the C API table (GetPjrtApi), errors, events, plugin attributes, the client and its
-// single device. Buffers live in plugin_buffers.cc, compilation and execution in plugin_executables.cc. The
-// engine (engine/engine.h) does the real work; this layer only adapts it to PJRT. Every slot we do not
-// implement answers UNIMPLEMENTED with its own name rather than crash or be null.
+// Our CPU PJRT plugin: the C API table (GetPjrtApi), errors, plugin attributes, the client and its single
+// device. Events live in plugin_events.cc, buffers in plugin_buffers.cc, compilation and execution in
+// plugin_executables.cc. The engine (engine/engine.h) does the real work; this layer only adapts it to PJRT.
+// Every slot we do not implement answers UNIMPLEMENTED with its own name rather than crash or be null.
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -58,8 +58,6 @@ bool dtype_from_pjrt(PJRT_Buffer_Type type, DType* dtype) {
       return false;
   }
 }
-
-PJRT_Event* new_ready_event() { return new PJRT_Event{}; }
 
 namespace {
 
@@ -179,51 +177,6 @@ PJRT_Error* Plugin_Attributes(PJRT_Plugin_Attributes_Args* args) {
     const auto& attributes = plugin_attributes();
     args->attributes = attributes.data();
     args->num_attributes = attributes.size();
-    return static_cast<PJRT_Error*>(nullptr);
-  });
-}
-
-// ------------------------------------------------------------------------------------------------ events
-
-PJRT_Error* error_of(const PJRT_Event* event) {
-  if (event->code == PJRT_Error_Code_OK) return nullptr;
-  return make_error(event->code, event->message);
-}
-
-PJRT_Error* Event_Destroy(PJRT_Event_Destroy_Args* args) {
-  return guarded("PJRT_Event_Destroy", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Event_Destroy_Args, event), [&] {
-    delete args->event;
-    return static_cast<PJRT_Error*>(nullptr);
-  });
-}
-
-PJRT_Error* Event_IsReady(PJRT_Event_IsReady_Args* args) {
-  return guarded("PJRT_Event_IsReady", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Event_IsReady_Args, is_ready), [&] {
-    args->is_ready = true;
-    return static_cast<PJRT_Error*>(nullptr);
-  });
-}
-
-PJRT_Error* Event_Error(PJRT_Event_Error_Args* args) {
-  return guarded("PJRT_Event_Error", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Event_Error_Args, event), [&] {
-    if (args->event == nullptr) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, "PJRT_Event_Error: event is null");
-    return error_of(args->event);
-  });
-}
-
-PJRT_Error* Event_Await(PJRT_Event_Await_Args* args) {
-  return guarded("PJRT_Event_Await", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Event_Await_Args, event), [&] {
-    if (args->event == nullptr) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, "PJRT_Event_Await: event is null");
-    return error_of(args->event);
-  });
-}
-
-PJRT_Error* Event_OnReady(PJRT_Event_OnReady_Args* args) {
-  return guarded("PJRT_Event_OnReady", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Event_OnReady_Args, user_arg), [&] {
-    if (args->event == nullptr || args->callback == nullptr) {
-      return make_error(PJRT_Error_Code_INVALID_ARGUMENT, "PJRT_Event_OnReady: event and callback must be set");
-    }
-    args->callback(error_of(args->event), args->user_arg);  // ready already: call back inline
     return static_cast<PJRT_Error*>(nullptr);
   });
 }
@@ -476,11 +429,6 @@ PJRT_Api build_api() {
   api.PJRT_Error_GetCode = Error_GetCode;
   api.PJRT_Plugin_Initialize = Plugin_Initialize;
   api.PJRT_Plugin_Attributes = Plugin_Attributes;
-  api.PJRT_Event_Destroy = Event_Destroy;
-  api.PJRT_Event_IsReady = Event_IsReady;
-  api.PJRT_Event_Error = Event_Error;
-  api.PJRT_Event_Await = Event_Await;
-  api.PJRT_Event_OnReady = Event_OnReady;
   api.PJRT_Client_Create = Client_Create;
   api.PJRT_Client_Destroy = Client_Destroy;
   api.PJRT_Client_PlatformName = Client_PlatformName;
@@ -500,6 +448,7 @@ PJRT_Api build_api() {
   api.PJRT_Device_IsAddressable = Device_IsAddressable;
   api.PJRT_Device_LocalHardwareId = Device_LocalHardwareId;
   api.PJRT_Device_MemoryStats = Device_MemoryStats;
+  install_event_slots(api);
   install_buffer_slots(api);
   install_executable_slots(api);
   return api;

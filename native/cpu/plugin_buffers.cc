@@ -1,5 +1,6 @@
-// Buffers of our CPU PJRT plugin: host-to-device (always a copy; byte strides honoured), device-to-host,
-// shape queries, delete/destroy. Device memory is an engine Storage block, shared with the engine's tensors.
+// Buffers of our CPU PJRT plugin: host-to-device (always a copy, done before the call returns; byte strides
+// honoured), device-to-host (a job on the client's worker), shape queries, delete/destroy. Device memory is an
+// engine Storage block, shared with the engine's tensors; an execution's outputs get theirs when it finishes.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -8,24 +9,24 @@
 
 namespace grpo::cpu::plugin {
 
-PJRT_Buffer* new_buffer(TensorType type, std::shared_ptr<Storage> storage, PJRT_Device* device) {
+PJRT_Buffer* new_buffer(TensorType type, std::shared_ptr<BufferValue> value, PJRT_Device* device) {
   auto* buffer = new PJRT_Buffer();
   buffer->type = std::move(type);
-  buffer->storage = std::move(storage);
+  buffer->value = std::move(value);
   buffer->device = device;
   return buffer;
 }
 
 namespace {
 
-// The storage of a live buffer, or an error saying it was deleted or donated.
-std::shared_ptr<Storage> live_storage(PJRT_Buffer* buffer, const char* function) {
+// The value of a live buffer (possibly still being computed), or an error saying it was deleted or donated.
+std::shared_ptr<BufferValue> live_value(PJRT_Buffer* buffer, const char* function) {
   std::lock_guard<std::mutex> lock(buffer_state_mutex());
-  if (buffer->deleted || buffer->storage == nullptr) {
+  if (buffer->deleted || buffer->value == nullptr) {
     throw std::invalid_argument(std::string(function) +
                                 ": the buffer was deleted or donated to an execution and can no longer be used");
   }
-  return buffer->storage;
+  return buffer->value;
 }
 
 std::vector<int64_t> dense_byte_strides(const std::vector<int64_t>& dims, size_t element_size) {
@@ -125,7 +126,8 @@ PJRT_Error* Client_BufferFromHostBuffer(PJRT_Client_BufferFromHostBuffer_Args* a
     }
     // The data was copied during the call, whatever semantics the caller asked for.
     PJRT_Device* device = args->device != nullptr ? args->device : &args->client->device;
-    args->buffer = new_buffer(std::move(type), std::move(storage), device);
+    auto value = std::make_shared<BufferValue>(BufferValue{EventState::completed(), std::move(storage)});
+    args->buffer = new_buffer(std::move(type), std::move(value), device);
     args->done_with_host_buffer = new_ready_event();
     return static_cast<PJRT_Error*>(nullptr);
   });
@@ -134,10 +136,10 @@ PJRT_Error* Client_BufferFromHostBuffer(PJRT_Client_BufferFromHostBuffer_Args* a
 PJRT_Error* Buffer_Destroy(PJRT_Buffer_Destroy_Args* args) {
   return guarded("PJRT_Buffer_Destroy", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Buffer_Destroy_Args, buffer), [&] {
     if (args->buffer != nullptr) {
-      std::shared_ptr<Storage> released;  // freed outside the lock
+      std::shared_ptr<BufferValue> released;  // freed outside the lock (an execution in flight keeps its own)
       {
         std::lock_guard<std::mutex> lock(buffer_state_mutex());
-        released = std::move(args->buffer->storage);
+        released = std::move(args->buffer->value);
       }
       delete args->buffer;
     }
@@ -147,10 +149,10 @@ PJRT_Error* Buffer_Destroy(PJRT_Buffer_Destroy_Args* args) {
 
 PJRT_Error* Buffer_Delete(PJRT_Buffer_Delete_Args* args) {
   return guarded("PJRT_Buffer_Delete", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Buffer_Delete_Args, buffer), [&] {
-    std::shared_ptr<Storage> released;
+    std::shared_ptr<BufferValue> released;
     {
       std::lock_guard<std::mutex> lock(buffer_state_mutex());
-      released = std::move(args->buffer->storage);
+      released = std::move(args->buffer->value);
       args->buffer->deleted = true;
     }
     return static_cast<PJRT_Error*>(nullptr);
@@ -214,13 +216,17 @@ PJRT_Error* Buffer_IsOnCpu(PJRT_Buffer_IsOnCpu_Args* args) {
 
 PJRT_Error* Buffer_ReadyEvent(PJRT_Buffer_ReadyEvent_Args* args) {
   return guarded("PJRT_Buffer_ReadyEvent", args, GRPO_PJRT_STRUCT_SIZE(PJRT_Buffer_ReadyEvent_Args, event), [&] {
-    auto* event = new_ready_event();
-    std::lock_guard<std::mutex> lock(buffer_state_mutex());
-    if (args->buffer->deleted) {  // as with other plugins: a deleted or donated buffer's event carries an error
-      event->code = PJRT_Error_Code_FAILED_PRECONDITION;
-      event->message = "PJRT_Buffer_ReadyEvent: the buffer was deleted or donated";
+    std::shared_ptr<EventState> state;
+    {
+      std::lock_guard<std::mutex> lock(buffer_state_mutex());
+      if (!args->buffer->deleted && args->buffer->value != nullptr) state = args->buffer->value->ready;
     }
-    args->event = event;
+    // As with other plugins: a deleted or donated buffer's event carries an error.
+    if (state == nullptr) {
+      state = EventState::completed(PJRT_Error_Code_FAILED_PRECONDITION,
+                                    "PJRT_Buffer_ReadyEvent: the buffer was deleted or donated");
+    }
+    args->event = new_event(std::move(state));
     return static_cast<PJRT_Error*>(nullptr);
   });
 }
@@ -243,9 +249,36 @@ PJRT_Error* Buffer_ToHostBuffer(PJRT_Buffer_ToHostBuffer_Args* args) {
                         std::string(function) + ": dst_size " + std::to_string(args->dst_size) + " is smaller than the " +
                             std::to_string(bytes) + " bytes of " + type.to_string());
     }
-    std::shared_ptr<Storage> storage = live_storage(args->src, function);
-    if (bytes > 0) std::memcpy(args->dst, storage->data(), bytes);
-    args->event = new_ready_event();
+    // The copy is a job on the client's worker, as a device's transfers are stream operations: it runs after
+    // the executions launched before it (the one computing this value among them) and before those launched
+    // after it (one donating this buffer, say), and the caller's thread never copies. A failed execution's
+    // error reaches the reader.
+    std::shared_ptr<BufferValue> value = live_value(args->src, function);
+    std::shared_ptr<Storage> computed;  // taken now: a donation launched after this call must not take it
+    {
+      std::lock_guard<std::mutex> lock(buffer_state_mutex());
+      computed = value->storage;
+    }
+    auto copied = std::make_shared<EventState>();
+    void* destination = args->dst;
+    args->src->device->client->queue->submit([value, computed, copied, destination, bytes, function] {
+      value->ready->wait();  // already complete: its execution was queued before this job
+      std::shared_ptr<Storage> storage = computed;
+      if (storage == nullptr && value->ready->code() == PJRT_Error_Code_OK) {
+        std::lock_guard<std::mutex> lock(buffer_state_mutex());
+        storage = value->storage;
+      }
+      if (value->ready->code() != PJRT_Error_Code_OK) {
+        copied->complete(value->ready->code(), value->ready->message());
+      } else if (storage == nullptr) {
+        copied->complete(PJRT_Error_Code_FAILED_PRECONDITION,
+                         std::string(function) + ": the buffer was donated to an execution before it could be read");
+      } else {
+        if (bytes > 0) std::memcpy(destination, storage->data(), bytes);
+        copied->complete(PJRT_Error_Code_OK);
+      }
+    });
+    args->event = new_event(std::move(copied));
     return static_cast<PJRT_Error*>(nullptr);
   });
 }

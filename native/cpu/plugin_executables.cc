@@ -1,6 +1,8 @@
 // Compilation and execution in our CPU PJRT plugin: Client_Compile hands MLIR text to the engine;
-// LoadedExecutable_Execute checks the arguments, decides donation and runs the engine's program.
+// LoadedExecutable_Execute checks the arguments, decides donation and queues the engine's run on the client's
+// worker, returning the outputs before they are computed.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -231,10 +233,10 @@ PJRT_Error* LoadedExecutable_Fingerprint(PJRT_LoadedExecutable_Fingerprint_Args*
 
 std::string invalid(const std::string& what) { return "PJRT_LoadedExecutable_Execute: " + what; }
 
-// Test hook for failure paths: GRPO_XLA_CPU_FAIL_ALLOCATION=N makes the N-th engine allocation of each execution
-// fail as if memory ran out (read per execution, so a test can set it around one call). Unset or 0: off.
-int64_t injected_allocation_failure() {
-  const char* value = std::getenv("GRPO_XLA_CPU_FAIL_ALLOCATION");
+// A positive integer from the environment, read per execution (at launch, so a test can set it around one
+// call); unset, 0 or malformed: 0.
+int64_t test_hook(const char* name) {
+  const char* value = std::getenv(name);
   if (value == nullptr) return 0;
   char* end = nullptr;
   long long n = std::strtoll(value, &end, 10);
@@ -276,6 +278,12 @@ PJRT_Error* execution_device(const PJRT_LoadedExecutable& loaded, PJRT_Device* e
   return nullptr;
 }
 
+// Test hooks. GRPO_XLA_CPU_FAIL_ALLOCATION=N makes the N-th engine allocation of the execution fail as if memory
+// ran out (failure paths). GRPO_XLA_CPU_DELAY_EXECUTION_MS=N makes the worker wait N ms before running it, so a
+// test can act while an execution is certainly in flight (asynchronous paths).
+int64_t injected_allocation_failure() { return test_hook("GRPO_XLA_CPU_FAIL_ALLOCATION"); }
+int64_t injected_delay_ms() { return test_hook("GRPO_XLA_CPU_DELAY_EXECUTION_MS"); }
+
 // Which parameters give their buffer to an output: those the module aliases (tf.aliasing_output) unless
 // the caller listed them in non_donatable_input_indices.
 std::vector<bool> donated_parameters(const Executable& executable, const PJRT_ExecuteOptions* options) {
@@ -293,6 +301,78 @@ std::vector<bool> donated_parameters(const Executable& executable, const PJRT_Ex
   return donated;
 }
 
+// One execution, from launch until its worker job finishes.
+struct Launch {
+  std::shared_ptr<CompiledProgram> program;
+  std::vector<std::shared_ptr<BufferValue>> inputs;
+  std::vector<bool> donated;
+  std::vector<std::shared_ptr<BufferValue>> outputs;
+  std::shared_ptr<EventState> done;  // every output's ready event, and the device-complete event
+  int64_t fail_allocation = 0;
+  int64_t delay_ms = 0;
+};
+
+// On the client's worker: waits for the inputs, runs the engine, publishes the outputs, completes the event.
+void run_launch(Launch& launch) {
+  Executable& executable = *launch.program->engine_executable;
+  const std::string what = "PJRT_LoadedExecutable_Execute: executing " + executable.name();
+  if (launch.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(launch.delay_ms));
+  PJRT_Error_Code code = PJRT_Error_Code_OK;
+  std::string message;
+  for (size_t i = 0; i < launch.inputs.size() && code == PJRT_Error_Code_OK; ++i) {
+    EventState& ready = *launch.inputs[i]->ready;
+    ready.wait();
+    if (ready.code() != PJRT_Error_Code_OK) {
+      code = ready.code();
+      message = what + ": argument " + std::to_string(i) + " was not computed (" + ready.message() + ")";
+    }
+  }
+  std::vector<Tensor> outputs;
+  if (code == PJRT_Error_Code_OK) {
+    const std::vector<TensorType>& parameters = executable.parameter_types();
+    std::vector<Tensor> inputs(launch.inputs.size());
+    std::vector<bool> reuse_storage(launch.inputs.size(), false);
+    {
+      std::lock_guard<std::mutex> lock(buffer_state_mutex());
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        inputs[i].type = parameters[i];
+        if (launch.donated[i]) {
+          // Written in place only when nothing else (a read started earlier, say) still holds the storage.
+          inputs[i].storage = std::move(launch.inputs[i]->storage);
+          reuse_storage[i] = inputs[i].storage.use_count() == 1;
+        } else {
+          inputs[i].storage = launch.inputs[i]->storage;
+        }
+      }
+    }
+    launch.inputs.clear();
+    // A run that fails partway (out of memory, say) may already have written into a donated buffer's storage
+    // in place: the donated buffers stay consumed, their storage freed with `inputs`.
+    try {
+      struct Disarm {
+        ~Disarm() { fail_storage_allocation_after(0); }
+      } disarm;
+      fail_storage_allocation_after(launch.fail_allocation);
+      outputs = executable.run(inputs, reuse_storage);
+    } catch (...) {
+      PJRT_Error* error = error_from_current_exception(what.c_str());
+      code = error->code;
+      message = std::move(error->message);
+      delete error;
+    }
+  }
+  launch.inputs.clear();
+  if (code == PJRT_Error_Code_OK) {
+    std::lock_guard<std::mutex> lock(buffer_state_mutex());
+    for (size_t k = 0; k < outputs.size(); ++k) launch.outputs[k]->storage = std::move(outputs[k].storage);
+  }
+  launch.outputs.clear();
+  launch.done->complete(code, std::move(message));
+}
+
+// Checks the arguments and takes them (donated ones away from their owners, as real plugins do at launch),
+// creates the outputs with their types and a pending value, and queues the run on the client's worker. Errors
+// found here leave every argument untouched; errors of the run itself travel in the outputs' events.
 PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
   const char* function = "PJRT_LoadedExecutable_Execute";
   return guarded(function, args, GRPO_PJRT_STRUCT_SIZE(PJRT_LoadedExecutable_Execute_Args, execute_device), [&] {
@@ -315,19 +395,20 @@ PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
       return make_error(PJRT_Error_Code_INVALID_ARGUMENT, invalid("output_lists must be allocated by the caller"));
     }
     PJRT_Buffer* const* arguments = args->num_args > 0 ? args->argument_lists[0] : nullptr;
-    std::vector<bool> donated = donated_parameters(executable, args->options);
-
-    // Under the state lock: check each argument, take its storage and, for donated ones, take the buffer
-    // away from its owner now, as real plugins do at launch.
-    std::vector<Tensor> inputs(args->num_args);
-    std::vector<bool> reuse_storage(args->num_args, false);
+    auto launch = std::make_shared<Launch>();
+    launch->program = loaded->program;
+    launch->donated = donated_parameters(executable, args->options);
+    launch->inputs.resize(args->num_args);
+    // Read now: a test sets it around one call, which has returned by the time the worker runs.
+    launch->fail_allocation = injected_allocation_failure();
+    launch->delay_ms = injected_delay_ms();
     {
       std::lock_guard<std::mutex> lock(buffer_state_mutex());
       if (loaded->deleted) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, invalid("the executable was deleted"));
       for (size_t i = 0; i < args->num_args; ++i) {
         PJRT_Buffer* buffer = arguments[i];
         if (buffer == nullptr) return make_error(PJRT_Error_Code_INVALID_ARGUMENT, invalid("argument " + std::to_string(i) + " is null"));
-        if (buffer->deleted || buffer->storage == nullptr) {
+        if (buffer->deleted || buffer->value == nullptr) {
           return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
                             invalid("argument " + std::to_string(i) + " was deleted or donated to an earlier execution"));
         }
@@ -347,7 +428,7 @@ PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
                             invalid("argument " + std::to_string(i) + " must be " + parameters[i].to_string() +
                                     ", got " + buffer->type.to_string()));
         }
-        if (donated[i]) {
+        if (launch->donated[i]) {
           for (size_t j = 0; j < args->num_args; ++j) {
             if (j != i && arguments[j] == buffer) {
               return make_error(PJRT_Error_Code_INVALID_ARGUMENT,
@@ -359,36 +440,24 @@ PJRT_Error* LoadedExecutable_Execute(PJRT_LoadedExecutable_Execute_Args* args) {
       }
       for (size_t i = 0; i < args->num_args; ++i) {
         PJRT_Buffer* buffer = arguments[i];
-        inputs[i].type = buffer->type;
-        if (donated[i]) {
-          // Written in place only when nothing else (say, a concurrent execution) still reads the storage.
-          reuse_storage[i] = buffer->storage.use_count() == 1;
-          inputs[i].storage = std::move(buffer->storage);
+        if (launch->donated[i]) {
+          launch->inputs[i] = std::move(buffer->value);
           buffer->deleted = true;
         } else {
-          inputs[i].storage = buffer->storage;
+          launch->inputs[i] = buffer->value;
         }
       }
     }
-
-    // Once launched, donated buffers are consumed whether or not the run succeeds: a run that fails partway
-    // (out of memory, say) may already have written into a donated buffer's storage in place, so handing it
-    // back would pass off half-updated memory as the caller's intact data. They stay deleted; their storage is
-    // freed with `inputs`. Errors found above, before anything was taken, leave every argument untouched.
-    std::vector<Tensor> outputs;
-    {
-      std::lock_guard<std::mutex> lock(client->execute_mutex);
-      struct Disarm {
-        ~Disarm() { fail_storage_allocation_after(0); }
-      } disarm;
-      fail_storage_allocation_after(injected_allocation_failure());
-      outputs = executable.run(inputs, reuse_storage);
+    launch->done = std::make_shared<EventState>();
+    const std::vector<TensorType>& results = executable.result_types();
+    for (size_t k = 0; k < results.size(); ++k) {
+      auto value = std::make_shared<BufferValue>(BufferValue{launch->done, nullptr});
+      launch->outputs.push_back(value);
+      args->output_lists[0][k] = new_buffer(results[k], std::move(value), device);
     }
-    inputs.clear();  // drop our references before handing results out
-    for (size_t k = 0; k < outputs.size(); ++k) {
-      args->output_lists[0][k] = new_buffer(std::move(outputs[k].type), std::move(outputs[k].storage), device);
-    }
-    if (args->device_complete_events != nullptr) args->device_complete_events[0] = new_ready_event();
+    if (args->device_complete_events != nullptr) args->device_complete_events[0] = new_event(launch->done);
+    // Handed over whole: the worker is its last owner and frees it.
+    client->queue->submit([launch = std::move(launch)] { run_launch(*launch); });
     return static_cast<PJRT_Error*>(nullptr);
   });
 }

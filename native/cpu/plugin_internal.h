@@ -1,16 +1,68 @@
 // The handle types behind our CPU plugin's PJRT C API, and the helpers its slot implementations share.
-// plugin.cc holds the API table, errors, events, the client and its device; plugin_buffers.cc the buffers;
-// plugin_executables.cc compilation and execution.
+// plugin.cc holds the API table, errors, the client and its device; plugin_events.cc events and the execution
+// queue; plugin_buffers.cc the buffers; plugin_executables.cc compilation and execution.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../pjrt/pjrt_c_api.h"
 #include "engine/engine.h"
+
+// ------------------------------------------------------------------------------------------------ async
+
+namespace grpo::cpu::plugin {
+
+// The outcome of work that may finish on another thread. It completes once; callbacks registered before that
+// run on the completing thread (an execution's: the client's worker), later ones at once on the caller's.
+class EventState {
+ public:
+  static std::shared_ptr<EventState> completed(PJRT_Error_Code code = PJRT_Error_Code_OK, std::string message = {});
+  void complete(PJRT_Error_Code code, std::string message = {});
+  void on_ready(std::function<void()> callback);
+  void wait();
+  bool is_ready();
+  // Meaningful once ready (never change after).
+  PJRT_Error_Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  bool ready_ = false;
+  PJRT_Error_Code code_ = PJRT_Error_Code_OK;
+  std::string message_;
+  std::vector<std::function<void()>> callbacks_;
+};
+
+// One worker thread per client runs its executions in submission order, so Execute returns at launch and the
+// caller can queue the next call while this one computes. One at a time: the engine already spreads each run
+// over all cores. Destroying the queue finishes the jobs already submitted.
+class ExecutionQueue {
+ public:
+  ExecutionQueue();
+  ~ExecutionQueue();
+  ExecutionQueue(const ExecutionQueue&) = delete;
+  ExecutionQueue& operator=(const ExecutionQueue&) = delete;
+  void submit(std::function<void()> job);
+
+ private:
+  void run();
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> jobs_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace grpo::cpu::plugin
 
 // ------------------------------------------------------------------------------------------------ handles
 
@@ -19,10 +71,8 @@ struct PJRT_Error {
   std::string message;
 };
 
-// Our work finishes before a call returns, so every event is born ready and only carries the outcome.
 struct PJRT_Event {
-  PJRT_Error_Code code = PJRT_Error_Code_OK;
-  std::string message;
+  std::shared_ptr<grpo::cpu::plugin::EventState> state;
 };
 
 struct PJRT_DeviceDescription {
@@ -43,15 +93,24 @@ struct PJRT_Client {
   PJRT_Device* devices[1] = {&device};
   std::string platform_name = "cpu";
   std::string platform_version;
-  // One execution at a time: the engine already spreads each run over all cores.
-  std::mutex execute_mutex;
+  // Last, so that it is destroyed first: its jobs finish while the rest of the client still exists.
+  std::unique_ptr<grpo::cpu::plugin::ExecutionQueue> queue = std::make_unique<grpo::cpu::plugin::ExecutionQueue>();
+};
+
+// What a buffer holds, shared with the execution that computes it: the storage, set (under
+// buffer_state_mutex()) before `ready` completes; an execution that failed leaves it null and `ready` carries
+// the error. It outlives a buffer destroyed while its execution is in flight.
+struct BufferValue {
+  std::shared_ptr<grpo::cpu::plugin::EventState> ready;
+  std::shared_ptr<grpo::cpu::Storage> storage;
 };
 
 struct PJRT_Buffer {
   grpo::cpu::TensorType type;
   PJRT_Device* device = nullptr;
-  // Guarded by buffer_state_mutex(): deletion and donation may race with a concurrent execute.
-  std::shared_ptr<grpo::cpu::Storage> storage;
+  // Guarded by buffer_state_mutex(): deletion and donation may race with a concurrent execute. Null once
+  // deleted or donated.
+  std::shared_ptr<BufferValue> value;
   bool deleted = false;
 };
 
@@ -114,10 +173,12 @@ const StablehloVersion& plugin_stablehlo_version();
 bool dtype_from_pjrt(PJRT_Buffer_Type type, DType* dtype);
 inline PJRT_Buffer_Type dtype_to_pjrt(DType dtype) { return static_cast<PJRT_Buffer_Type>(dtype); }
 
-PJRT_Buffer* new_buffer(TensorType type, std::shared_ptr<Storage> storage, PJRT_Device* device);
+PJRT_Buffer* new_buffer(TensorType type, std::shared_ptr<BufferValue> value, PJRT_Device* device);
+PJRT_Event* new_event(std::shared_ptr<EventState> state);
 PJRT_Event* new_ready_event();
 
 // Slot implementations living outside plugin.cc, installed into the table by plugin.cc.
+void install_event_slots(PJRT_Api& api);
 void install_buffer_slots(PJRT_Api& api);
 void install_executable_slots(PJRT_Api& api);
 

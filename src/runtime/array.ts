@@ -153,7 +153,8 @@ export class DeviceArray extends ArrayBase {
 
   /** Waits until the computation producing this array finished (rethrowing its error). */
   async ready(): Promise<this> {
-    await this.check("ready()");
+    const payload = await this.check("ready()");
+    if (payload.kind === "buffer") await payload.buffer.ready();
     return this;
   }
 

@@ -11,8 +11,10 @@ export type HostData = Float32Array | Uint16Array | Int32Array | Uint32Array | U
 export interface BackendBuffer {
   readonly dtype: DType;
   readonly shape: readonly number[];
-  /** Copies the buffer to host memory. */
+  /** Copies the buffer to host memory, once the computation producing it finished. */
   toHost(): Promise<HostData>;
+  /** Settles when the computation producing the buffer finished; rejects with its error. */
+  ready(): Promise<void>;
   /** Frees the device memory. Idempotent. */
   dispose(): void;
   readonly disposed: boolean;
@@ -20,8 +22,10 @@ export interface BackendBuffer {
 
 export interface BackendExecutable {
   readonly numOutputs: number;
-  /** Runs once. `donate[i]` marks argument i as given up (its buffer may become an output and is then
-   * invalid); the caller declared the aliasing in the module with `tf.aliasing_output`. */
+  /** Launches one run and resolves with its outputs as soon as they exist, before the device computed them
+   * (their ready() says when it did); a launch that is refused rejects. `donate[i]` marks argument i as given up
+   * (its buffer may become an output and is then invalid); the caller declared the aliasing in the module with
+   * `tf.aliasing_output`. */
   execute(args: readonly BackendBuffer[], donate: readonly boolean[]): Promise<BackendBuffer[]>;
   dispose(): void;
 }

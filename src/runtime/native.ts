@@ -59,10 +59,17 @@ export interface NativeExecutable {
   /** Ids of the devices the executable was compiled for (its device assignment), as the plugin reports them. */
   readonly addressableDeviceIds: number[];
   readonly disposed: boolean;
-  /** Runs on the device the executable was compiled for. `donate[i]` gives argument i up: its Buffer turns
-   * "donated" at once. */
-  execute(args: readonly NativeBuffer[], donate: readonly boolean[]): Promise<NativeBuffer[]>;
+  /** Launches on the device the executable was compiled for and returns at once: the outputs may still be
+   * computing. `donate[i]` gives argument i up: its Buffer turns "donated" at once. Throws when the launch is
+   * refused. */
+  execute(args: readonly NativeBuffer[], donate: readonly boolean[]): NativeExecution;
   dispose(): void;
+}
+
+export interface NativeExecution {
+  outputs: NativeBuffer[];
+  /** Settles when the device finished the execution; rejects with the error of a run that failed there. */
+  done: Promise<void>;
 }
 
 export interface NativeBuffer {

@@ -9,6 +9,7 @@ import { type CompileOptions, encodeCompileOptions } from "./compile_options.js"
 import {
   type CreateOption,
   type NativeBuffer,
+  type NativeExecution,
   type NativeClient,
   type NativeDevice,
   type NativeError,
@@ -66,14 +67,22 @@ function toCreateOptions(options: Record<string, ClientOptionValue> = {}): Creat
 /** Frees what a GC'd wrapper still held; dispose() unregisters, so this only runs for forgotten objects. */
 const finalizer = new FinalizationRegistry<{ dispose(): void }>((native) => native.dispose());
 
+const READY: Promise<void> = Promise.resolve();
+
 export class PjrtBuffer implements BackendBuffer {
   constructor(
     readonly backend: PjrtBackend,
     readonly native: NativeBuffer,
     readonly dtype: DType,
     readonly shape: readonly number[],
+    /** Settles when the execution producing the buffer finished (uploads are done when the buffer exists). */
+    private readonly computed: Promise<void> = READY,
   ) {
     finalizer.register(this, native, this);
+  }
+
+  ready(): Promise<void> {
+    return this.computed;
   }
 
   get disposed(): boolean {
@@ -96,8 +105,16 @@ export class PjrtBuffer implements BackendBuffer {
 
   async toHost(): Promise<HostData> {
     this.assertLive("toHost");
-    const data = await this.native.toHost(this.backend.platformName === "tpu");
-    return data as HostData;
+    try {
+      return (await this.native.toHost(this.backend.platformName === "tpu")) as HostData;
+    } catch (error) {
+      // A run that failed on the device says which program it was; the transfer's own error does not.
+      const failure = await this.computed.then(
+        () => undefined,
+        (cause: unknown) => cause,
+      );
+      throw failure ?? this.backend.wrapError(error, "toHost");
+    }
   }
 
   dispose(): void {
@@ -114,6 +131,8 @@ export class PjrtExecutable implements BackendExecutable {
   constructor(
     readonly backend: PjrtBackend,
     readonly native: NativeExecutable,
+    /** The program's name in errors: the module's leading `// name` comment (hlo/ writes one), else the plugin's. */
+    readonly name: string = native.name,
   ) {
     finalizer.register(this, native, this);
   }
@@ -137,14 +156,28 @@ export class PjrtExecutable implements BackendExecutable {
       return arg.native;
     });
     const flags = args.map((_, index) => donate[index] === true);
-    let outputs: NativeBuffer[];
+    let execution: NativeExecution;
     try {
-      outputs = await this.native.execute(natives, flags);
+      execution = this.native.execute(natives, flags);
     } catch (error) {
       throw this.backend.wrapError(error, "execute");
     }
+    const { outputs } = execution;
+    const inputs = args as readonly PjrtBuffer[];
+    const done = execution.done.catch(async (error: unknown) => {
+      // A failed input failed this run too: name the program that failed first.
+      for (const [index, input] of inputs.entries()) {
+        const upstream = await input.ready().then(
+          () => undefined,
+          (cause: unknown) => cause,
+        );
+        if (upstream !== undefined) throw this.backend.wrapError(upstream, `execute ${this.name}: argument ${index} was not computed`);
+      }
+      throw this.backend.wrapError(error, `execute ${this.name}`);
+    });
+    done.catch(() => {});  // reported by the outputs' ready() and toHost()
     try {
-      return outputs.map((output, index) => this.backend.wrapBuffer(output, `output ${index}`));
+      return outputs.map((output, index) => this.backend.wrapBuffer(output, `output ${index}`, done));
     } catch (error) {
       for (const output of outputs) output.dispose();  // idempotent; wrapped ones included
       throw error;
@@ -213,7 +246,8 @@ export class PjrtBackend implements Backend {
   async compile(mlirText: string): Promise<PjrtExecutable> {
     this.assertOpen("compile");
     try {
-      return new PjrtExecutable(this, await this.client.compile(mlirText, this.compileOptions));
+      const name = /^\/\/ (.+)\n/.exec(mlirText)?.[1];
+      return new PjrtExecutable(this, await this.client.compile(mlirText, this.compileOptions), name);
     } catch (error) {
       throw this.wrapError(error, "compile");
     }
@@ -269,13 +303,13 @@ export class PjrtBackend implements Backend {
   }
 
   /** @internal */
-  wrapBuffer(native: NativeBuffer, what: string): PjrtBuffer {
+  wrapBuffer(native: NativeBuffer, what: string, computed?: Promise<void>): PjrtBuffer {
     const dtype = DTYPE_OF_PJRT_TYPE.get(native.type);
     if (dtype === undefined) {
       native.dispose();
       throw new TypeError(`${what} has PJRT element type ${native.type}, which grpo-xla has no dtype for`);
     }
-    return new PjrtBuffer(this, native, dtype, native.dims);
+    return new PjrtBuffer(this, native, dtype, native.dims, computed);
   }
 
   /** @internal Adds the device kind to a native error, keeping its PJRT code. */

@@ -1,5 +1,7 @@
 // Running a Program on a device: the reference device interprets it; PJRT devices compile its StableHLO once
-// (cached by module text) and execute it. Results come back at once as pending DeviceArrays.
+// (cached by module text) and execute it. Results come back at once as pending DeviceArrays, whose payloads
+// arrive when the execution is launched (before the device computed them), so a chain of calls queues on the
+// device without a host round trip per call.
 import type { Program } from "../core/program.js";
 import { DeviceArray, type Payload } from "../runtime/array.js";
 import type { BackendBuffer, BackendExecutable } from "../runtime/backend.js";
@@ -70,8 +72,9 @@ export class PreparedProgram {
         return outs.map((buffer) => ({ kind: "buffer", buffer }) as Payload);
       });
     }
-    // Tracked, so that closing the device waits for the execution and for the frees that follow it.
-    device.track(results);
+    // Tracked until the device finished computing (not only launching), so that devicesIdle() and closing the
+    // device wait for the execution, and for the frees that follow it.
+    device.track(results.then((outs) => Promise.all(outs.map((p) => (p.kind === "buffer" ? p.buffer.ready() : undefined)))));
     for (const a of args) if (!a.isDisposed) a.retainUntil(results);
     void device.track(
       results.finally(() => {

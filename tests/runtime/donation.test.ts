@@ -1,7 +1,7 @@
 // Donation: a donated argument's buffer becomes the aliased output; device memory does not grow by the
 // output's size, and the donated buffer is consumed.
 import { describe, expect, it } from "vitest";
-import { liveBuffers } from "../../src/runtime/pjrt.js";
+import { type PjrtBuffer, liveBuffers } from "../../src/runtime/pjrt.js";
 import { binaryModule, mainModule, useCpuBackend } from "./helpers.js";
 
 const cpu = useCpuBackend();
@@ -19,6 +19,7 @@ describe("donation", () => {
     const p0 = await backend.fromHost(ones, "f32", [N, N]);
     const before0 = backend.memoryStats()!.bytesInUse;
     const [kept] = await executable.execute([p0, g], [false, false]);
+    await kept!.ready();  // execute returns at launch; the output's memory is allocated by the run
     const grown = backend.memoryStats()!.bytesInUse - before0;
     expect(grown).toBeGreaterThanOrEqual(BYTES);
     expect(p0.disposed).toBe(false);
@@ -29,6 +30,7 @@ describe("donation", () => {
     const p = await backend.fromHost(ones, "f32", [N, N]);
     const before = backend.memoryStats()!.bytesInUse;
     const [updated] = await executable.execute([p, g], [true, false]);
+    await updated!.ready();
     const after = backend.memoryStats()!.bytesInUse;
     expect(after - before).toBeLessThan(BYTES);
     expect(p.consumed).toBe(true);
@@ -79,11 +81,17 @@ describe("donation", () => {
     const buffersBefore = liveBuffers();
     const bytesBefore = backend.memoryStats()!.bytesInUse;
     process.env.GRPO_XLA_CPU_FAIL_ALLOCATION = "1";
+    let failed: PjrtBuffer[];
     try {
-      await expect(executable.execute([p], [true])).rejects.toThrow(/RESOURCE_EXHAUSTED|out of host memory/);
+      // The launch succeeds; the run fails on the device, and reading an output reports it (issue 10.5).
+      failed = await executable.execute([p], [true]);
     } finally {
       delete process.env.GRPO_XLA_CPU_FAIL_ALLOCATION;
     }
+    expect(p.consumed).toBe(true);
+    await expect(failed[0]!.toHost()).rejects.toThrow(/executing .*out of host memory/);
+    await expect(failed[1]!.ready()).rejects.toMatchObject({ code: "RESOURCE_EXHAUSTED" });
+    for (const buffer of failed) buffer.dispose();
     // Handing p back would return [11, 22, 33, 44] as if it were p's data: it is consumed instead, and its
     // memory is freed (nothing left of it to read).
     expect(p.consumed).toBe(true);

@@ -6,8 +6,19 @@ import { describe, expect, it } from "vitest";
 import { nativeBuildDir } from "../../src/runtime/native.js";
 import { ourCpuPluginPath } from "../../src/runtime/plugins.js";
 
-describe("the CPU plugin at the C ABI", () => {
-  const run = spawnSync(join(nativeBuildDir(), "cpu_plugin_abi_test"), [ourCpuPluginPath()], { encoding: "utf8" });
+// The same checks on the AddressSanitizer + _GLIBCXX_ASSERTIONS build: executions run on the plugin's worker thread
+// while the caller destroys and donates buffers, where a use after free would otherwise go unseen.
+const builds = [
+  { name: "the CPU plugin at the C ABI", driver: "cpu_plugin_abi_test", plugin: ourCpuPluginPath() },
+  {
+    name: "the sanitized CPU plugin at the C ABI",
+    driver: "cpu_plugin_abi_test_checked",
+    plugin: join(nativeBuildDir(), "grpo_xla_cpu_plugin_checked.so"),
+  },
+];
+
+describe.each(builds)("$name", ({ driver, plugin }) => {
+  const run = spawnSync(join(nativeBuildDir(), driver), [plugin], { encoding: "utf8" });
   const lines = run.stdout.trim().split("\n");
 
   it("runs every check to the end", () => {

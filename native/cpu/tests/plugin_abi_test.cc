@@ -1,9 +1,15 @@
 // cpu_plugin_abi_test PLUGIN: checks our CPU plugin at the C ABI, for what the addon never exercises:
-// strided host buffers, size queries, host layouts, events, deletion, old struct sizes, portable executables. Prints "ok NAME" or
+// strided host buffers, size queries, host layouts, events, deletion, old struct sizes, portable executables and
+// device assignments, and executions in flight on the client's worker (events completed from another thread,
+// pending inputs, errors, donation). Prints "ok NAME" or
 // "FAIL NAME: why" per check and exits 1 if any failed. Run by tests/runtime/plugin_abi.test.ts.
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pjrt_tool.h"
@@ -23,6 +29,11 @@ void expect(bool condition, const char* name, const std::string& detail = "") {
     std::printf("FAIL %s: %s\n", name, detail.c_str());
     ++failures;
   }
+}
+
+// For the steps of a check: silent when they succeed, so each check's name is printed once.
+void require(bool condition, const char* name, const std::string& detail = "") {
+  if (!condition) expect(condition, name, detail);
 }
 
 void destroy_event(PJRT_Event* event) { grpo::pjrt_tool::destroy_event(api, event); }
@@ -198,6 +209,187 @@ void on_ready(PJRT_Error* error, void*) {
   outcome(error);
 }
 
+// ------------------------------------------------------------------------------------------------ async
+
+// What an OnReady callback saw: which thread called it and the error it received.
+struct Seen {
+  std::atomic<bool> called{false};
+  std::thread::id thread;
+  std::pair<int, std::string> error;
+};
+
+void record(PJRT_Error* error, void* user_arg) {
+  auto* seen = static_cast<Seen*>(user_arg);
+  seen->thread = std::this_thread::get_id();
+  seen->error = outcome(error);
+  seen->called = true;
+}
+
+bool wait_for(const Seen& seen) {
+  for (int i = 0; i < 5000 && !seen.called; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return seen.called;
+}
+
+std::pair<int, std::string> await_event(PJRT_Event* event) {
+  auto args = make<PJRT_Event_Await_Args>();
+  args.event = event;
+  return outcome(api->PJRT_Event_Await(&args));
+}
+
+bool is_ready(PJRT_Event* event) {
+  auto args = make<PJRT_Event_IsReady_Args>();
+  args.event = event;
+  outcome(api->PJRT_Event_IsReady(&args));
+  return args.is_ready;
+}
+
+// Compiled for device 0 as the addon compiles, so launches pass execute_device null.
+PJRT_LoadedExecutable* compile_mlir(PJRT_Client* client, const std::string& text) {
+  std::pair<int, std::string> error;
+  PJRT_LoadedExecutable* executable = compile(client, kAssignedTo0, &error, text);
+  require(error.first == 0, "a test module compiles", error.second);
+  return executable;
+}
+
+// Launches `executable` on `arguments` (one output); `delay_ms` holds the worker that long first.
+PJRT_Buffer* launch(PJRT_LoadedExecutable* executable, std::vector<PJRT_Buffer*> arguments, PJRT_Event** done,
+                    int delay_ms = 0, double* launch_ms = nullptr) {
+  std::string delay = std::to_string(delay_ms);
+  setenv("GRPO_XLA_CPU_DELAY_EXECUTION_MS", delay.c_str(), 1);
+  auto options = make<PJRT_ExecuteOptions>();
+  PJRT_Buffer* const* argument_list = arguments.data();
+  PJRT_Buffer* output = nullptr;
+  PJRT_Buffer** output_list = &output;
+  auto args = make<PJRT_LoadedExecutable_Execute_Args>();
+  args.executable = executable;
+  args.options = &options;
+  args.argument_lists = &argument_list;
+  args.num_devices = 1;
+  args.num_args = arguments.size();
+  args.output_lists = &output_list;
+  args.device_complete_events = done;
+  auto start = std::chrono::steady_clock::now();
+  auto error = outcome(api->PJRT_LoadedExecutable_Execute(&args));
+  if (launch_ms != nullptr) *launch_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  unsetenv("GRPO_XLA_CPU_DELAY_EXECUTION_MS");
+  require(error.first == 0, "a test execution launches", error.second);
+  return output;
+}
+
+// Starts a read of a f32[4] buffer into `into`; the returned event says when it landed.
+PJRT_Event* start_read(PJRT_Buffer* buffer, float* into) {
+  auto args = make<PJRT_Buffer_ToHostBuffer_Args>();
+  args.src = buffer;
+  args.dst = into;
+  args.dst_size = 4 * sizeof(float);
+  auto error = outcome(api->PJRT_Buffer_ToHostBuffer(&args));
+  require(error.first == 0, "a read of a pending buffer starts", error.second);
+  return args.event;
+}
+
+// Executions run on the client's worker: Execute returns at launch, events complete from that thread, inputs
+// still being computed are waited for there, failures travel in events, and buffers may be destroyed or
+// donated while an execution using them is in flight.
+void check_async(PJRT_Client* client) {
+  const std::string t = "tensor<4xf32>";
+  const std::string add_text = "func.func @main(%a: " + t + ", %b: " + t + ") -> " + t + " {\n  %0 = \"stablehlo.add\"(%a, %b) : (" + t + ", " + t + ") -> " + t + "\n  \"func.return\"(%0) : (" + t + ") -> ()\n}\n";
+  const std::string donate_text = "func.func @main(%a: " + t + " {tf.aliasing_output = 0 : i32}, %b: " + t + ") -> " + t + " {\n  %0 = \"stablehlo.add\"(%a, %b) : (" + t + ", " + t + ") -> " + t + "\n  \"func.return\"(%0) : (" + t + ") -> ()\n}\n";
+  PJRT_LoadedExecutable* add = compile_mlir(client, add_text);
+  PJRT_LoadedExecutable* add_donating = compile_mlir(client, donate_text);
+  std::pair<int, std::string> error;
+  float x_values[4] = {1, 2, 3, 4};
+  float y_values[4] = {10, 20, 30, 40};
+  PJRT_Buffer* x = upload(client, x_values, PJRT_Buffer_Type_F32, {4}, nullptr, &error);
+  PJRT_Buffer* y = upload(client, y_values, PJRT_Buffer_Type_F32, {4}, nullptr, &error);
+
+  // A held execution, and a second one reading its pending output: both launch at once.
+  PJRT_Event* first_done = nullptr;
+  double launch_ms = 0;
+  PJRT_Buffer* first = launch(add, {x, y}, &first_done, 300, &launch_ms);
+  expect(launch_ms < 150 && !is_ready(first_done), "execute returns before the run finished",
+         std::to_string(launch_ms) + " ms");
+  auto early_error = make<PJRT_Event_Error_Args>();
+  early_error.event = first_done;
+  expect(outcome(api->PJRT_Event_Error(&early_error)).first == PJRT_Error_Code_FAILED_PRECONDITION,
+         "Event_Error on a pending event says it is not ready");
+  PJRT_Event* second_done = nullptr;
+  PJRT_Buffer* second = launch(add, {first, y}, &second_done);
+  expect(!is_ready(second_done), "an execution whose input is pending launches without waiting");
+  Seen seen;
+  auto on_ready_args = make<PJRT_Event_OnReady_Args>();
+  on_ready_args.event = second_done;
+  on_ready_args.callback = record;
+  on_ready_args.user_arg = &seen;
+  outcome(api->PJRT_Event_OnReady(&on_ready_args));
+  float second_values[4] = {};
+  PJRT_Event* read = start_read(second, second_values);
+  expect(await_event(first_done).first == 0 && is_ready(first_done), "Event_Await blocks until the run finished");
+  // Awaited before the check: its arguments (the detail string too) may be evaluated in any order.
+  bool read_ok = await_event(read).first == 0;
+  expect(read_ok && second_values[0] == 21 && second_values[3] == 84,
+         "a chain of executions with a pending input computes x + 2y", std::to_string(second_values[0]));
+  expect(wait_for(seen) && seen.thread != std::this_thread::get_id() && seen.error.first == 0,
+         "OnReady calls back from the worker thread");
+  for (PJRT_Event* event : {first_done, second_done, read}) destroy_event(event);
+  destroy_buffer(second);
+
+  // A run that fails on the worker: its event carries the error, and so does every execution reading its output.
+  setenv("GRPO_XLA_CPU_FAIL_ALLOCATION", "1", 1);
+  PJRT_Event* failed_done = nullptr;
+  PJRT_Buffer* failed = launch(add, {x, y}, &failed_done);
+  unsetenv("GRPO_XLA_CPU_FAIL_ALLOCATION");
+  PJRT_Event* downstream_done = nullptr;
+  PJRT_Buffer* downstream = launch(add, {failed, y}, &downstream_done);
+  error = await_event(failed_done);
+  expect(error.first == PJRT_Error_Code_RESOURCE_EXHAUSTED && error.second.find("executing") != std::string::npos &&
+             error.second.find("out of host memory") != std::string::npos,
+         "a failed run's event carries its error", error.second);
+  float ignored[4];
+  PJRT_Event* failed_read = start_read(downstream, ignored);
+  error = await_event(failed_read);
+  expect(error.first == PJRT_Error_Code_RESOURCE_EXHAUSTED && error.second.find("argument 0 was not computed") != std::string::npos &&
+             error.second.find("out of host memory") != std::string::npos,
+         "the error reaches a read of a downstream execution's output", error.second);
+  for (PJRT_Event* event : {failed_done, downstream_done, failed_read}) destroy_event(event);
+  for (PJRT_Buffer* buffer : {failed, downstream}) destroy_buffer(buffer);
+
+  // Destroying the inputs and the output while the run is in flight is safe; the run still completes.
+  PJRT_Buffer* z = upload(client, x_values, PJRT_Buffer_Type_F32, {4}, nullptr, &error);
+  PJRT_Event* orphan_done = nullptr;
+  PJRT_Buffer* orphan = launch(add, {z, z}, &orphan_done, 100);
+  destroy_buffer(z);
+  destroy_buffer(orphan);
+  expect(!is_ready(orphan_done) && await_event(orphan_done).first == 0, "buffers destroyed in flight: the run completes");
+  destroy_event(orphan_done);
+
+  // Donating a pending output: a read started before the donation sees the donated value, not the new one.
+  PJRT_Event* pending_done = nullptr;
+  PJRT_Buffer* pending = launch(add, {x, y}, &pending_done, 100);
+  float pending_values[4] = {};
+  PJRT_Event* pending_read = start_read(pending, pending_values);
+  PJRT_Event* donated_done = nullptr;
+  PJRT_Buffer* updated = launch(add_donating, {pending, y}, &donated_done);
+  auto deleted = make<PJRT_Buffer_IsDeleted_Args>();
+  deleted.buffer = pending;
+  outcome(api->PJRT_Buffer_IsDeleted(&deleted));
+  expect(deleted.is_deleted && !is_ready(pending_done), "a pending output can be donated while it is computed");
+  float updated_values[4] = {};
+  PJRT_Event* updated_read = start_read(updated, updated_values);
+  bool pending_ok = await_event(pending_read).first == 0;
+  bool updated_ok = await_event(updated_read).first == 0;
+  expect(pending_ok && pending_values[0] == 11 && pending_values[3] == 44,
+         "a read started before the donation sees the donated buffer's value", std::to_string(pending_values[0]));
+  expect(updated_ok && updated_values[0] == 21 && updated_values[3] == 84,
+         "the donating execution computes from the pending value", std::to_string(updated_values[0]));
+  for (PJRT_Event* event : {pending_done, pending_read, donated_done, updated_read}) destroy_event(event);
+  for (PJRT_Buffer* buffer : {pending, updated, first, x, y}) destroy_buffer(buffer);
+  for (PJRT_LoadedExecutable* executable : {add, add_donating}) {
+    auto destroy = make<PJRT_LoadedExecutable_Destroy_Args>();
+    destroy.executable = executable;
+    outcome(api->PJRT_LoadedExecutable_Destroy(&destroy));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -270,18 +462,16 @@ int main(int argc, char** argv) {
   auto small_error = outcome(api->PJRT_Buffer_ToHostBuffer(&small));
   expect(small_error.first == PJRT_Error_Code_INVALID_ARGUMENT, "dst_size too small is INVALID_ARGUMENT", small_error.second);
 
-  // Events are ready at once; OnReady calls back inline.
+  // An upload is copied during the call: its event is ready at once and OnReady calls back inline.
   auto ready = make<PJRT_Buffer_ReadyEvent_Args>();
   ready.buffer = buffer;
   outcome(api->PJRT_Buffer_ReadyEvent(&ready));
-  auto is_ready = make<PJRT_Event_IsReady_Args>();
-  is_ready.event = ready.event;
-  outcome(api->PJRT_Event_IsReady(&is_ready));
+  bool ready_at_once = is_ready(ready.event);
   auto on_ready_args = make<PJRT_Event_OnReady_Args>();
   on_ready_args.event = ready.event;
   on_ready_args.callback = on_ready;
   outcome(api->PJRT_Event_OnReady(&on_ready_args));
-  expect(is_ready.is_ready && on_ready_calls == 1, "events are ready and OnReady calls back inline");
+  expect(ready_at_once && on_ready_calls == 1, "an uploaded buffer's event is ready and OnReady calls back inline");
   destroy_event(ready.event);
 
   // Delete: the buffer reports deleted, its data cannot be read, its ready event carries an error.
@@ -316,8 +506,23 @@ int main(int argc, char** argv) {
 
   check_device_assignment(client);
 
+  check_async(client);
+
+  // Destroying the client finishes the execution still queued; its event then reports it.
+  float values[4] = {1, 2, 3, 4};
+  PJRT_Buffer* input = upload(client, values, PJRT_Buffer_Type_F32, {4}, nullptr, &error);
+  PJRT_LoadedExecutable* add = compile_mlir(client, "func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {\n  \"func.return\"(%a) : (tensor<4xf32>) -> ()\n}\n");
+  PJRT_Event* in_flight = nullptr;
+  PJRT_Buffer* output = launch(add, {input}, &in_flight, 100);
+  destroy_buffer(input);
+  destroy_buffer(output);
+  auto destroy_executable = make<PJRT_LoadedExecutable_Destroy_Args>();
+  destroy_executable.executable = add;
+  outcome(api->PJRT_LoadedExecutable_Destroy(&destroy_executable));
   auto destroy = make<PJRT_Client_Destroy_Args>();
   destroy.client = client;
-  expect(outcome(api->PJRT_Client_Destroy(&destroy)).first == 0, "client destroys");
+  expect(outcome(api->PJRT_Client_Destroy(&destroy)).first == 0 && is_ready(in_flight) && await_event(in_flight).first == 0,
+         "client destroys");
+  destroy_event(in_flight);
   return failures == 0 ? 0 : 1;
 }
