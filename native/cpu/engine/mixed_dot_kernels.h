@@ -29,7 +29,7 @@ struct SmallDotArgs {
 using RangeKernel = void (*)(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 
 // The parallel split hands each call a multiple of this many outputs, a multiple of every lane's block.
-constexpr int64_t kSplitMultiple = 64;
+constexpr int64_t kSplitMultiple = 192;
 
 void small_dot_avx512(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 void small_dot_avx2(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
@@ -52,9 +52,10 @@ inline float weight_at(const SmallDotArgs& a, int64_t offset) {
 struct Vec {
   using T = __m512;
   static constexpr int kWidth = 16;
-  static constexpr int kRowsA = 4;       // rows of A per micro-kernel
-  static constexpr int kWeightRows = 4;  // rows of an N x K weight per micro-kernel
-  static constexpr int kColumns = 4;     // vectors of output columns per micro-kernel of a K x N weight
+  // Register blocks (accumulators + loads stay within the 32 registers): an N x K weight is read kWeightRows
+  // rows at a time against kRowsN rows of A; a K x N weight kColumns vectors at a time against kRowsK rows.
+  static constexpr int kRowsN = 8, kWeightRows = 3;
+  static constexpr int kRowsK = 4, kColumns = 4;
   static T zero() { return _mm512_setzero_ps(); }
   static T load(const float* p) { return _mm512_loadu_ps(p); }
   static T load(const uint16_t* p) {
@@ -70,9 +71,8 @@ struct Vec {
 struct Vec {
   using T = __m256;
   static constexpr int kWidth = 8;
-  static constexpr int kRowsA = 2;
-  static constexpr int kWeightRows = 4;
-  static constexpr int kColumns = 4;
+  static constexpr int kRowsN = 4, kWeightRows = 2;  // 16 registers
+  static constexpr int kRowsK = 2, kColumns = 4;
   static T zero() { return _mm256_setzero_ps(); }
   static T load(const float* p) { return _mm256_loadu_ps(p); }
   static T load(const uint16_t* p) {
@@ -93,9 +93,8 @@ struct Vec {
 struct Vec {
   using T = float;
   static constexpr int kWidth = 1;
-  static constexpr int kRowsA = 2;
-  static constexpr int kWeightRows = 4;
-  static constexpr int kColumns = 4;
+  static constexpr int kRowsN = 2, kWeightRows = 4;
+  static constexpr int kRowsK = 2, kColumns = 4;
   static T zero() { return 0.0f; }
   static T load(const float* p) { return *p; }
   static T load(const uint16_t* p) { return widen_bf16(*p); }
@@ -190,14 +189,25 @@ inline void rows_block(const SmallDotArgs& a, int64_t m, int64_t n_begin, int64_
   }
 }
 
-// Rows of A in blocks of the lane's height, then pairs, then singles.
-template <class E>
+// Rows of A in blocks of the lane's height, then halves, then singles.
+template <class E, int MR>
 inline void rows_of_a(const SmallDotArgs& a, int64_t n_begin, int64_t n_end) {
-  constexpr int MR = Vec::kRowsA;
   int64_t m = 0;
   for (; a.M - m >= MR; m += MR) rows_block<E, MR>(a, m, n_begin, n_end);
+  if constexpr (MR >= 4) {
+    for (; a.M - m >= MR / 2; m += MR / 2) rows_block<E, MR / 2>(a, m, n_begin, n_end);
+  }
   for (; a.M - m >= 2; m += 2) rows_block<E, 2>(a, m, n_begin, n_end);
   for (; m < a.M; ++m) rows_block<E, 1>(a, m, n_begin, n_end);
+}
+
+template <class E>
+inline void rows_of_a(const SmallDotArgs& a, int64_t n_begin, int64_t n_end) {
+  if (a.n_major) {
+    rows_of_a<E, Vec::kRowsN>(a, n_begin, n_end);
+  } else {
+    rows_of_a<E, Vec::kRowsK>(a, n_begin, n_end);
+  }
 }
 
 inline void small_dot_range(const SmallDotArgs& a, int64_t n_begin, int64_t n_end) {

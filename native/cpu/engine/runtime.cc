@@ -43,7 +43,7 @@ class Profile {
     std::vector<std::pair<std::string, Entry>> sorted(entries_.begin(), entries_.end());
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
     std::fprintf(stderr, "engine profile (seconds, calls, op):\n");
-    for (size_t i = 0; i < sorted.size() && i < 40; ++i) {
+    for (size_t i = 0; i < sorted.size() && i < 400; ++i) {
       std::fprintf(stderr, "%10.3f %8lld  %s\n", sorted[i].second.seconds, (long long)sorted[i].second.calls,
                    sorted[i].first.c_str());
     }
