@@ -209,6 +209,12 @@ TEST(mixed_dot_fused_convert_modules) {
                               {f32({Bt, M, K}, x), make_tensor(DType::kBF16, wd, w)});
         CHECK_CLOSE(out[0], 2e-5, want);
         if (also_return) CHECK_VALUES(out[1], w);
+        if (!also_return) {
+          // Fused: the program is one step (the dot); with the converted weight also returned, two.
+          const int64_t fused = compile(convert_dot_module(Bt, M, N, K, w_contract, false))->code_size_bytes();
+          const int64_t apart = compile(convert_dot_module(Bt, M, N, K, w_contract, true))->code_size_bytes();
+          CHECK(apart == 2 * fused);
+        }
       }
     }
   }
@@ -235,4 +241,45 @@ TEST(mixed_dot_bf16_operand_and_result) {
                         {make_tensor(DType::kBF16, {K, M}, x), make_tensor(DType::kBF16, {N, K}, w)});
   // Products of multiples of 1/32 summed exactly in f32; the bf16 result rounds to 8 significant bits.
   CHECK_CLOSE(out[0], 1.0 / 128, want);
+}
+
+TEST(mixed_dot_fused_convert_in_while_body) {
+  // The decode loop's shape: a bf16 weight captured by a while body, converted there and multiplied into the
+  // carried row each iteration (x <- x W^T, 3 times). The fused convert reads a value of the enclosing block.
+  const int64_t K = 200;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<double> w(static_cast<size_t>(K * K)), x(static_cast<size_t>(K));
+  for (double& v : w) v = bf16_to_float(uint16_t(random_bf16(rng) & 0x7fff)) / 256;  // positive: no cancellation
+  for (double& v : x) v = u(rng);
+  std::vector<double> want = x;
+  for (int it = 0; it < 3; ++it) {
+    std::vector<double> next(size_t(K), 0.0);
+    for (int64_t n = 0; n < K; ++n) {
+      for (int64_t k = 0; k < K; ++k) next[n] += want[k] * w[n * K + k];
+    }
+    want = next;
+  }
+  const std::string xt = "tensor<1x200xf32>", wt = "tensor<200x200xbf16>", wf = "tensor<200x200xf32>";
+  const std::string text = module(
+      "%x0: " + xt + ", %w: " + wt, xt,
+      "    %i0 = \"stablehlo.constant\"() {value = dense<0> : tensor<i32>} : () -> tensor<i32>\n"
+      "    %r:2 = \"stablehlo.while\"(%i0, %x0) ({\n"
+      "    ^bb0(%i: tensor<i32>, %x: " + xt + "):\n"
+      "      %n = \"stablehlo.constant\"() {value = dense<3> : tensor<i32>} : () -> tensor<i32>\n"
+      "      %lt = \"stablehlo.compare\"(%i, %n) {comparison_direction = #stablehlo<comparison_direction LT>} : (tensor<i32>, tensor<i32>) -> tensor<i1>\n"
+      "      \"stablehlo.return\"(%lt) : (tensor<i1>) -> ()\n"
+      "    }, {\n"
+      "    ^bb0(%i: tensor<i32>, %x: " + xt + "):\n"
+      "      %wc = \"stablehlo.convert\"(%w) : (" + wt + ") -> " + wf + "\n"
+      "      %y = \"stablehlo.dot_general\"(%x, %wc) {dot_dimension_numbers = #stablehlo.dot<lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [1]>} : (" + xt + ", " + wf + ") -> " + xt + "\n"
+      "      %one = \"stablehlo.constant\"() {value = dense<1> : tensor<i32>} : () -> tensor<i32>\n"
+      "      %i2 = \"stablehlo.add\"(%i, %one) : (tensor<i32>, tensor<i32>) -> tensor<i32>\n"
+      "      \"stablehlo.return\"(%i2, %y) : (tensor<i32>, " + xt + ") -> ()\n"
+      "    }) : (tensor<i32>, " + xt + ") -> (tensor<i32>, " + xt + ")\n"
+      "    \"func.return\"(%r#1) : (" + xt + ") -> ()");
+  Tensor weight = make_tensor(DType::kBF16, {K, K}, w);
+  auto out = run_module(text, {f32({1, K}, x), weight});
+  CHECK_CLOSE(out[0], 1e-5, want);
+  CHECK_VALUES(weight, w);  // the weight is read, never written
 }
