@@ -88,7 +88,7 @@ void run_lane(RangeKernel kernel, const SmallDotArgs& args) {
 // f32 bytes of one widened panel: a few times L2, so sgemm's own blocking has room and A is repacked rarely.
 constexpr int64_t kPanelFloats = int64_t(4) << 20 >> 2;
 
-// dst[r, 0 .. cols) = widened src[r * ld + c * stride] for a contiguous run along c.
+// dst[r, c] = widened src[r * ld + c]: a rows x cols block of a bf16 matrix, made contiguous f32.
 void widen_rows(const uint16_t* src, int64_t ld, int64_t rows, int64_t cols, float* dst) {
   parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -132,23 +132,37 @@ void panel_dot(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, con
     return;
   }
   const uint16_t* W = static_cast<const uint16_t*>(w.data);
-  if (a.n_major) {
-    // Panels of whole output columns: nb rows of the N x K weight, C[:, n0 .. n0 + nb) at a time.
-    const int64_t nb = std::min(N, std::max<int64_t>(kPanelFloats / K, 16));
-    std::vector<float> panel(size_t(nb * K));
-    for (int64_t n0 = 0; n0 < N; n0 += nb) {
-      const int64_t rows = std::min(nb, N - n0);
+  // Each sgemm call packs its slice of A and rewrites its slice of C. Panels of whole output rows (N-panels)
+  // repack all of A per panel; panels along K re-read and rewrite all of C per panel. The cheaper one is taken:
+  // K-panels when K > N (a down projection), N-panels otherwise.
+  const bool k_panels = K > N;
+  const int64_t panel_rows = std::min(k_panels ? K : N, std::max<int64_t>(kPanelFloats / (k_panels ? N : K), 16));
+  std::vector<float> panel(size_t(panel_rows * (k_panels ? N : K)));
+  if (!k_panels && a.n_major) {
+    // nb rows of the N x K weight: C[:, n0 .. n0 + nb).
+    for (int64_t n0 = 0; n0 < N; n0 += panel_rows) {
+      const int64_t rows = std::min(panel_rows, N - n0);
       widen_rows(W + n0 * a.ldw, a.ldw, rows, K, panel.data());
       sgemm(false, true, M, rows, K, 1.0f, A, lda, panel.data(), K, 0.0f, C + n0, ldc);
     }
+  } else if (!k_panels) {
+    // nb columns of the K x N weight, widened into a K x nb panel.
+    for (int64_t n0 = 0; n0 < N; n0 += panel_rows) {
+      const int64_t cols = std::min(panel_rows, N - n0);
+      widen_rows(W + n0, a.ldw, K, cols, panel.data());
+      sgemm(false, false, M, cols, K, 1.0f, A, lda, panel.data(), cols, 0.0f, C + n0, ldc);
+    }
   } else {
-    // Panels along K: kb rows of the K x N weight, accumulated into C.
-    const int64_t kb = std::min(K, std::max<int64_t>(kPanelFloats / N, 16));
-    std::vector<float> panel(size_t(kb * N));
-    for (int64_t k0 = 0; k0 < K; k0 += kb) {
-      const int64_t rows = std::min(kb, K - k0);
-      widen_rows(W + k0 * a.ldw, a.ldw, rows, N, panel.data());
-      sgemm(false, false, M, N, rows, 1.0f, A + k0, lda, panel.data(), N, k0 == 0 ? 0.0f : 1.0f, C, ldc);
+    // kb slices of K, accumulated into C.
+    for (int64_t k0 = 0; k0 < K; k0 += panel_rows) {
+      const int64_t depth = std::min(panel_rows, K - k0);
+      if (a.n_major) {
+        widen_rows(W + k0, a.ldw, N, depth, panel.data());  // N x depth
+        sgemm(false, true, M, N, depth, 1.0f, A + k0, lda, panel.data(), depth, k0 == 0 ? 0.0f : 1.0f, C, ldc);
+      } else {
+        widen_rows(W + k0 * a.ldw, a.ldw, depth, N, panel.data());  // depth x N
+        sgemm(false, false, M, N, depth, 1.0f, A + k0, lda, panel.data(), N, k0 == 0 ? 0.0f : 1.0f, C, ldc);
+      }
     }
   }
 }

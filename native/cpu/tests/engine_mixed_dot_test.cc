@@ -144,16 +144,18 @@ TEST(mixed_dot_small_rows_zero_k) {
 }
 
 TEST(mixed_dot_panels) {
-  // Large enough that the weight splits into several widened panels (4 MiB of f32 each), on both layouts; M
-  // past the few-row limit.
+  // Large enough that the weight splits into several widened panels (4 MiB of f32 each), on both layouts, with
+  // K > N (panels along K, accumulated) and K < N (panels of outputs); M past the few-row limit.
   uint32_t seed = 100;
   for (bool n_major : {true, false}) {
     for (bool bf16 : {true, false}) {
-      const int64_t M = 11, N = n_major ? 700 : 4100, K = n_major ? 4100 : 700;
-      Problem p = make_problem(M, N, K, n_major, bf16, seed++);
-      std::vector<float> C(size_t(M * p.ldc), -7.0f);
-      panel_dot(M, N, K, p.A.data(), p.lda, view_of(p), C.data(), p.ldc);
-      check_product(p, C, std::string("panels") + (bf16 ? " bf16" : " f32") + (n_major ? " NxK" : " KxN"), __LINE__);
+      for (bool deep : {true, false}) {
+        const int64_t M = 11, N = deep ? 700 : 4100, K = deep ? 4100 : 700;
+        Problem p = make_problem(M, N, K, n_major, bf16, seed++);
+        std::vector<float> C(size_t(M * p.ldc), -7.0f);
+        panel_dot(M, N, K, p.A.data(), p.lda, view_of(p), C.data(), p.ldc);
+        check_product(p, C, std::string("panels") + (bf16 ? " bf16" : " f32") + (n_major ? " NxK" : " KxN"), __LINE__);
+      }
     }
   }
 }
