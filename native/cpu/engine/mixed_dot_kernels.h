@@ -118,6 +118,9 @@ inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0) {
   const float* x = a.A + m0 * a.lda;
   const int64_t K = a.K, vec_end = K - K % V::kWidth;
   for (int64_t k = 0; k < vec_end; k += V::kWidth) {
+    // 512 weights ahead in each row: the rows are separate streams, and the hardware prefetcher alone left
+    // 10-30% of the M = 1 rate on the table (measured with both dtypes; a prefetch past a row's end is harmless).
+    for (int j = 0; j < R; ++j) __builtin_prefetch(w + j * a.ldw + k + 512);
     typename V::T b[R];
     for (int j = 0; j < R; ++j) b[j] = V::load(w + j * a.ldw + k);
     for (int i = 0; i < MR; ++i) {
