@@ -13,6 +13,7 @@
 #include "blas.h"
 #include "kernels.h"
 #include "layout.h"
+#include "mixed_dot.h"
 #include "steps.h"
 #include "threads.h"
 
@@ -195,6 +196,10 @@ std::unique_ptr<Step> make_dot_step(const ir::Function& fn, const ir::Op& op) {
   const bool floating = is_float(lt.dtype) || is_float(rt.dtype) || is_float(out.dtype);
   const int64_t lhs_count = lt.num_elements(), rhs_count = rt.num_elements();
   const size_t out_bytes = out.byte_size();
+  // The weight path reads the rhs where it lies: a bf16 weight is never widened whole, and few-row products
+  // (decode) stream it through threaded kernels rather than sgemm, which threads poorly at M = 1.
+  const bool weight_path = floating && !p.small && !p.rhs.pack && (lt.dtype == DType::kF32 || lt.dtype == DType::kBF16) &&
+                           (rt.dtype == DType::kBF16 || (rt.dtype == DType::kF32 && p.M <= kSmallRows));
   const int64_t out_count = out.num_elements();
 
   auto step = std::make_unique<LambdaStep>();
@@ -225,7 +230,7 @@ std::unique_ptr<Step> make_dot_step(const ir::Function& fn, const ir::Op& op) {
       return;
     }
     // Float: bring each operand to f32 (bf16 and integers convert; layout unchanged), pack if its layout needs
-    // it, multiply into f32, convert the result if it is not f32.
+    // it, multiply into f32, convert the result if it is not f32. On the weight path the rhs is never converted.
     std::vector<std::shared_ptr<Storage>> temps;
     auto to_f32 = [&](const void* data, DType dtype, int64_t count, const OperandPlan& plan) -> const float* {
       const float* f = static_cast<const float*>(data);
@@ -245,14 +250,45 @@ std::unique_ptr<Step> make_dot_step(const ir::Function& fn, const ir::Op& op) {
       }
       return f;
     };
-    const float* fa = to_f32(a, p.lhs_dtype, lhs_count, p.lhs);
-    const float* fb = to_f32(b, p.rhs_dtype, rhs_count, p.rhs);
     float* fc = static_cast<float*>(y);
     if (p.out_dtype != DType::kF32) {
       temps.push_back(std::make_shared<Storage>(size_t(out_count) * 4, Storage::Uninitialized{}));
       fc = static_cast<float*>(temps.back()->data());
     }
-    float_dot(p, fa, fb, fc);
+    const float* fa = to_f32(a, p.lhs_dtype, lhs_count, p.lhs);
+    if (weight_path) {
+      // The kernels take the lhs as contiguous rows: a transposed lhs (small next to the weight) is copied.
+      auto lhs_at = [&](int64_t bi) { return p.lhs.pack ? bi * p.M * p.K : p.lhs.batch_offset[bi]; };
+      int64_t lda = p.lhs.pack ? p.K : p.lhs.ld;
+      if (p.lhs.trans && !p.lhs.pack) {
+        temps.push_back(std::make_shared<Storage>(size_t(p.B * p.M * p.K) * 4, Storage::Uninitialized{}));
+        float* dst = static_cast<float*>(temps.back()->data());
+        for (int64_t bi = 0; bi < p.B; ++bi) {
+          for (int64_t m = 0; m < p.M; ++m) {
+            for (int64_t k = 0; k < p.K; ++k) dst[(bi * p.M + m) * p.K + k] = fa[p.lhs.batch_offset[bi] + m + k * p.lhs.ld];
+          }
+        }
+        fa = dst;
+        lda = p.K;
+      }
+      const int64_t w_size = int64_t(dtype_size(p.rhs_dtype));
+      for (int64_t bi = 0; bi < p.B; ++bi) {
+        WeightView w;
+        w.data = static_cast<const char*>(b) + p.rhs.batch_offset[bi] * w_size;
+        w.type = p.rhs_dtype == DType::kBF16 ? WeightType::kBF16 : WeightType::kF32;
+        w.k_stride = p.rhs.trans ? 1 : p.rhs.ld;
+        w.n_stride = p.rhs.trans ? p.rhs.ld : 1;
+        const float* ab = fa + ((p.lhs.trans && !p.lhs.pack) ? bi * p.M * p.K : lhs_at(bi));
+        float* cb = fc + bi * p.M * p.N;
+        if (p.M <= kSmallRows) {
+          small_rows_dot(p.M, p.N, p.K, ab, lda, w, cb, p.N);
+        } else {
+          panel_dot(p.M, p.N, p.K, ab, lda, w, cb, p.N);
+        }
+      }
+    } else {
+      float_dot(p, fa, to_f32(b, p.rhs_dtype, rhs_count, p.rhs), fc);
+    }
     if (p.out_dtype != DType::kF32) convert_kernel(DType::kF32, p.out_dtype)(fc, y, out_count);
   };
   return step;

@@ -82,10 +82,16 @@ class Planner {
     std::set<int> owned(region.args.begin(), region.args.end());
     for (const ir::Op& op : region.ops) owned.insert(op.results.begin(), op.results.end());
     std::vector<std::set<int>> captures(region.ops.size());
+    for (size_t j = 0; j < region.ops.size(); ++j) captures[j] = captures_of(region.ops[j]);
+    const Fusions fusions = find_fusions(region, captures);
+    auto operands_of = [&](size_t j) -> const std::vector<int>& {
+      auto it = fusions.operands.find(j);
+      return it == fusions.operands.end() ? region.ops[j].operands : it->second;
+    };
     std::unordered_map<int, size_t> last_use;
     for (size_t j = 0; j < region.ops.size(); ++j) {
-      captures[j] = captures_of(region.ops[j]);
-      for (int v : region.ops[j].operands) {
+      if (fusions.skip[j]) continue;
+      for (int v : operands_of(j)) {
         if (owned.count(v)) last_use[v] = j;
       }
       for (int v : captures[j]) {
@@ -96,7 +102,18 @@ class Planner {
       if (!last_use.count(a)) block.release_at_entry.push_back(a);
     }
     for (size_t j = 0; j < terminator; ++j) {
-      const ir::Op& op = region.ops[j];
+      if (fusions.skip[j]) continue;
+      ir::Op rewritten;
+      if (fusions.operands.count(j)) {
+        rewritten.name = region.ops[j].name;
+        rewritten.kind = region.ops[j].kind;
+        rewritten.loc = region.ops[j].loc;
+        rewritten.operands = operands_of(j);
+        rewritten.results = region.ops[j].results;
+        rewritten.attr_names = region.ops[j].attr_names;
+        rewritten.attr_values = region.ops[j].attr_values;
+      }
+      const ir::Op& op = fusions.operands.count(j) ? rewritten : region.ops[j];
       std::unique_ptr<Step> step = compile_op(op);
       step->op_name = op.name;
       step->loc = op.loc;
@@ -129,6 +146,39 @@ class Planner {
 
  private:
   const ir::Function& fn_;
+
+  struct Fusions {
+    std::vector<uint8_t> skip;                                // ops that run inside another op's step
+    std::unordered_map<size_t, std::vector<int>> operands;  // ops that read a fused op's input instead
+  };
+
+  // convert(bf16 -> f32) read only by a dot_general of the same block: the dot reads the bf16 value itself, so
+  // a weight is never widened whole (the dot's kernels widen it in registers or in panels). XLA fuses the same.
+  Fusions find_fusions(const ir::Region& region, const std::vector<std::set<int>>& captures) const {
+    Fusions f;
+    f.skip.assign(region.ops.size(), 0);
+    std::unordered_map<int, std::vector<size_t>> readers;
+    for (size_t j = 0; j < region.ops.size(); ++j) {
+      for (int v : region.ops[j].operands) readers[v].push_back(j);
+      for (int v : captures[j]) readers[v].push_back(j);
+    }
+    for (size_t j = 0; j < region.ops.size(); ++j) {
+      const ir::Op& op = region.ops[j];
+      if (op.kind != OpKind::kConvert || value_type(fn_, op.operands[0]).dtype != DType::kBF16 ||
+          value_type(fn_, op.results[0]).dtype != DType::kF32) {
+        continue;
+      }
+      const auto& users = readers[op.results[0]];
+      if (users.size() != 1 || region.ops[users[0]].kind != OpKind::kDotGeneral) continue;
+      const size_t dot = users[0];
+      if (!f.operands.count(dot)) f.operands[dot] = region.ops[dot].operands;
+      for (int& v : f.operands[dot]) {
+        if (v == op.results[0]) v = op.operands[0];
+      }
+      f.skip[j] = 1;
+    }
+    return f;
+  }
 
   std::unique_ptr<Step> compile_op(const ir::Op& op) {
     const OpKind k = op.kind;

@@ -1,7 +1,56 @@
 // Buffer bookkeeping of one run: slots, reference counts, in-place reuse and the run-local storage pool.
 #include "runtime.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
 namespace grpo::cpu {
+
+namespace {
+
+// GRPO_XLA_CPU_PROFILE=1: every step's wall time, summed per op and source line, printed to stderr at exit (the
+// 40 costliest). A while step's time includes its body's. For finding where a program's time goes.
+class Profile {
+ public:
+  static Profile* get() {
+    static Profile* p = std::getenv("GRPO_XLA_CPU_PROFILE") ? new Profile() : nullptr;
+    return p;
+  }
+  void add(const Step& step, double seconds) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry& e = entries_[step.op_name + " at line " + std::to_string(step.loc.line)];
+    e.seconds += seconds;
+    ++e.calls;
+  }
+
+ private:
+  struct Entry {
+    double seconds = 0;
+    int64_t calls = 0;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Entry> entries_;
+
+  Profile() {
+    std::atexit([] { get()->print(); });
+  }
+  void print() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::pair<std::string, Entry>> sorted(entries_.begin(), entries_.end());
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
+    std::fprintf(stderr, "engine profile (seconds, calls, op):\n");
+    for (size_t i = 0; i < sorted.size() && i < 400; ++i) {
+      std::fprintf(stderr, "%10.3f %8lld  %s\n", sorted[i].second.seconds, (long long)sorted[i].second.calls,
+                   sorted[i].first.c_str());
+    }
+  }
+};
+
+}  // namespace
 
 RunContext::RunContext(size_t num_values) : slots_(num_values, nullptr) {}
 
@@ -105,8 +154,15 @@ void RunContext::release(int value) {
 
 void RunContext::run_block(const Block& block) {
   for (int v : block.release_at_entry) release(v);
+  Profile* profile = Profile::get();
   for (const auto& step : block.steps) {
-    step->execute(*this);
+    if (profile) {
+      const auto start = std::chrono::steady_clock::now();
+      step->execute(*this);
+      profile->add(*step, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    } else {
+      step->execute(*this);
+    }
     for (int v : step->release_after) release(v);
   }
 }

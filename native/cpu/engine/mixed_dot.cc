@@ -1,0 +1,170 @@
+// Dispatch of the few-row kernels (mixed_dot_kernels.h) over threads and instruction sets, and the panel path
+// for many rows. The scalar lane is compiled here, without SIMD flags.
+#include "mixed_dot.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "blas.h"
+#include "common.h"
+#include "mixed_dot_kernels.h"
+#include "threads.h"
+
+namespace grpo::cpu {
+
+namespace mixed {
+
+void small_dot_scalar(const SmallDotArgs& args, int64_t n_begin, int64_t n_end) {
+  small_dot_range(args, n_begin, n_end);
+}
+
+}  // namespace mixed
+
+namespace {
+
+using mixed::RangeKernel;
+using mixed::SmallDotArgs;
+
+struct Lane {
+  const char* name;
+  RangeKernel kernel;
+  bool (*supported)();
+};
+
+bool has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+}
+bool has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+bool always() { return true; }
+
+// Widest first.
+constexpr Lane kLanes[] = {
+    {"avx512", mixed::small_dot_avx512, has_avx512},
+    {"avx2", mixed::small_dot_avx2, has_avx2},
+    {"scalar", mixed::small_dot_scalar, always},
+};
+
+const Lane& chosen_lane() {
+  static const Lane* lane = [] {
+    const char* cap = std::getenv("GRPO_XLA_CPU_SIMD");
+    bool reached_cap = cap == nullptr;
+    for (const Lane& l : kLanes) {
+      if (!reached_cap && std::strcmp(cap, l.name) == 0) reached_cap = true;
+      if (reached_cap && l.supported()) return &l;
+    }
+    return &kLanes[std::size(kLanes) - 1];
+  }();
+  return *lane;
+}
+
+SmallDotArgs make_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const WeightView& w, float* C,
+                       int64_t ldc) {
+  if (w.k_stride != 1 && w.n_stride != 1) throw std::logic_error("mixed dot: the weight needs a unit stride");
+  const bool n_major = w.k_stride == 1 && (w.n_stride != 1 || K == 1);
+  return SmallDotArgs{M, N, K, A, lda, w.data, w.type == WeightType::kBF16, n_major,
+                      n_major ? w.n_stride : w.k_stride, C, ldc};
+}
+
+void run_lane(RangeKernel kernel, const SmallDotArgs& args) {
+  if (args.K == 0) {
+    for (int64_t m = 0; m < args.M; ++m) std::fill_n(args.C + m * args.ldc, args.N, 0.0f);
+    return;
+  }
+  const int64_t blocks = (args.N + mixed::kSplitMultiple - 1) / mixed::kSplitMultiple;
+  // A chunk reads at least ~64K weights, so the hand-off to a thread stays small against the work.
+  const int64_t grain = std::max<int64_t>(1, 65536 / (mixed::kSplitMultiple * std::max<int64_t>(args.K, 1)));
+  parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
+    kernel(args, b0 * mixed::kSplitMultiple, std::min(args.N, b1 * mixed::kSplitMultiple));
+  });
+}
+
+// f32 bytes of one widened panel: a few times L2, so sgemm's own blocking has room and A is repacked rarely.
+constexpr int64_t kPanelFloats = int64_t(4) << 20 >> 2;
+
+// dst[r, c] = widened src[r * ld + c]: a rows x cols block of a bf16 matrix, made contiguous f32.
+void widen_rows(const uint16_t* src, int64_t ld, int64_t rows, int64_t cols, float* dst) {
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const uint16_t* s = src + r * ld;
+      float* d = dst + r * cols;
+      for (int64_t c = 0; c < cols; ++c) {
+        const uint32_t bits = uint32_t(s[c]) << 16;
+        std::memcpy(d + c, &bits, 4);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+std::string small_rows_isa() { return chosen_lane().name; }
+
+void small_rows_dot(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const WeightView& w, float* C,
+                    int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  run_lane(chosen_lane().kernel, make_args(M, N, K, A, lda, w, C, ldc));
+}
+
+bool small_rows_dot_on(const std::string& isa, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                       const WeightView& w, float* C, int64_t ldc) {
+  for (const Lane& l : kLanes) {
+    if (isa != l.name) continue;
+    if (!l.supported()) return false;
+    if (M > 0 && N > 0) run_lane(l.kernel, make_args(M, N, K, A, lda, w, C, ldc));
+    return true;
+  }
+  throw std::invalid_argument("unknown instruction set " + isa);
+}
+
+void panel_dot(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const WeightView& w, float* C,
+               int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  const SmallDotArgs a = make_args(M, N, K, A, lda, w, C, ldc);
+  if (!a.bf16 || K == 0) {
+    sgemm(false, a.n_major, M, N, K, 1.0f, A, lda, static_cast<const float*>(w.data), a.ldw, 0.0f, C, ldc);
+    return;
+  }
+  const uint16_t* W = static_cast<const uint16_t*>(w.data);
+  // Each sgemm call packs its slice of A and rewrites its slice of C. Panels of whole output rows (N-panels)
+  // repack all of A per panel; panels along K re-read and rewrite all of C per panel. The cheaper one is taken:
+  // K-panels when K > N (a down projection), N-panels otherwise.
+  const bool k_panels = K > N;
+  const int64_t panel_rows = std::min(k_panels ? K : N, std::max<int64_t>(kPanelFloats / (k_panels ? N : K), 16));
+  std::vector<float> panel(size_t(panel_rows * (k_panels ? N : K)));
+  if (!k_panels && a.n_major) {
+    // nb rows of the N x K weight: C[:, n0 .. n0 + nb).
+    for (int64_t n0 = 0; n0 < N; n0 += panel_rows) {
+      const int64_t rows = std::min(panel_rows, N - n0);
+      widen_rows(W + n0 * a.ldw, a.ldw, rows, K, panel.data());
+      sgemm(false, true, M, rows, K, 1.0f, A, lda, panel.data(), K, 0.0f, C + n0, ldc);
+    }
+  } else if (!k_panels) {
+    // nb columns of the K x N weight, widened into a K x nb panel.
+    for (int64_t n0 = 0; n0 < N; n0 += panel_rows) {
+      const int64_t cols = std::min(panel_rows, N - n0);
+      widen_rows(W + n0, a.ldw, K, cols, panel.data());
+      sgemm(false, false, M, cols, K, 1.0f, A, lda, panel.data(), cols, 0.0f, C + n0, ldc);
+    }
+  } else {
+    // kb slices of K, accumulated into C.
+    for (int64_t k0 = 0; k0 < K; k0 += panel_rows) {
+      const int64_t depth = std::min(panel_rows, K - k0);
+      if (a.n_major) {
+        widen_rows(W + k0, a.ldw, N, depth, panel.data());  // N x depth
+        sgemm(false, true, M, N, depth, 1.0f, A + k0, lda, panel.data(), depth, k0 == 0 ? 0.0f : 1.0f, C, ldc);
+      } else {
+        widen_rows(W + k0 * a.ldw, a.ldw, depth, N, panel.data());  // depth x N
+        sgemm(false, false, M, N, depth, 1.0f, A + k0, lda, panel.data(), N, k0 == 0 ? 0.0f : 1.0f, C, ldc);
+      }
+    }
+  }
+}
+
+}  // namespace grpo::cpu

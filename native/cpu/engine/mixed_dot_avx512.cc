@@ -1,0 +1,18 @@
+// The few-row dot kernels on AVX-512 (CMakeLists.txt compiles this file alone with -mavx512f -mavx512bw); called
+// only when cpuid reports those features.
+// GCC 12 flags the deliberately undefined pass-through operand inside its own AVX-512 intrinsics at -O3.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "mixed_dot_kernels.h"
+
+#if !defined(__AVX512F__) || !defined(__AVX512BW__)
+#error "mixed_dot_avx512.cc must be compiled with -mavx512f -mavx512bw"
+#endif
+
+namespace grpo::cpu::mixed {
+
+void small_dot_avx512(const SmallDotArgs& args, int64_t n_begin, int64_t n_end) {
+  small_dot_range(args, n_begin, n_end);
+}
+
+}  // namespace grpo::cpu::mixed
