@@ -81,24 +81,49 @@ export function logprobsFlops(config: Gemma3Config, w: Workload): number {
   return trunkFlops(config, undefined, rowsOf(w), T, T) + headFlops(config, chunkedRows(w));
 }
 
-/** Weights that read the first block's normed input (q, k, v and the adapters' A of q and kv): the embedding is
- * frozen, so no gradient flows through them to it. */
-function firstBlockInputParams(config: Gemma3Config, lora: LoraConfig): number {
-  const { dModel: D, numHeads: N, numKvHeads: K, headDim: H } = config;
-  const adapted = resolveTargets(config, lora)[0]!.filter((target) => target === "q" || target === "kv").length;
-  return (N * H + 2 * K * H) * D + adapted * D * lora.rank;
+/** The trunk's backward to the adapter over B x T tokens, block by block. Autodiff computes only the gradients that
+ * lead to an adapter matrix: into the frozen embedding nothing flows, and the first blocks before any adapter see
+ * part of their gradients skipped. A value is "live" when it depends on the adapter. Per base matrix, the input's
+ * gradient (2 x its size per token) when its input is live; per adapter pair A [in, r], B [r, out]: the weight
+ * gradients (2 (in r + r out)), the output gradient through B (2 r out), and A's input gradient (2 in r) when live;
+ * attention: dP = dO V^T and dQ, dK, dV, each 2 B T S N H, when their operands need them. */
+export function trunkBackwardFlops(config: Gemma3Config, lora: LoraConfig, B: number, T: number): number {
+  const { dModel: D, numHeads: N, numKvHeads: K, headDim: H, ffnDim: F } = config;
+  const r = lora.rank;
+  const score = 2 * B * T * T * N * H;
+  const pair = (inDim: number, outDim: number, inputLive: boolean) => 2 * (inDim * r + r * outDim) + 2 * r * outDim + (inputLive ? 2 * inDim * r : 0);
+  let live: boolean = false; // the embedding is frozen
+  let total = 0;
+  for (const targets of resolveTargets(config, lora)) {
+    const has = (target: string) => (targets as string[]).includes(target);
+    const qLive: boolean = live || has("q");
+    const kvLive: boolean = live || has("kv");
+    const attnLive: boolean = qLive || kvLive;
+    const hLive: boolean = attnLive || has("o") || live;
+    const midLive: boolean = hLive || has("gate") || has("up");
+    let perToken = 0;
+    if (live) perToken += 2 * (N * H + 2 * K * H) * D; // into the block's normed input through q, k, v
+    if (has("q")) perToken += pair(D, N * H, live);
+    if (has("kv")) perToken += pair(D, 2 * K * H, live);
+    if (attnLive) perToken += 2 * N * H * D; // through o into the attention output
+    if (has("o")) perToken += pair(N * H, D, attnLive);
+    if (hLive) perToken += 2 * 2 * D * F; // through gate and up
+    if (has("gate")) perToken += pair(D, F, hLive);
+    if (has("up")) perToken += pair(D, F, hLive);
+    if (midLive) perToken += 2 * F * D; // through down
+    if (has("down")) perToken += pair(F, D, midLive);
+    total += perToken * B * T + score * ((attnLive ? 1 : 0) + (qLive ? 1 : 0) + 2 * (kvLive ? 1 : 0));
+    live = midLive || has("down");
+  }
+  return total;
 }
 
 /** One update: the adapted forward, the head forward and its VJP (logits recomputed, then the hidden gradient),
- * and the trunk's backward to the adapter: activation gradients through every matrix (but into the embedding),
- * the adapter's weight gradients, and the attention's backward (twice its forward). */
+ * and the trunk's backward to the adapter. */
 export function updateFlops(config: Gemma3Config, w: Workload): number {
   const B = rowsOf(w);
   const T = w.promptLength + w.newTokens;
-  const adapter = loraParamCount(config, w.lora);
   const forward = trunkFlops(config, w.lora, B, T, T) + headFlops(config, chunkedRows(w));
   const headBackward = 2 * headFlops(config, chunkedRows(w));
-  const activations = trunkMatrixParams(config) + adapter - firstBlockInputParams(config, w.lora);
-  const trunkBackward = 2 * (activations + adapter) * B * T + 2 * attentionFlops(config, B, T, T);
-  return forward + headBackward + trunkBackward;
+  return forward + headBackward + trunkBackwardFlops(config, w.lora, B, T);
 }

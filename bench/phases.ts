@@ -6,7 +6,7 @@
 import { type Gemma3Config, isPresetName, preset } from "../models/gemma3/config.js";
 import { Sampler } from "../models/gemma3/sampler.js";
 import { initLora } from "../models/lora.js";
-import { type Device, type DeviceArray, type DeviceKind, type Program, closeDevices, countFlops, devicesIdle, getDevice, jit, np, observeTraces, rl } from "../src/index.js";
+import { type Device, type DeviceArray, type DeviceKind, type Program, countFlops, devicesIdle, getDevice, jit, np, observeTraces, rl } from "../src/index.js";
 import type { ArrayBase } from "../src/core/array_base.js";
 import type { PjrtBackend } from "../src/runtime/pjrt.js";
 import { type Workload, decodeStepBytes, decodeStepFlops, logprobsFlops, prefillFlops, rowsOf, updateFlops } from "./analytic.js";
@@ -258,6 +258,6 @@ export async function measurePhase(device: DeviceKind, phase: Phase, modelName: 
     fillSeconds,
     notes: [FILL_NOTE, "rollout: temperature 1, no stop tokens (every row draws all its tokens)"],
   };
-  await closeDevices();
+  rl.disposeArrays([base, state]);
   return measurement;
 }

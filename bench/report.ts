@@ -156,7 +156,23 @@ const recordSchema = z
   .passthrough();
 const fileSchema = z.object({ records: z.array(recordSchema) }).passthrough();
 
-/** Reads a JSON file this benchmark wrote; a file of another shape is an error naming the file and the field. */
+/** Records from the text of a JSON file this benchmark wrote; text of another shape is an error naming `where` and
+ * the field. */
+export function parseRecords(text: string, where: string): BenchRecord[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`--compare ${where}: not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = fileSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`--compare ${where}: not a benchmark file: ${issue.path.length > 0 ? issue.path.join(".") : "(top level)"}: ${issue.message}`);
+  }
+  return parsed.data.records as BenchRecord[];
+}
+
 export function readRecords(path: string): BenchRecord[] {
   let text: string;
   try {
@@ -164,18 +180,7 @@ export function readRecords(path: string): BenchRecord[] {
   } catch (error) {
     throw new Error(`--compare ${path}: cannot read the file (${(error as Error).message})`);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`--compare ${path}: not valid JSON (${(error as Error).message})`);
-  }
-  const parsed = fileSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`--compare ${path}: not a benchmark file: ${issue.path.length > 0 ? issue.path.join(".") : "(top level)"}: ${issue.message}`);
-  }
-  return parsed.data.records as BenchRecord[];
+  return parseRecords(text, path);
 }
 
 /** new / old for every device and phase present in both runs (time: below 1 is faster; tokens/s: above 1 is). */

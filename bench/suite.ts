@@ -117,6 +117,7 @@ function runsFor(device: DeviceKind, model: string, requested: number | undefine
 export async function runPhaseChild(args: readonly string[]): Promise<void> {
   const [device, phase, model, workload, runs] = args as [DeviceKind, Phase, string, string, string];
   const measurement = await measurePhase(device, phase, model, JSON.parse(workload) as Workload, Number(runs));
+  await closeDevices();
   console.log(JSON.stringify(measurement));
 }
 
