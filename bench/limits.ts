@@ -78,7 +78,14 @@ export function absenceReason(kind: DeviceKind): string | undefined {
 export async function tfjsCpuMatmulGflops(n = 256): Promise<number> {
   const tf = await import("@tensorflow/tfjs-core");
   await import("@tensorflow/tfjs-backend-cpu");
-  await tf.setBackend("cpu");
+  // tfjs greets Node users once on stderr (an advert for tfjs-node); it says nothing about this measurement.
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    await tf.setBackend("cpu");
+  } finally {
+    console.warn = warn;
+  }
   const a = tf.randomUniform([n, n]);
   const b = tf.randomUniform([n, n]);
   let best = Infinity;
