@@ -56,7 +56,12 @@ export interface PhaseMeasurement {
   notes: string[];
 }
 
-export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The middle value; for an even count, the mean of the two middle values. */
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 /** Prompt token ids, deterministic and spread over the vocabulary (away from the special ids below 8). */
 function promptRows(config: Gemma3Config, w: Workload): number[][] {

@@ -108,11 +108,11 @@ function utilizationCell(utilization: number | null, bound: "compute" | "memory"
 
 /** The terminal table: one row per device and phase, then a row per part of a rollout or step. */
 export function formatTable(records: readonly BenchRecord[]): string {
-  const header = ["device", "phase", "median ms", "min-max ms", "compile s", "tokens/s", "GFLOP/s", "GB/s", "analytic/program FLOPs", "utilisation", "peak memory"];
+  const header = ["device", "phase", "median ms", "min-max ms", "first call s", "compile s", "tokens/s", "GFLOP/s", "GB/s", "analytic/program FLOPs", "utilisation", "peak memory"];
   const rows: string[][] = [];
   for (const r of records) {
     if (r.absent !== undefined) {
-      rows.push([r.device, r.phase, "absent", "", "", "", "", "", "", "", ""]);
+      rows.push([r.device, r.phase, "absent", "", "", "", "", "", "", "", "", ""]);
       continue;
     }
     const ratio = r.flops !== undefined && r.countedFlops ? fixed(r.flops / r.countedFlops, 3) : "-";
@@ -121,6 +121,7 @@ export function formatTable(records: readonly BenchRecord[]): string {
       r.phase,
       fixed(r.medianMs, 1),
       `${fixed(r.minMs, 1)}-${fixed(r.maxMs, 1)}`,
+      fixed((r.firstCallMs ?? NaN) / 1000, 2),
       r.compileMs === null || r.compileMs === undefined ? "-" : fixed(r.compileMs / 1000, 2),
       fixed(r.tokensPerSecond, 1),
       giga(r.flopsPerSecond),
@@ -130,7 +131,7 @@ export function formatTable(records: readonly BenchRecord[]): string {
       r.peakMemoryBytes === null || r.peakMemoryBytes === undefined ? "not reported" : `${(r.peakMemoryBytes / 2 ** 20).toFixed(0)} MiB`,
     ]);
     for (const [name, part] of Object.entries(r.parts ?? {})) {
-      rows.push(["", `  ${name}`, fixed(part.medianMs, 1), `${percent(part.share)} of phase`, "", "", giga(part.flopsPerSecond), part.bytesPerSecond === undefined ? "-" : giga(part.bytesPerSecond), "", utilizationCell(part.utilization, part.bound), ""]);
+      rows.push(["", `  ${name}`, fixed(part.medianMs, 1), `${percent(part.share)} of phase`, "", "", "", giga(part.flopsPerSecond), part.bytesPerSecond === undefined ? "-" : giga(part.bytesPerSecond), "", utilizationCell(part.utilization, part.bound), ""]);
     }
   }
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));

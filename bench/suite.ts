@@ -110,7 +110,7 @@ export function parseSuiteArgs(args: readonly string[]): SuiteOptions {
 
 /** Timed runs after the compiling one: few on the slow interpreter and at published sizes. */
 function runsFor(device: DeviceKind, model: string, requested: number | undefined): number {
-  return requested ?? (device === "reference" ? 2 : model === "tiny" ? 5 : 2);
+  return requested ?? (device === "reference" || model !== "tiny" ? 3 : 5);
 }
 
 /** The child's entry: measures one device and phase and prints the measurement as the last line of stdout. */

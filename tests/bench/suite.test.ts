@@ -11,7 +11,7 @@ import { preset } from "../../models/gemma3/config.js";
 import { DEFAULT_LORA_TARGETS } from "../../models/lora.js";
 import { decodeStepFlops, logprobsFlops, prefillFlops, updateFlops, type Workload } from "../../bench/analytic.js";
 import { absenceReason, datasheetFor } from "../../bench/limits.js";
-import { measurePhase, type PhaseMeasurement } from "../../bench/phases.js";
+import { measurePhase, median, type PhaseMeasurement } from "../../bench/phases.js";
 import { absentRecord, chartSvg, compareRecords, formatTable, parseRecords, toRecord } from "../../bench/report.js";
 import { parseSuiteArgs } from "../../bench/suite.js";
 import { mutate } from "../data/mutate.js";
@@ -62,6 +62,12 @@ function fakeMeasurement(phase: PhaseMeasurement["phase"]): PhaseMeasurement {
 }
 
 describe("records", () => {
+  it("the median of an even count is the mean of the middle two", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([40, 10, 30, 20])).toBe(25);
+    expect(median([24.7, 42.7])).toBeCloseTo(33.7);
+  });
+
   const limits = { flops: 10e9, bandwidth: 12e9, source: "test" };
 
   it("a compute-bound phase: FLOP/s over the FLOP/s limit; tokens/s from the median", () => {
