@@ -2,9 +2,9 @@
 // dimensions, elementwise and reductions, forLoop trip counts read from the program (nested, offset, counting down),
 // loops whose count is not in the program, and a gradient.
 import { describe, expect, it } from "vitest";
-import { type ArrayBase, countFlops, dotGeneralFlops, forLoop, grad, jit, lax, np, whileLoop } from "../../src/index.js";
+import { type ArrayBase, type Program, countFlops, dotGeneralFlops, forLoop, grad, jit, lax, np, observeTraces, whileLoop } from "../../src/index.js";
 import { Aval } from "../../src/core/aval.js";
-import { disposeTree, hv, toDevice } from "../helpers/arrays.js";
+import { disposeTree, hv, readAndDispose, toDevice } from "../helpers/arrays.js";
 
 const zeros = (shape: number[]) => toDevice(hv("f32", shape, new Array<number>(shape.reduce((a, b) => a * b, 1)).fill(0)));
 
@@ -103,5 +103,20 @@ describe("gradients", () => {
     // m 2, k 3, n 4: forward 48, weight gradient 48; the input's gradient is not asked for.
     const program = programOf((x, w) => grad((v: ArrayBase) => np.sum(np.matmul(x, v)))(w) as ArrayBase, [2, 3], [3, 4]);
     expect(countFlops(program).dot).toBe(96);
+  });
+});
+
+describe("observeTraces", () => {
+  it("reports each new signature's Program once, by name, until stopped", async () => {
+    const seen: [string, Program][] = [];
+    const stop = observeTraces((name, program) => seen.push([name, program]));
+    const f = jit((a: ArrayBase, b: ArrayBase) => np.matmul(a, b), { name: "observed_matmul" });
+    const [a, b, c] = [zeros([2, 3]), zeros([3, 4]), zeros([3, 5])];
+    await readAndDispose([f(a, b), f(a, b)]); // one trace for two calls
+    stop();
+    await readAndDispose([f(a, c)]); // a new signature, after stopping
+    disposeTree([a, b, c]);
+    expect(seen.map(([name]) => name)).toEqual(["observed_matmul"]);
+    expect(countFlops(seen[0]![1]).dot).toBe(2 * 2 * 3 * 4);
   });
 });
