@@ -22,7 +22,7 @@ function option(args: string[], name: string, fallback: string): string {
 }
 
 /** Read bandwidth of one thread: memchr over a buffer that never contains the byte searched for. */
-function memchrBandwidth(bytes: number): number {
+export function memchrBandwidth(bytes: number): number {
   const buffer = Buffer.alloc(bytes, 7); // nonzero: every page is backed by its own memory
   buffer.indexOf(1); // warm up
   const times: number[] = [];
@@ -35,7 +35,7 @@ function memchrBandwidth(bytes: number): number {
 }
 
 /** Read bandwidth of the engine on every core: an f32 sum over `bytes`. */
-async function engineBandwidth(bytes: number): Promise<number> {
+export async function engineBandwidth(bytes: number): Promise<number> {
   const n = bytes / 4;
   const x = jit(() => np.ones([n]), { device: "cpu" })() as DeviceArray;
   const sum = jit((a: ArrayBase) => np.sum(a), { device: "cpu" });

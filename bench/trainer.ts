@@ -4,12 +4,13 @@
 // unrolled. With --preset, one reference-logprob pass and one update of that preset (compile, then steady state).
 import { type Gemma3Config, type PresetName, isPresetName, preset } from "../models/gemma3/config.js";
 import { initParams } from "../models/gemma3/init.js";
-import { type Gemma3Params, buildParams, countParams } from "../models/gemma3/params.js";
+import { countParams } from "../models/gemma3/params.js";
 import { DEFAULT_LORA_TARGETS, type LoraConfig, initLora } from "../models/lora.js";
 import { CharTokenizer } from "../src/data/char_tokenizer.js";
 import { DataIterator } from "../src/data/iterator.js";
 import { builtinTasks } from "../src/data/tasks.js";
 import { type DeviceArray, type DeviceKind, closeDevices, getDevice, np, rl } from "../src/index.js";
+import { hostFilledParams } from "./fill.js";
 
 function option(args: string[], name: string, fallback: string): string {
   const at = args.indexOf(name);
@@ -17,32 +18,6 @@ function option(args: string[], name: string, fallback: string): string {
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/** Base weights filled on the host (bf16 bits of uniform draws scaled by 1/sqrt(fan in), norms zero): the same
- * compute as real weights, without the minutes a seeded on-device init of 1B parameters takes on 2 cores. */
-function hostFilledParams(model: Gemma3Config, device: DeviceKind): Gemma3Params<DeviceArray> {
-  let state = 0x9e3779b9;
-  const next = () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32 - 0.5;
-  };
-  const scratch = new Float32Array(1);
-  const bits = new Uint16Array(scratch.buffer);
-  return buildParams(model, (spec) => {
-    const size = spec.shape.reduce((a, b) => a * b, 1);
-    const data = new Uint16Array(size);
-    if (spec.kind !== "norm") {
-      const scale = 2 / Math.sqrt(spec.shape[1]!);
-      for (let i = 0; i < size; i++) {
-        scratch[0] = next() * scale;
-        data[i] = bits[1]!; // the high half of an f32 is its bf16 truncation
-      }
-    }
-    return np.array(data, { dtype: "bf16", shape: spec.shape, device });
-  });
-}
 
 /** One train step of a large preset: reference logprobs and the update, first call (compile) and second call. */
 async function presetStepBench(name: PresetName, device: DeviceKind): Promise<void> {

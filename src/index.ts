@@ -1,5 +1,5 @@
 // The public API of grpo-xla.
-export { jit, Lowered, Compiled, type JitOptions, type Jitted } from "./transforms/jit.js";
+export { jit, Lowered, Compiled, type JitOptions, type Jitted, observeTraces, type TraceListener } from "./transforms/jit.js";
 export { type Precision, setDefaultPrecision, getDefaultPrecision } from "./transforms/precision.js";
 export type { DotOptions } from "./ops/dot.js";
 export { grad, valueAndGrad, vjp, type GradOptions } from "./transforms/autodiff.js";
@@ -16,6 +16,7 @@ export { Aval } from "./core/aval.js";
 export type { DType } from "./core/dtype.js";
 export { Primitive } from "./core/primitive.js";
 export { Program } from "./core/program.js";
+export { countFlops, dotGeneralFlops, type FlopCount, type FlopOptions } from "./core/flops.js";
 export { Tracer } from "./core/trace.js";
 export { ShapeError, TraceError } from "./core/errors.js";
 export { DeviceArray, liveArrays, tidy } from "./runtime/array.js";

@@ -215,6 +215,16 @@ function flattenArguments(args: readonly unknown[], staticArgnums: readonly numb
   return { leaves: leaves.map(leafToArray), treedef, argumentOf, staticKey };
 }
 
+/** Called with every Program jit traces (a new signature), its name and device: profiling and FLOP counts. */
+export type TraceListener = (name: string, program: Program, device: Device) => void;
+const traceListeners = new Set<TraceListener>();
+
+/** Calls `listener` for every trace from now on; returns the function that stops it. */
+export function observeTraces(listener: TraceListener): () => void {
+  traceListeners.add(listener);
+  return () => traceListeners.delete(listener);
+}
+
 export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jitted<F> {
   const staticArgnums = options.staticArgnums ?? [];
   const donateArgnums = options.donateArgnums ?? [];
@@ -256,6 +266,7 @@ export function jit<F extends AnyFunction>(fn: F, options: JitOptions = {}): Jit
       treedef: flat.treedef,
     };
     const lowered = new Lowered(closed.program, closed.consts, avals, outTree!, donate, device, name, options.device !== undefined, signature, precision);
+    for (const listener of traceListeners) listener(name, closed.program, device);
     return { lowered, key, leaves: flat.leaves };
   };
 
