@@ -46,7 +46,7 @@ describe("runSft and runGrpo", () => {
     const sft = await runSft(tinyConfig("sft", dir, "sft"), { log });
     expect(liveBuffers()).toBe(buffers);
     expect(sft.step).toBe(2);
-    expect(existsSync(sft.adapterPath)).toBe(true);
+    expect(existsSync(sft.adapterPath!)).toBe(true);
     expect(existsSync(join(sft.mergedDir, "model.safetensors"))).toBe(true);
     const sftMetrics = readMetricsJsonl(join(dir, "sft", "metrics.jsonl"));
     expect(sftMetrics.filter((r) => "loss" in r.values).map((r) => r.step)).toEqual([1, 2]);
