@@ -116,3 +116,20 @@ export function initParams(config: Gemma3Config, options: InitOptions = {}): Gem
     }),
   );
 }
+
+const copyJit = jit((tree: Gemma3Params<ArrayBase>) => ({
+  embed: copyF32(tree.embed),
+  finalNorm: copyF32(tree.finalNorm),
+  layers: tree.layers.map((layer) => Object.fromEntries(Object.entries(layer).map(([name, x]) => [name, copyF32(x as ArrayBase)]))),
+}), { name: "copy_params" });
+
+function copyF32(x: ArrayBase): ArrayBase {
+  // Computed, not passed through, so that the result is a buffer of its own.
+  return np.add(np.astype(x, "f32"), 0);
+}
+
+/** A copy of a parameter tree in f32, in buffers of its own (the weights a full-parameter run trains, next to the
+ * frozen original). */
+export function copyParams(params: Gemma3Params<DeviceArray>): Gemma3Params<DeviceArray> {
+  return copyJit(params) as unknown as Gemma3Params<DeviceArray>;
+}

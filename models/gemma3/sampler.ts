@@ -100,7 +100,9 @@ export class Sampler {
 
   constructor(
     readonly config: Gemma3Config,
-    readonly params: Gemma3Params<DeviceArray>,
+    /** The weights each call reads; replaceable between calls by arrays of the same shapes (a full-parameter
+     * trainer's updated weights), which reuse the compiled graphs. */
+    public params: Gemma3Params<DeviceArray>,
     private readonly options: SamplerOptions = {},
   ) {
     this.device = getDevice(options.device);

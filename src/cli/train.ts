@@ -142,7 +142,7 @@ async function trainEntry(args: readonly string[], io: Io): Promise<void> {
     const hooks = { log: (message: string) => io.log(message), sinks: progress === undefined ? [] : [progress] };
     previous = stage === "sft" ? await runSft(config, hooks) : await runGrpo(config, hooks);
     progress?.finish();
-    io.log(`grpo-xla train: ${stage} done; adapter ${previous.adapterPath}, merged weights ${previous.mergedDir}`);
+    io.log(`grpo-xla train: ${stage} done; ${previous.adapterPath === null ? "" : `adapter ${previous.adapterPath}, `}merged weights ${previous.mergedDir}`);
   }
 }
 

@@ -5,7 +5,7 @@ import { type Dataset, type Example, arrayDataset } from "./example.js";
 import { readGsm8kJsonl } from "./gsm8k.js";
 import { readGsm8kParquet } from "./parquet.js";
 import { readSftJsonl } from "./sft.js";
-import { type Level, builtinTasks } from "./tasks.js";
+import { type HeldOutBy, type Level, builtinTasks } from "./tasks.js";
 
 export type DataSourceKind = "builtin" | "gsm8k-jsonl" | "gsm8k-parquet" | "sft-jsonl";
 
@@ -17,6 +17,8 @@ export interface DataSourceOptions {
   trainSize: number;
   evalSize: number;
   heldOutFraction: number;
+  /** Default "numbers". */
+  heldOutBy?: HeldOutBy;
   onBadRow: "error" | "skip";
   seed: number;
 }
@@ -43,7 +45,7 @@ async function readFile(kind: Exclude<DataSourceKind, "builtin">, file: string, 
 
 export async function loadDataSources(options: DataSourceOptions): Promise<DataSources> {
   const builtin = (split: "train" | "heldout", size: number) =>
-    builtinTasks({ seed: options.seed, split, size, levels: options.levels, heldOutFraction: options.heldOutFraction });
+    builtinTasks({ seed: options.seed, split, size, levels: options.levels, heldOutFraction: options.heldOutFraction, heldOutBy: options.heldOutBy });
   const reports: DataSources["reports"] = {};
   let train: Dataset<Example>;
   if (options.source === "builtin") {

@@ -1,14 +1,24 @@
 // Built-in verifiable tasks: arithmetic word problems with exact integer answers and worked solutions.
 //
 // Task `index` of a split is a pure function of (seed, split, index), so any slice of any size is reproducible on
-// any machine. The held-out split is defined by the problem's mathematical content (template and numbers, not
-// the names or objects in the text): a fixed hash of that content puts every possible problem in exactly one
-// split, whatever the seeds, so no held-out problem ever appears in training.
+// any machine. A fixed hash puts every possible problem in exactly one split, whatever the seeds, so no held-out
+// problem ever appears in training. What the hash reads is the split's meaning (`heldOutBy`):
+//   "numbers": the problem's mathematical content (template and numbers, not the names or objects in the text), so
+//              a held-out problem is an unseen arithmetic fact (a model must generalise the arithmetic itself);
+//   "text":    the whole problem text (template, names, objects and numbers), so a held-out problem is one never
+//              seen as written, while its arithmetic fact (template and numbers) may well be among the training
+//              problems under other names and objects. At level 0 every fact has about a hundred wordings, so all
+//              facts are in any training set of a few thousand tasks: held-out accuracy then measures reading an
+//              unseen problem and applying learnt facts to it, not computing unseen sums.
 import type { Dataset, Example } from "./example.js";
 import { Rng, hashString } from "./prng.js";
 
 export type Split = "train" | "heldout";
 export type Level = 0 | 1 | 2 | 3;
+/** What decides a problem's split: its arithmetic content, or its whole text (see the file comment). */
+export type HeldOutBy = "numbers" | "text";
+
+export const HELD_OUT_BY: readonly HeldOutBy[] = ["numbers", "text"];
 
 export interface TaskOptions {
   seed: number;
@@ -20,6 +30,8 @@ export interface TaskOptions {
   /** Share of all problems reserved for the held-out split, in (0, 1). Default 0.1. It must be the same for the
    * training and the held-out sets of one experiment. */
   heldOutFraction?: number;
+  /** What the held-out split is made of (default "numbers"). Same for both sets of one experiment. */
+  heldOutBy?: HeldOutBy;
 }
 
 /** What a template draws: the numbers that define the problem, its text, answer and solution steps. */
@@ -260,9 +272,12 @@ const LEVEL_TEMPLATES: Record<Level, readonly Template[]> = {
 /** Template names, for configs and reports. */
 export const TEMPLATE_NAMES: readonly string[] = TEMPLATES.map((t) => t.name);
 
-/** The split a problem belongs to, from its content alone: a fixed partition of all problems. */
-export function splitOf(template: string, numbers: readonly number[], heldOutFraction: number): Split {
-  return hashString(`${template}|${numbers.join(",")}`) / 2 ** 32 < heldOutFraction ? "heldout" : "train";
+/** The split a problem belongs to, from its content alone: a fixed partition of all problems. With `by` "text" the
+ * whole question decides (`question` is then required). */
+export function splitOf(template: string, numbers: readonly number[], heldOutFraction: number, by: HeldOutBy = "numbers", question?: string): Split {
+  if (by === "text" && question === undefined) throw new TypeError("splitOf: a split by text needs the question");
+  const key = by === "text" ? `${template}|text|${question}` : `${template}|${numbers.join(",")}`;
+  return hashString(key) / 2 ** 32 < heldOutFraction ? "heldout" : "train";
 }
 
 /** Domain-separation tags so the two splits draw from independent streams even with one seed. */
@@ -273,12 +288,14 @@ function checkOptions(options: TaskOptions): Required<TaskOptions> {
   const { seed, split, size } = options;
   const levels = options.levels ?? [1, 2, 3];
   const heldOutFraction = options.heldOutFraction ?? 0.1;
+  const heldOutBy = options.heldOutBy ?? "numbers";
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`tasks: seed must be a non-negative integer, got ${seed}`);
   if (split !== "train" && split !== "heldout") throw new RangeError(`tasks: split must be "train" or "heldout", got ${String(split)}`);
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`tasks: size must be a non-negative integer, got ${size}`);
   if (levels.length === 0 || levels.some((l) => l !== 0 && l !== 1 && l !== 2 && l !== 3)) throw new RangeError(`tasks: levels must be a non-empty list of 0, 1, 2, 3; got [${levels.join(", ")}]`);
   if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new RangeError(`tasks: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
-  return { seed, split, size, levels, heldOutFraction };
+  if (!HELD_OUT_BY.includes(heldOutBy)) throw new RangeError(`tasks: heldOutBy must be "numbers" or "text", got ${String(heldOutBy)}`);
+  return { seed, split, size, levels, heldOutFraction, heldOutBy };
 }
 
 /** The task at `index` of the split described by `options` (random access; independent of `options.size`). */
@@ -290,7 +307,7 @@ export function taskAt(options: TaskOptions, index: number): Example {
     const level = rng.pick(o.levels);
     const template = rng.pick(LEVEL_TEMPLATES[level]);
     const drawn = template.draw(rng, level);
-    if (splitOf(template.name, drawn.numbers, o.heldOutFraction) !== o.split) continue;
+    if (splitOf(template.name, drawn.numbers, o.heldOutFraction, o.heldOutBy, drawn.question) !== o.split) continue;
     if (!Number.isSafeInteger(drawn.answer) || drawn.answer < 0) throw new Error(`tasks: template ${template.name} drew a non-integer answer ${drawn.answer}`);
     return {
       id: `builtin:${o.split}:${o.seed}:${index}`,

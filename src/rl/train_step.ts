@@ -93,11 +93,18 @@ export interface TrainStepOptions {
   accumulation?: "loop" | "unrolled";
   /** Token positions per logprob chunk (default 1024). */
   chunk?: number;
+  /** Train every weight of the model instead of an adapter (full-parameter SFT of a model trained from scratch,
+   * where a low-rank update of random weights cannot learn much). The state's trainable tree (`TrainState.lora`)
+   * is then the model's whole parameter tree (a Gemma3Params), the gradient reaches every weight (the tied
+   * embedding through both the input lookup and the output head), and the `base` argument of the graphs is not
+   * read. There is no reference policy in this mode (default false). */
+  trainBase?: boolean;
   device?: DeviceKind | Device;
 }
 
 /** The trainable state: the adapter and its optimizer state. Both are donated to each step. */
 export interface TrainState<A = DeviceArray> {
+  /** The adapter; with TrainStepOptions.trainBase, the model's whole parameter tree (see `trainableParams`). */
   lora: LoraParams<A>;
   optimizer: optim.AdamWState & { count: A; mu: PyTree<A>; nu: PyTree<A> };
 }
@@ -199,6 +206,22 @@ export function sequenceTokens(batch: SequenceBatch): { tokens: ArrayBase; mask:
   };
 }
 
+/** Whether a trainable tree is a model's whole parameter tree (full-parameter training) rather than an adapter. */
+export function isFullParams(tree: unknown): boolean {
+  return typeof tree === "object" && tree !== null && "embed" in tree && "finalNorm" in tree;
+}
+
+/** The trainable tree of a full-parameter state as the model's parameters (an error for an adapter). */
+export function trainableParams<A>(tree: LoraParams<A>): Gemma3Params<A> {
+  if (!isFullParams(tree)) throw new TypeError("expected a model's parameter tree (full-parameter training), got an adapter");
+  return tree as unknown as Gemma3Params<A>;
+}
+
+/** A model's parameter tree in the trainable slot of a TrainState (full-parameter training). */
+export function asTrainable<A>(params: Gemma3Params<A>): LoraParams<A> {
+  return params as unknown as LoraParams<A>;
+}
+
 /** Hidden states that predict the completion tokens: hidden [S, P + C, D] -> [S, C, D]. */
 function predictingHidden(hidden: ArrayBase, P: number, C: number): ArrayBase {
   return np.sliceAxis(hidden, 1, P - 1, P + C - 1);
@@ -214,6 +237,7 @@ export class TrainStep {
   readonly microBatches: number;
   readonly chunk: number;
   readonly maxGradNorm: number | undefined;
+  readonly trainBase: boolean;
   private readonly optimizer: optim.Optimizer<optim.AdamWState>;
   private readonly schedule: optim.Schedule;
   private readonly accumulation: "loop" | "unrolled";
@@ -237,6 +261,7 @@ export class TrainStep {
     this.accumulation = options.accumulation ?? "loop";
     if (this.accumulation !== "loop" && this.accumulation !== "unrolled") throw new RangeError(`TrainStep: accumulation must be "loop" or "unrolled", got '${String(this.accumulation)}'`);
     this.chunk = options.chunk ?? 1024;
+    this.trainBase = options.trainBase ?? false;
     this.maxGradNorm = options.maxGradNorm;
     if (this.maxGradNorm !== undefined && !(this.maxGradNorm > 0)) throw new RangeError(`TrainStep: maxGradNorm must be > 0, got ${this.maxGradNorm}`);
     const o = options.optimizer;
@@ -309,6 +334,7 @@ export class TrainStep {
 
   /** Per-token logprobs [S, C] under the reference policy: the same base weights with LoRA off. */
   referenceLogprobs(base: Gemma3Params<DeviceArray>, batch: SequenceBatch<DeviceArray>): DeviceArray {
+    if (this.trainBase) throw new Error("TrainStep: full-parameter training (trainBase) has no reference policy; train GRPO with an adapter");
     return this.referenceJit(base, batch) as unknown as DeviceArray;
   }
 
@@ -325,6 +351,11 @@ export class TrainStep {
     const P = batch.prompts.shape[1]!;
     const C = batch.completions.shape[1]!;
     const { tokens, mask } = sequenceTokens(batch);
+    if (lora !== undefined && this.trainBase) {
+      const params = trainableParams(lora);
+      const hidden = predictingHidden(forwardHidden(this.model, params, tokens, mask), P, C); // [S, C, D]
+      return logprobsFromHidden(hidden, params.embed, batch.completions, this.temperature, { chunk: this.chunkFor(batch), method: "loop" });
+    }
     const adapter = lora === undefined ? undefined : { lora, config: this.loraConfig };
     const hidden = predictingHidden(forwardHidden(this.model, base, tokens, mask, adapter), P, C); // [S, C, D]
     return logprobsFromHidden(hidden, base.embed, batch.completions, this.temperature, { chunk: this.chunkFor(batch), method: "loop" }); // [S, C]
@@ -334,13 +365,14 @@ export class TrainStep {
   private microBatchGradient(lora: LoraParams<ArrayBase>, base: Gemma3Params<ArrayBase>, batch: TrainBatch): { grads: LoraParams<ArrayBase>; metrics: ArrayBase } {
     const { S, P, C } = checkBatch(batch, "train step");
     const { tokens, mask: attentionMask } = sequenceTokens(batch);
-    const trunk = vjp(
-      (l: LoraParams<ArrayBase>) => forwardHidden(this.model, base, tokens, attentionMask, { lora: l, config: this.loraConfig }),
-      [lora],
-    );
+    // Full-parameter training differentiates the trunk with respect to every weight; LoRA with respect to the adapter.
+    const trunk = this.trainBase
+      ? vjp((p: Gemma3Params<ArrayBase>) => forwardHidden(this.model, p, tokens, attentionMask), [trainableParams(lora)])
+      : vjp((l: LoraParams<ArrayBase>) => forwardHidden(this.model, base, tokens, attentionMask, { lora: l, config: this.loraConfig }), [lora]);
+    const embed = this.trainBase ? trainableParams(lora).embed : base.embed;
     const hidden = predictingHidden(trunk.outputs as ArrayBase, P, C); //                 [S, C, D]
     const head = { chunk: this.chunkFor(batch), method: "loop" } as const;
-    const { logprobs: logp, entropy } = logprobsAndEntropyFromHidden(hidden, base.embed, batch.completions, this.temperature, head); // [S, C]
+    const { logprobs: logp, entropy } = logprobsAndEntropyFromHidden(hidden, embed, batch.completions, this.temperature, head); // [S, C]
     const advantages = batch.advantages ?? np.zeros([S]);
     const inputsAt = (current: ArrayBase): LossInputs => {
       const inputs: LossInputs = { logp: current, oldLogp: batch.oldLogp ?? logp, mask: batch.mask, advantages };
@@ -354,9 +386,14 @@ export class TrainStep {
     const [[loss, lossMetrics], dLogp] = valueAndGrad(lossOf, { hasAux: true })(logp) as unknown as [[ArrayBase, Record<string, ArrayBase>], ArrayBase];
     const names = Object.keys(lossMetrics);
     this.recordNames(names);
-    const dHidden = logprobsFromHiddenVjp(hidden, base.embed, batch.completions, this.temperature, dLogp, { chunk: head.chunk }).hidden; // [S, C, D]
-    const dSequence = np.pad(dHidden, [[0, 0], [P - 1, 1], [0, 0]]); //                  [S, P+C, D]
-    const [grads] = trunk.vjp(dSequence) as unknown as [LoraParams<ArrayBase>];
+    const headGrads = logprobsFromHiddenVjp(hidden, embed, batch.completions, this.temperature, dLogp, { chunk: head.chunk, embedGrad: this.trainBase });
+    const dSequence = np.pad(headGrads.hidden, [[0, 0], [P - 1, 1], [0, 0]]); //          [S, P+C, D]
+    let [grads] = trunk.vjp(dSequence) as unknown as [LoraParams<ArrayBase>];
+    if (this.trainBase) {
+      // The tied embedding's gradient: its lookup (through the trunk) plus its use as the output head.
+      const params = trainableParams(grads);
+      grads = asTrainable({ ...params, embed: np.add(params.embed, headGrads.embed!) });
+    }
     const values = [loss, maskedMean(entropy, batch.mask), ...names.map((n) => lossMetrics[n]!)].map((v) => np.astype(v, "f32"));
     return { grads, metrics: np.stack(values) };
   }

@@ -18,7 +18,7 @@ import type { Tokenizer } from "../data/tokenizer.js";
 import type { MetricsSink } from "../train/metrics.js";
 import { completionMask } from "./masks.js";
 import { extractAnswer, parseExactFormat, parseNumber } from "./rewards.js";
-import type { TrainBatch } from "./train_step.js";
+import { type TrainBatch, trainableParams } from "./train_step.js";
 
 /** The instruction every prompt starts with: the answer format the rewards check. */
 export const DEFAULT_SYSTEM_PROMPT =
@@ -80,13 +80,20 @@ export interface RolloutEngine {
   generate(lora: LoraParams<DeviceArray>, request: RolloutRequest): Promise<RolloutResult>;
 }
 
+export interface SamplerRolloutOptions {
+  seed: number;
+  device?: DeviceKind | Device;
+  promptBucket?: number;
+  cacheDtype?: "f32" | "bf16";
+}
+
 /**
  * The compiled sampler (models/gemma3/sampler.ts) as a rollout engine: one Sampler for the whole run, so its
  * prefill and decode graphs compile once per shape, with the adapter swapped in before each call (the train step
  * donates the previous one). Its key is the run seed with the request's per-call seed folded in
  * (GenerateOptions.seed), so a resumed run draws exactly the samples of an uninterrupted one.
  */
-export function samplerRollout(model: Gemma3Config, base: Gemma3Params<DeviceArray>, loraConfig: LoraConfig, options: { seed: number; device?: DeviceKind | Device; promptBucket?: number; cacheDtype?: "f32" | "bf16" }): RolloutEngine {
+export function samplerRollout(model: Gemma3Config, base: Gemma3Params<DeviceArray>, loraConfig: LoraConfig, options: SamplerRolloutOptions): RolloutEngine {
   let holder: LoraApplication<DeviceArray> | undefined;
   let sampler: Sampler | undefined;
   return {
@@ -94,20 +101,38 @@ export function samplerRollout(model: Gemma3Config, base: Gemma3Params<DeviceArr
       if (holder === undefined) holder = { lora, config: loraConfig };
       holder.lora = lora;
       sampler ??= new Sampler(model, base, { device: options.device, seed: options.seed, lora: holder, promptBucket: options.promptBucket, cacheDtype: options.cacheDtype });
-      const generateOptions: GenerateOptions = {
-        maxNewTokens: request.maxNewTokens,
-        samplesPerPrompt: request.samplesPerPrompt,
-        greedy: request.greedy,
-        temperature: request.temperature,
-        ...(request.topK !== undefined && request.topK > 0 ? { topK: request.topK } : {}),
-        ...(request.topP !== undefined && request.topP < 1 ? { topP: request.topP } : {}),
-        stopTokens: request.stopTokens,
-        seed: request.seed,
-      };
-      const generation = await sampler.generate(request.prompts, generateOptions);
-      return { tokens: generation.tokens, finished: generation.finished };
+      return runSampler(sampler, request);
     },
   };
+}
+
+/** The compiled sampler for full-parameter training: the state's trainable tree is the model's weights
+ * (TrainStepOptions.trainBase), swapped in before each call (the train step donates the previous ones). */
+export function fullParamsRollout(model: Gemma3Config, options: SamplerRolloutOptions): RolloutEngine {
+  let sampler: Sampler | undefined;
+  return {
+    async generate(trainable, request) {
+      const params = trainableParams(trainable);
+      sampler ??= new Sampler(model, params, { device: options.device, seed: options.seed, promptBucket: options.promptBucket, cacheDtype: options.cacheDtype });
+      sampler.params = params;
+      return runSampler(sampler, request);
+    },
+  };
+}
+
+async function runSampler(sampler: Sampler, request: RolloutRequest): Promise<RolloutResult> {
+  const generateOptions: GenerateOptions = {
+    maxNewTokens: request.maxNewTokens,
+    samplesPerPrompt: request.samplesPerPrompt,
+    greedy: request.greedy,
+    temperature: request.temperature,
+    ...(request.topK !== undefined && request.topK > 0 ? { topK: request.topK } : {}),
+    ...(request.topP !== undefined && request.topP < 1 ? { topP: request.topP } : {}),
+    stopTokens: request.stopTokens,
+    seed: request.seed,
+  };
+  const generation = await sampler.generate(request.prompts, generateOptions);
+  return { tokens: generation.tokens, finished: generation.finished };
 }
 
 /** A step's seed from the run's seed, the step and a stream tag (distinct streams for training and evaluation). */
@@ -249,13 +274,30 @@ export interface EvalOptions {
 export interface EvalResult {
   accuracy: number;
   formatCompliance: number;
+  /** The accuracy of always answering the held-out set's most common reference answer: the bar a model must clear
+   * before its accuracy says anything about arithmetic. */
+  majorityBaseline: number;
+  /** Distinct questions among the tasks (duplicates weigh twice in the accuracy). */
+  distinctQuestions: number;
   samples: LoggedSample[];
+}
+
+/** The share of tasks whose reference answer is the most common one (answers compared as numbers when they parse). */
+export function majorityBaseline(tasks: readonly Task[]): number {
+  if (tasks.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const task of tasks) {
+    const value = parseNumber(task.answer);
+    const key = value === undefined ? `text:${task.answer.trim()}` : `number:${value}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return Math.max(...counts.values()) / tasks.length;
 }
 
 /** Greedy decoding on held-out tasks: the fraction answered correctly and the fraction in the exact format. */
 export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const { tokenizer, tasks } = options;
-  if (tasks.length === 0) return { accuracy: 0, formatCompliance: 0, samples: [] };
+  if (tasks.length === 0) return { accuracy: 0, formatCompliance: 0, majorityBaseline: 0, distinctQuestions: 0, samples: [] };
   const batchSize = options.batchSize ?? tasks.length;
   let correct = 0;
   let formatted = 0;
@@ -278,7 +320,13 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
       samples.push({ prompt: task.question, completion, answer: task.answer });
     });
   }
-  return { accuracy: correct / tasks.length, formatCompliance: formatted / tasks.length, samples };
+  return {
+    accuracy: correct / tasks.length,
+    formatCompliance: formatted / tasks.length,
+    majorityBaseline: majorityBaseline(tasks),
+    distinctQuestions: new Set(tasks.map((task) => task.question)).size,
+    samples,
+  };
 }
 
 // --- run control --------------------------------------------------------------------------------------------------

@@ -77,7 +77,13 @@ async function logEvaluation(hooks: LoopHooks, step: number, state: TrainState):
   if (hooks.evaluate === undefined) return undefined;
   const started = Date.now();
   const result = await hooks.evaluate(state);
-  await writeAll(hooks.sinks, step, { "eval/accuracy": result.accuracy, "eval/format_compliance": result.formatCompliance, "eval/time_s": (Date.now() - started) / 1000 });
+  await writeAll(hooks.sinks, step, {
+    "eval/accuracy": result.accuracy,
+    "eval/format_compliance": result.formatCompliance,
+    "eval/majority_baseline": result.majorityBaseline,
+    "eval/distinct_questions": result.distinctQuestions,
+    "eval/time_s": (Date.now() - started) / 1000,
+  });
   await writeSamples(hooks.sinks, step, "samples/eval", result.samples.slice(0, 4));
   return result;
 }

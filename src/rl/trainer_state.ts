@@ -1,6 +1,7 @@
 // A trainer's resumable state: the adapter, the AdamW moments and count, the step, the seed and the data position,
 // on the host; and a store that writes it as an atomic checkpoint folder (src/train/checkpoint.ts).
 import { type Gemma3Config } from "../../models/gemma3/config.js";
+import { LAYER_WEIGHT_NAMES, type Gemma3Params, buildParams } from "../../models/gemma3/params.js";
 import { LORA_TARGETS, type LoraConfig, type LoraParams, loraDims, resolveTargets } from "../../models/lora.js";
 import type { DataPosition } from "../data/iterator.js";
 import { type TensorRecord, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../train/checkpoint.js";
@@ -9,7 +10,7 @@ import { type PyTree, flatten } from "../core/pytree.js";
 import * as np from "../lib/np.js";
 import { DeviceArray, tidy } from "../runtime/array.js";
 import type { Device } from "../runtime/device.js";
-import type { TrainState } from "./train_step.js";
+import { type TrainState, asTrainable, isFullParams } from "./train_step.js";
 
 /** Host copies of a TrainState and the loop's own state. */
 export interface TrainerCheckpoint {
@@ -25,11 +26,19 @@ export interface TrainerCheckpoint {
   optimizerCount: number;
   /** Where the metrics log stood (resuming truncates it there). */
   metrics?: MetricsPointer | null;
-  /** Tensors by name: lora.<layer>.<target>.<a|b>, mu.<...>, nu.<...>. */
+  /** Tensors by name: lora.<layer>.<target>.<a|b>, mu.<...>, nu.<...>; for full-parameter training lora.<path>
+   * with the weight table's paths (lora.embed, lora.layers.0.q), mu.<path>, nu.<path>. */
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
 function* adapterNames(lora: LoraParams<unknown>): Generator<[string, unknown]> {
+  if (isFullParams(lora)) {
+    const params = lora as unknown as Gemma3Params<unknown>;
+    yield ["embed", params.embed];
+    yield ["finalNorm", params.finalNorm];
+    for (const [i, layer] of params.layers.entries()) for (const name of LAYER_WEIGHT_NAMES) yield [`layers.${i}.${name}`, layer[name]];
+    return;
+  }
   for (const [i, layer] of lora.layers.entries()) {
     for (const target of LORA_TARGETS) {
       const pair = layer[target];
@@ -68,26 +77,22 @@ export async function checkpointOf(
   return { ...loop, optimizerCount: count, tensors };
 }
 
-/** Rebuilds a TrainState on `device` from a checkpoint, checking every tensor against the model and LoRA config. */
+/** Whether a checkpoint holds a full-parameter state (every weight trained) rather than an adapter's. */
+export function isFullParamsCheckpoint(checkpoint: TrainerCheckpoint): boolean {
+  return checkpoint.tensors.has("lora.embed");
+}
+
+function checkedTensor(checkpoint: TrainerCheckpoint, name: string, shape: readonly number[], device: Device, where: string, config: string): DeviceArray {
+  const tensor = checkpoint.tensors.get(name);
+  if (tensor === undefined) throw new Error(`${where}: checkpoint has no tensor ${name} (was it written for another ${config}?)`);
+  if (tensor.shape.join(",") !== shape.join(",")) throw new Error(`${where}: tensor ${name} has shape [${tensor.shape}], the ${config} needs [${shape}]`);
+  return np.array(tensor.data, { shape: [...shape], device });
+}
+
+/** Rebuilds a TrainState on `device` from a checkpoint, checking every tensor against the model and LoRA config (or,
+ * for a full-parameter checkpoint, against the model's weight table). */
 export function stateFromCheckpoint(checkpoint: TrainerCheckpoint, model: Gemma3Config, lora: LoraConfig, device: Device, where: string): TrainState {
-  const targets = resolveTargets(model, lora);
-  const tree = (prefix: string): LoraParams<DeviceArray> => ({
-    layers: targets.map((layerTargets, i) =>
-      Object.fromEntries(
-        layerTargets.map((target) => {
-          const [fanIn, fanOut] = loraDims(model, target);
-          const load = (part: "a" | "b", shape: number[]) => {
-            const name = `${prefix}.${i}.${target}.${part}`;
-            const tensor = checkpoint.tensors.get(name);
-            if (tensor === undefined) throw new Error(`${where}: checkpoint has no tensor ${name} (was it written for another LoRA config?)`);
-            if (tensor.shape.join(",") !== shape.join(",")) throw new Error(`${where}: tensor ${name} has shape [${tensor.shape}], the LoRA config needs [${shape}]`);
-            return np.array(tensor.data, { shape, device });
-          };
-          return [target, { a: load("a", [fanIn, lora.rank]), b: load("b", [lora.rank, fanOut]) }];
-        }),
-      ),
-    ),
-  });
+  const tree = isFullParamsCheckpoint(checkpoint) ? fullTree(checkpoint, model, device, where) : adapterTree(checkpoint, model, lora, device, where);
   // tidy: a tensor that fails its check frees the arrays already uploaded.
   return tidy(() => ({
     lora: tree("lora"),
@@ -97,6 +102,26 @@ export function stateFromCheckpoint(checkpoint: TrainerCheckpoint, model: Gemma3
       nu: tree("nu") as unknown as TrainState["optimizer"]["nu"],
     },
   }));
+}
+
+function fullTree(checkpoint: TrainerCheckpoint, model: Gemma3Config, device: Device, where: string) {
+  return (prefix: string): LoraParams<DeviceArray> =>
+    asTrainable(buildParams(model, (spec) => checkedTensor(checkpoint, `${prefix}.${spec.path}`, spec.shape, device, where, "model config")));
+}
+
+function adapterTree(checkpoint: TrainerCheckpoint, model: Gemma3Config, lora: LoraConfig, device: Device, where: string) {
+  const targets = resolveTargets(model, lora);
+  return (prefix: string): LoraParams<DeviceArray> => ({
+    layers: targets.map((layerTargets, i) =>
+      Object.fromEntries(
+        layerTargets.map((target) => {
+          const [fanIn, fanOut] = loraDims(model, target);
+          const load = (part: "a" | "b", shape: number[]) => checkedTensor(checkpoint, `${prefix}.${i}.${target}.${part}`, shape, device, where, "LoRA config");
+          return [target, { a: load("a", [fanIn, lora.rank]), b: load("b", [lora.rank, fanOut]) }];
+        }),
+      ),
+    ),
+  });
 }
 
 /** Where checkpoints live. */

@@ -42,6 +42,9 @@ export const configSchema = z.strictObject({
     dtype: z.enum(["f32", "bf16"]).describe("Dtype of the frozen base weights"),
   }),
   lora: z.strictObject({
+    enabled: z
+      .boolean()
+      .describe("Train a LoRA adapter (true) or every weight of the model (false: full-parameter SFT of a model trained from scratch; SFT only)"),
     rank: int(1).describe("LoRA rank r"),
     alpha: positive.describe("LoRA alpha; the update is scaled by alpha / r"),
     targets: z.array(z.string().min(1)).min(1).describe('Adapted projections ("q", "kv", "o", "gate", "up", "down") or "layers.<i>.<target>" patterns'),
@@ -54,6 +57,9 @@ export const configSchema = z.strictObject({
     trainSize: int(1).describe("Number of built-in training tasks"),
     evalSize: int(1).describe("Number of held-out tasks per evaluation"),
     heldOutFraction: z.number().gt(0).lt(1).describe("Share of all built-in problems reserved for evaluation"),
+    heldOutBy: z
+      .enum(["numbers", "text"])
+      .describe('What makes a built-in problem held out: its numbers (unseen arithmetic facts) or its whole text (unseen problems whose facts may be trained on)'),
     onBadRow: z.enum(["error", "skip"]).describe("A malformed row stops the run (error) or is skipped and counted"),
     shuffle: z.boolean().describe("Shuffle the training order each epoch"),
   }),
@@ -122,8 +128,8 @@ export function defaultConfig(stage: Stage): TrainConfigInput {
     stage,
     run: { name: stage, dir: "runs", seed: 0, device: "cpu", timeBudget: null, resumeFrom: null },
     model: { preset: "gemma3-1b", dir: null, dtype: "bf16" },
-    lora: { rank: 32, alpha: 32, targets: ["q", "kv", "o", "gate", "up", "down"] },
-    data: { source: "builtin", path: null, evalPath: null, levels: [1, 2, 3], trainSize: 10_000, evalSize: 200, heldOutFraction: 0.1, onBadRow: "error", shuffle: true },
+    lora: { enabled: true, rank: 32, alpha: 32, targets: ["q", "kv", "o", "gate", "up", "down"] },
+    data: { source: "builtin", path: null, evalPath: null, levels: [1, 2, 3], trainSize: 10_000, evalSize: 200, heldOutFraction: 0.1, heldOutBy: "numbers", onBadRow: "error", shuffle: true },
     sampling: { temperature: 0.9, topK: 50, topP: 1, maxPromptLength: 256, maxCompletionLength: 768 },
     grpo: {
       G: 4,
@@ -216,7 +222,13 @@ function originOf(path: readonly PropertyKey[], origins: Map<string, string>): s
 
 function validate(merged: Record<string, unknown>, origins: Map<string, string>): TrainConfig {
   const result = configSchema.safeParse(merged);
-  if (result.success) return result.data;
+  if (result.success) {
+    // GRPO's KL reference is the weights under the adapter: a full-parameter GRPO stage would have none.
+    if (result.data.stage === "grpo" && !result.data.lora.enabled) {
+      return fail(originOf(["lora", "enabled"], origins), "lora.enabled", "full-parameter training (false) is for the sft stage; GRPO trains an adapter on the SFT model's export");
+    }
+    return result.data;
+  }
   const issue = result.error.issues[0]!;
   if (issue.code === "unrecognized_keys") {
     const path = [...issue.path, issue.keys[0]!];

@@ -18,10 +18,12 @@ import { loadDataSources } from "../data/source.js";
 import { type Tokenizer, loadTokenizer } from "../data/tokenizer.js";
 import { GrpoTrainer } from "../rl/grpo_trainer.js";
 import { RewardCombiner, defaultRewards } from "../rl/rewards.js";
-import { type EvalResult, type RolloutEngine, type Task, type TaskStream, exportModel, samplerRollout } from "../rl/trainer_common.js";
+import { type EvalResult, type RolloutEngine, type Task, type TaskStream, exportModel, fullParamsRollout, samplerRollout } from "../rl/trainer_common.js";
 import type { LoopResult, StageOptions } from "../rl/trainer_loop.js";
-import { type CheckpointStore, directoryCheckpointStore, disposeArrays, stateFromCheckpoint } from "../rl/trainer_state.js";
-import type { OptimizerOptions } from "../rl/train_step.js";
+import { type CheckpointStore, directoryCheckpointStore, disposeArrays, isFullParamsCheckpoint, stateFromCheckpoint } from "../rl/trainer_state.js";
+import { type OptimizerOptions, asTrainable, trainableParams } from "../rl/train_step.js";
+import { saveModelDirectory } from "../../models/gemma3/weights.js";
+import { copyParams } from "../../models/gemma3/init.js";
 import { type DeviceArray } from "../runtime/array.js";
 import { type Device, getDevice } from "../runtime/device.js";
 import { loadCheckpoint } from "./checkpoint.js";
@@ -45,7 +47,8 @@ export interface RunHooks {
  * model. The trained adapter is read back from `adapterPath`: the run frees its device arrays before returning. */
 export interface RunResult extends Omit<LoopResult, "state"> {
   runDir: string;
-  adapterPath: string;
+  /** null when the run trained every weight (`lora.enabled: false`): there is no adapter, only the model. */
+  adapterPath: string | null;
   mergedDir: string;
 }
 
@@ -55,6 +58,8 @@ interface Prepared {
   base: Gemma3Params<DeviceArray>;
   tokenizer: Tokenizer;
   lora: LoraConfig;
+  /** Full-parameter training (`lora.enabled: false`): the trainable tree is the model's parameters. */
+  trainBase: boolean;
   runDir: string;
   runLog: RunLog;
   store: CheckpointStore;
@@ -115,6 +120,8 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
   const tokenizer = tokenizerPath !== undefined ? await loadTokenizer(tokenizerPath) : model.vocabSize <= CHARACTER_VOCAB_LIMIT ? new CharTokenizer() : await loadTokenizer();
   if (tokenizer.vocabSize > model.vocabSize) throw new Error(`the tokenizer has ${tokenizer.vocabSize} ids, the model's vocabulary only ${model.vocabSize}`);
   const lora: LoraConfig = { rank: config.lora.rank, alpha: config.lora.alpha, targets: config.lora.targets };
+  const trainBase = !config.lora.enabled;
+  if (trainBase && stage === "grpo") throw new Error("lora.enabled: false (full-parameter training) is for SFT; GRPO trains an adapter on the SFT model's export");
   const runDir = join(config.run.dir, config.run.name);
 
   let resume = false;
@@ -133,6 +140,9 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
       if (from === resolve(runDir) || from.startsWith(resolve(runDir, "checkpoints"))) resumeAt = manifest.metrics ?? undefined;
     } else {
       const checkpoint = await directoryCheckpointStore(config.run.resumeFrom).load();
+      if (isFullParamsCheckpoint(checkpoint!) !== trainBase) {
+        throw new Error(`${config.run.resumeFrom}: a ${String(manifest.extra.kind)} run that trained ${trainBase ? "an adapter" : "every weight"} cannot start this ${trainBase ? "full-parameter" : "LoRA"} run; start it from that run's export/model (model.dir) instead`);
+      }
       // Another stage's optimizer moments do not carry over: only its adapter is kept.
       const state = stateFromCheckpoint(checkpoint!, model, lora, device, config.run.resumeFrom);
       disposeArrays(state.optimizer);
@@ -140,6 +150,8 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
       log(`${stage}: starting from the ${String(manifest.extra.kind)} adapter of ${config.run.resumeFrom} (step ${manifest.step})`);
     }
   }
+  // A fresh full-parameter run trains a copy of the base weights in f32 (the base itself stays as loaded).
+  if (trainBase && !resume && initialLora === undefined) initialLora = owned.arrays(asTrainable(copyParams(base)));
   mkdirSync(runDir, { recursive: true });
   const runLog = owned.log(new RunLog(runDir, { tensorboard: config.log.tensorboard, ...(resumeAt === undefined ? {} : { resumeAt }) }));
 
@@ -165,8 +177,9 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
     marginSeconds: config.checkpoint.marginSeconds,
     resume,
   };
-  return { device, model, base, tokenizer, lora, runDir, runLog, store, resume, initialLora, train, evalTasks, tasks, stageOptions, curves: config.log.curves, log,
-    rollout: hooks.rollout ?? samplerRollout(model, base, lora, { seed: config.run.seed, device, promptBucket: config.sampling.maxPromptLength }),
+  const rolloutOptions = { seed: config.run.seed, device, promptBucket: config.sampling.maxPromptLength };
+  return { device, model, base, tokenizer, lora, trainBase, runDir, runLog, store, resume, initialLora, train, evalTasks, tasks, stageOptions, curves: config.log.curves, log,
+    rollout: hooks.rollout ?? (trainBase ? fullParamsRollout(model, rolloutOptions) : samplerRollout(model, base, lora, rolloutOptions)),
   };
 }
 
@@ -193,12 +206,18 @@ function rewardsOf(config: TrainConfig): RewardCombiner {
 }
 
 async function finish(p: Prepared, result: LoopResult): Promise<RunResult> {
-  const adapterPath = join(p.runDir, "export", "adapter.safetensors");
   const mergedDir = join(p.runDir, "export", "model");
-  await exportModel(p.model, p.base, p.lora, result.state.lora, { adapterPath, mergedDir, dtype: p.model.vocabSize <= CHARACTER_VOCAB_LIMIT ? "f32" : "bf16" });
+  const dtype = p.model.vocabSize <= CHARACTER_VOCAB_LIMIT ? "f32" : "bf16";
+  let adapterPath: string | null = null;
+  if (p.trainBase) {
+    await saveModelDirectory(mergedDir, p.model, trainableParams(result.state.lora), { dtype });
+  } else {
+    adapterPath = join(p.runDir, "export", "adapter.safetensors");
+    await exportModel(p.model, p.base, p.lora, result.state.lora, { adapterPath, mergedDir, dtype });
+  }
   if (p.curves) writeCurves(join(p.runDir, "curves"), p.runLog.history);
   p.runLog.close();
-  p.log(`${p.runDir}: ${result.step} steps (${result.stoppedBy}); adapter ${adapterPath}, merged model ${mergedDir}`);
+  p.log(`${p.runDir}: ${result.step} steps (${result.stoppedBy}); ${adapterPath === null ? "" : `adapter ${adapterPath}, `}merged model ${mergedDir}`);
   const { state: _freed, ...loop } = result;
   return { ...loop, runDir: p.runDir, adapterPath, mergedDir };
 }
@@ -218,7 +237,9 @@ async function runAndRelease(config: TrainConfig, stage: "sft" | "grpo", hooks: 
 }
 
 function summaryOf(evaluation: EvalResult | undefined): string {
-  return evaluation === undefined ? "" : ` accuracy ${evaluation.accuracy.toFixed(3)}, format ${evaluation.formatCompliance.toFixed(3)}`;
+  if (evaluation === undefined) return "";
+  const { accuracy, formatCompliance, majorityBaseline, distinctQuestions } = evaluation;
+  return ` accuracy ${accuracy.toFixed(3)} (majority-answer baseline ${majorityBaseline.toFixed(3)}, ${distinctQuestions} distinct questions), format ${formatCompliance.toFixed(3)}`;
 }
 
 /** Runs the SFT stage of a validated config (stage "sft"). */
@@ -230,6 +251,7 @@ export function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise<RunRe
       optimizer: optimizerOptions(config, config.optim.steps),
       ...(config.optim.clip === null ? {} : { maxGradNorm: config.optim.clip }),
       microBatches: config.optim.gradAccumulation,
+      trainBase: p.trainBase,
       maxCompletionTokens: config.sampling.maxCompletionLength,
       maxPromptLength: config.sampling.maxPromptLength,
       evalBatchSize: config.eval.batchSize,

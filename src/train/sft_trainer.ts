@@ -29,6 +29,9 @@ export interface SftOptions extends StageOptions {
   evalBatchSize?: number;
   systemPrompt?: string;
   chunk?: number;
+  /** Train every weight instead of an adapter (TrainStepOptions.trainBase): the state's trainable tree, and so
+   * `components.initialLora`, is then the model's parameter tree (the caller's copy of the base). Default false. */
+  trainBase?: boolean;
 }
 
 export interface SftComponents extends StageComponents {
@@ -73,6 +76,7 @@ export class SftTrainer {
       maxGradNorm: options.maxGradNorm,
       microBatches: options.microBatches,
       chunk: options.chunk,
+      trainBase: options.trainBase,
       device: this.device,
     });
     this.tasks = components.tasks();

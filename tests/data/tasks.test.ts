@@ -113,6 +113,31 @@ describe("built-in tasks", () => {
     expect(new Set(heldOut.map(key)).size).toBeGreaterThan(400);
   });
 
+  it("held out by text (issue 8 demo): no held-out question is in training, and at level 0 every held-out arithmetic fact is", () => {
+    const options = { levels: [0] as const, heldOutBy: "text" as const };
+    const fact = (t: Example) => `${t.template}|${numbersOf(t).join(",")}`;
+    for (const seed of [0, 1, 2]) {
+      // The cpu recipe's sizes: 4000 training tasks, 256 held out.
+      const trainTasks = generateTasks({ seed, split: "train", size: 4000, ...options });
+      const heldOut = generateTasks({ seed, split: "heldout", size: 256, ...options });
+      const trainQuestions = new Set(trainTasks.map((t) => t.question));
+      const trainFacts = new Set(trainTasks.map(fact));
+      for (const task of heldOut) {
+        expect(trainQuestions.has(task.question), task.question).toBe(false);
+        expect(trainFacts.has(fact(task)), `fact of "${task.question}"`).toBe(true);
+        expect(splitOf(task.template!, numbersOf(task), 0.1, "text", task.question)).toBe("heldout");
+      }
+      // Level 0 has 162 facts (81 sums of digits 1-9, 81 differences a - b with 6 <= a <= 14, 1 <= b < a): all trained on.
+      expect(trainFacts.size).toBe(162);
+      expect(new Set(heldOut.map((t) => t.question)).size).toBeGreaterThan(200);
+    }
+    // Other seeds' training sets never hold a held-out question either: the split is a property of the text.
+    const heldOut = new Set(generateTasks({ seed: 5, split: "heldout", size: 300, ...options }).map((t) => t.question));
+    for (const task of generateTasks({ seed: 77, split: "train", size: 3000, ...options })) expect(heldOut.has(task.question)).toBe(false);
+    expect(() => splitOf("sum", [1, 2], 0.1, "text")).toThrow(/needs the question/);
+    expect(() => generateTasks({ seed: 1, split: "train", size: 1, heldOutBy: "names" as "text" })).toThrow(/heldOutBy must be "numbers" or "text"/);
+  });
+
   it("formats worked solutions as <reasoning>...</reasoning><answer>n</answer>", () => {
     const text = workedSolution(train[0]!);
     expect(text).toMatch(/^<reasoning>[^<]+<\/reasoning><answer>\d+<\/answer>$/);

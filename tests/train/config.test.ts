@@ -61,6 +61,18 @@ describe("config", () => {
     expect(() => resolveConfig({ stage: "sft", yaml: "data:\n  levels: [4]\n" })).toThrow(/levels/);
   });
 
+  it("lora.enabled false (full-parameter SFT) and data.heldOutBy are checked, with the file line (issue 8)", () => {
+    expect(resolveConfig({ stage: "sft" }).lora.enabled).toBe(true);
+    expect(resolveConfig({ stage: "sft", yaml: "lora:\n  enabled: false\n" }).lora.enabled).toBe(false);
+    expect(() => resolveConfig({ stage: "grpo", source: "g.yaml", yaml: "stage: grpo\nlora:\n  enabled: false\n" })).toThrow(
+      /^g\.yaml:3: lora\.enabled: full-parameter training \(false\) is for the sft stage/,
+    );
+    expect(() => resolveConfig({ stage: "sft", source: "s.yaml", yaml: "lora:\n  enabled: no way\n" })).toThrow(/s\.yaml:2: lora\.enabled: expected boolean/);
+    expect(resolveConfig({ stage: "sft" }).data.heldOutBy).toBe("numbers");
+    expect(resolveConfig({ stage: "sft", yaml: "data:\n  heldOutBy: text\n" }).data.heldOutBy).toBe("text");
+    expect(() => resolveConfig({ stage: "sft", source: "s.yaml", yaml: "data:\n  heldOutBy: names\n" })).toThrow(/s\.yaml:2: data\.heldOutBy/);
+  });
+
   it("applies command-line overrides last; other arguments are left for the command", () => {
     const { overrides, rest } = parseOverrides(["--lr", "1e-5", "--set", "grpo.G=8", "--time-budget=2h", "--lora.targets", "[q,v]", "--verbose", "--set=grpo.kl=k1", "train"]);
     expect(rest).toEqual(["--verbose", "train"]);

@@ -7,6 +7,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { liveBuffers } from "../../src/index.js";
 import { type Override, resolveConfig } from "../../src/train/config.js";
 import { readMetricsJsonl } from "../../src/train/metrics.js";
+import { loadCheckpoint } from "../../src/train/checkpoint.js";
+import { loadModelDirectory } from "../../models/gemma3/weights.js";
+import { paramAt, weightTable } from "../../models/gemma3/params.js";
+import { initParams } from "../../models/gemma3/init.js";
+import { preset } from "../../models/gemma3/config.js";
+import { disposeTree } from "../helpers/arrays.js";
 import { runGrpo, runSft } from "../../src/train/runs.js";
 import type { RolloutEngine } from "../../src/rl/trainer_common.js";
 import { removeTempDirs, tempDir } from "../rl/trainer_fixtures.js";
@@ -46,7 +52,7 @@ describe("runSft and runGrpo", () => {
     const sft = await runSft(tinyConfig("sft", dir, "sft"), { log });
     expect(liveBuffers()).toBe(buffers);
     expect(sft.step).toBe(2);
-    expect(existsSync(sft.adapterPath)).toBe(true);
+    expect(existsSync(sft.adapterPath!)).toBe(true);
     expect(existsSync(join(sft.mergedDir, "model.safetensors"))).toBe(true);
     const sftMetrics = readMetricsJsonl(join(dir, "sft", "metrics.jsonl"));
     expect(sftMetrics.filter((r) => "loss" in r.values).map((r) => r.step)).toEqual([1, 2]);
@@ -94,6 +100,39 @@ describe("runSft and runGrpo", () => {
     };
     await expect(runGrpo(tinyConfig("grpo", dir, "grpo", [set("run.resumeFrom", join(dir, "sft"))]), { log: () => {}, rollout: failing })).rejects.toThrow(/generator down/);
     expect(calls).toBe(1);
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
+  });
+
+  it("full-parameter SFT (lora.enabled false): every weight trains, the export is the trained weights, resume works (issue 8)", async () => {
+    const dir = tempDir();
+    const buffers = liveBuffers();
+    const full = [set("lora.enabled", false), set("data.levels", [0]), set("data.heldOutBy", "text")];
+    const sft = await runSft(tinyConfig("sft", dir, "full", full), { log: () => {} });
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
+    expect(sft.step).toBe(2);
+    expect(sft.adapterPath).toBeNull();
+    expect(existsSync(join(dir, "full", "export", "adapter.safetensors"))).toBe(false);
+    // Round trip: the exported model holds exactly the checkpoint's trained weights, and they differ from the init.
+    const { tensors } = loadCheckpoint(join(dir, "full"));
+    const exported = await loadModelDirectory(sft.mergedDir, { device: "cpu", weightsDtype: "f32" });
+    const init = initParams(preset("tiny"), { seed: 4, device: "cpu", weightsDtype: "f32" });
+    const table = weightTable(preset("tiny"));
+    const valuesOf = (params: typeof init) => Promise.all(table.map(async (spec) => (await paramAt(params, spec.path)!.data()) as Float32Array));
+    const [exportedValues, initValues] = [await valuesOf(exported.params), await valuesOf(init)];
+    disposeTree(exported.params, init);
+    table.forEach((spec, i) => {
+      const record = tensors[`lora.${spec.path}`]!;
+      expect(record.shape, spec.path).toEqual(spec.shape);
+      const trained = new Float32Array(record.bytes.slice().buffer);
+      expect(exportedValues[i], spec.path).toEqual(trained);
+      expect(trained, spec.path).not.toEqual(initValues[i]);
+    });
+    // A full-parameter checkpoint resumes as one (not as an adapter), and cannot seed a LoRA stage.
+    const resumed = await runSft(tinyConfig("sft", dir, "full", [...full, set("run.resumeFrom", join(dir, "full")), set("optim.steps", 3)]), { log: () => {} });
+    expect(resumed.step).toBe(3);
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
+    await expect(runGrpo(tinyConfig("grpo", dir, "grpo-bad", [set("run.resumeFrom", join(dir, "full"))]), { log: () => {} })).rejects.toThrow(/trained every weight cannot start this LoRA run; start it from that run's export\/model/);
+    expect(() => tinyConfig("grpo", dir, "x", [set("lora.enabled", false)])).toThrow(/lora\.enabled: full-parameter training \(false\) is for the sft stage/);
     expect(await buffersAfterFrees(buffers)).toBe(buffers);
   });
 });
