@@ -28,8 +28,10 @@ struct SmallDotArgs {
 
 using RangeKernel = void (*)(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 
-// The parallel split hands each call a multiple of this many outputs, a multiple of every lane's block.
-constexpr int64_t kSplitMultiple = 192;
+// The parallel split hands each call a multiple of this many outputs, a multiple of every lane's block: of
+// weight rows (kWeightRows: 3, 2, 4) for an N x K weight, of column blocks (kColumns x kWidth: 64, 32, 4) for
+// a K x N one.
+constexpr int64_t kSplitRows = 48, kSplitColumns = 64;
 
 void small_dot_avx512(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 void small_dot_avx2(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
@@ -63,6 +65,9 @@ struct Vec {
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
   }
   static T splat(float x) { return _mm512_set1_ps(x); }
+  // Keeps a value in a register: without it GCC folds the activation load into each of the R FMAs that use it,
+  // and the load ports (not the FMA units) then bound the M = 8 kernel.
+  static void pin(T& v) { asm("" : "+v"(v)); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static float sum(T v) { return _mm512_reduce_add_ps(v); }
   static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
@@ -80,6 +85,7 @@ struct Vec {
     return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
   }
   static T splat(float x) { return _mm256_set1_ps(x); }
+  static void pin(T& v) { asm("" : "+x"(v)); }
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
   static float sum(T v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -99,11 +105,14 @@ struct Vec {
   static T load(const float* p) { return *p; }
   static T load(const uint16_t* p) { return widen_bf16(*p); }
   static T splat(float x) { return x; }
+  static void pin(T&) {}
   static T fma(T a, T b, T c) { return a * b + c; }
   static float sum(T v) { return v; }
   static void store(float* p, T v) { *p = v; }
 };
 #endif
+
+constexpr int64_t kPrefetchBytes = 4096;
 
 // N x K weights: C[m, n] = dot(A row m, W row n) for MR rows of A and R rows of W at once, vectors along K and
 // the leftover K elements one at a time.
@@ -118,13 +127,15 @@ inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0) {
   const float* x = a.A + m0 * a.lda;
   const int64_t K = a.K, vec_end = K - K % V::kWidth;
   for (int64_t k = 0; k < vec_end; k += V::kWidth) {
-    // 512 weights ahead in each row: the rows are separate streams, and the hardware prefetcher alone left
-    // 10-30% of the M = 1 rate on the table (measured with both dtypes; a prefetch past a row's end is harmless).
-    for (int j = 0; j < R; ++j) __builtin_prefetch(w + j * a.ldw + k + 512);
+    // kPrefetchBytes ahead in each row: the rows are separate streams, and the hardware prefetcher alone left
+    // 10-30% of the M = 1 rate on the table (a prefetch past a row's end is harmless). The distance is in bytes,
+    // so a bf16 row has as much memory in flight as an f32 one.
+    for (int j = 0; j < R; ++j) __builtin_prefetch(w + j * a.ldw + k + kPrefetchBytes / int64_t(sizeof(E)));
     typename V::T b[R];
     for (int j = 0; j < R; ++j) b[j] = V::load(w + j * a.ldw + k);
     for (int i = 0; i < MR; ++i) {
-      const typename V::T xi = V::load(x + i * a.lda + k);
+      typename V::T xi = V::load(x + i * a.lda + k);
+      if constexpr (R > 1) V::pin(xi);
       for (int j = 0; j < R; ++j) acc[i][j] = V::fma(xi, b[j], acc[i][j]);
     }
   }
