@@ -102,7 +102,7 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> active_{0};          // workers inside work(); changed under mutex_, read by spinners without
+  std::atomic<int> active_{0};          // workers inside work(); changed under mutex_, read by spinners without it
   std::atomic<uint64_t> generation_{0};  // bumped under mutex_ per job
   void (*body_)(void*, int64_t, int64_t) = nullptr;
   void* ctx_ = nullptr;
