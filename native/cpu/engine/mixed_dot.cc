@@ -10,6 +10,7 @@
 
 #include "blas.h"
 #include "common.h"
+#include "engine.h"
 #include "mixed_dot_kernels.h"
 #include "threads.h"
 
@@ -77,12 +78,20 @@ void run_lane(RangeKernel kernel, const SmallDotArgs& args) {
     for (int64_t m = 0; m < args.M; ++m) std::fill_n(args.C + m * args.ldc, args.N, 0.0f);
     return;
   }
-  const int64_t blocks = (args.N + mixed::kSplitMultiple - 1) / mixed::kSplitMultiple;
-  // A chunk reads at least ~64K weights, so the hand-off to a thread stays small against the work.
-  const int64_t grain = std::max<int64_t>(1, 65536 / (mixed::kSplitMultiple * std::max<int64_t>(args.K, 1)));
-  parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
-    kernel(args, b0 * mixed::kSplitMultiple, std::min(args.N, b1 * mixed::kSplitMultiple));
-  });
+  const int64_t split = args.n_major ? mixed::kSplitRows : mixed::kSplitColumns;
+  const int64_t blocks = (args.N + split - 1) / split;
+  const int64_t block_bytes = split * args.K * (args.bf16 ? 2 : 4);
+  // Chunks of about kChunkBytes of weight, pulled by the threads as they finish: a thread that is descheduled
+  // (a shared machine) or slower delays the dot by one small chunk, not by a fixed half of it. Small weights
+  // still split into at least two chunks per thread; tiny ones run on the caller.
+  constexpr int64_t kChunkBytes = 256 << 10, kInlineWeights = 32 << 10;
+  int64_t grain = std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(block_bytes, 1));
+  grain = std::min(grain, std::max<int64_t>(1, blocks / (2 * int64_t(num_threads()))));
+  if (args.N * args.K < kInlineWeights) grain = blocks;
+  parallel_for(
+      blocks, grain,
+      [&](int64_t b0, int64_t b1) { kernel(args, b0 * split, std::min(args.N, b1 * split)); },
+      /*chunks_per_thread=*/256);
 }
 
 // f32 bytes of one widened panel: a few times L2, so sgemm's own blocking has room and A is repacked rarely.

@@ -28,8 +28,10 @@ struct SmallDotArgs {
 
 using RangeKernel = void (*)(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 
-// The parallel split hands each call a multiple of this many outputs, a multiple of every lane's block.
-constexpr int64_t kSplitMultiple = 192;
+// The parallel split hands each call a multiple of this many outputs, a multiple of every lane's block: of
+// weight rows (kWeightRows: 3, 2, 4) for an N x K weight, of column blocks (kColumns x kWidth: 64, 32, 4) for
+// a K x N one.
+constexpr int64_t kSplitRows = 48, kSplitColumns = 64;
 
 void small_dot_avx512(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 void small_dot_avx2(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
@@ -63,6 +65,9 @@ struct Vec {
     return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
   }
   static T splat(float x) { return _mm512_set1_ps(x); }
+  // Keeps a value in a register: without it GCC folds the activation load into each of the R FMAs that use it,
+  // and the load ports (not the FMA units) then bound the M = 8 kernel.
+  static void pin(T& v) { asm("" : "+v"(v)); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static float sum(T v) { return _mm512_reduce_add_ps(v); }
   static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
@@ -80,6 +85,7 @@ struct Vec {
     return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
   }
   static T splat(float x) { return _mm256_set1_ps(x); }
+  static void pin(T& v) { asm("" : "+x"(v)); }
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
   static float sum(T v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -99,16 +105,26 @@ struct Vec {
   static T load(const float* p) { return *p; }
   static T load(const uint16_t* p) { return widen_bf16(*p); }
   static T splat(float x) { return x; }
+  static void pin(T&) {}
   static T fma(T a, T b, T c) { return a * b + c; }
   static float sum(T v) { return v; }
   static void store(float* p, T v) { *p = v; }
 };
 #endif
 
-// N x K weights: C[m, n] = dot(A row m, W row n) for MR rows of A and R rows of W at once, vectors along K and
-// the leftover K elements one at a time.
+constexpr int64_t kPrefetchBytes = 4096;
+
+// Activation bytes (MR rows of a K slice) plus weight bytes (R rows of it) that the N x K kernel keeps within L1
+// (48 KiB on the CPUs seen); past it the K range is cut into slices, each swept over all rows of the call.
+constexpr int64_t kL1Budget = 44 << 10;
+
+// N x K weights: C[m, n] (+)= dot(A row m, W row n) over k in [k_begin, k_end) for MR rows of A and R rows of W
+// at once, vectors along K and the elements past the last whole vector of K one at a time. k_begin is a multiple
+// of the vector width; `add` adds to C (a later K slice) instead of storing. `ahead` is the prefetch distance
+// in elements from the row being read.
 template <class E, int MR, int R>
-inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0) {
+inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0, int64_t k_begin, int64_t k_end, bool add,
+                     int64_t ahead) {
   using V = Vec;
   typename V::T acc[MR][R];
   for (int i = 0; i < MR; ++i) {
@@ -116,23 +132,25 @@ inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0) {
   }
   const E* w = static_cast<const E*>(a.W) + n0 * a.ldw;
   const float* x = a.A + m0 * a.lda;
-  const int64_t K = a.K, vec_end = K - K % V::kWidth;
-  for (int64_t k = 0; k < vec_end; k += V::kWidth) {
-    // 512 weights ahead in each row: the rows are separate streams, and the hardware prefetcher alone left
-    // 10-30% of the M = 1 rate on the table (measured with both dtypes; a prefetch past a row's end is harmless).
-    for (int j = 0; j < R; ++j) __builtin_prefetch(w + j * a.ldw + k + 512);
+  const int64_t vec_end = k_end == a.K ? a.K - a.K % V::kWidth : k_end;
+  for (int64_t k = k_begin; k < vec_end; k += V::kWidth) {
+    // The rows are separate streams, and the hardware prefetcher alone left 10-30% of the M = 1 rate on the
+    // table (a prefetch past a row's or the weight's end is harmless).
+    for (int j = 0; j < R; ++j) __builtin_prefetch(w + j * a.ldw + k + ahead);
     typename V::T b[R];
     for (int j = 0; j < R; ++j) b[j] = V::load(w + j * a.ldw + k);
     for (int i = 0; i < MR; ++i) {
-      const typename V::T xi = V::load(x + i * a.lda + k);
+      typename V::T xi = V::load(x + i * a.lda + k);
+      if constexpr (R > 1) V::pin(xi);
       for (int j = 0; j < R; ++j) acc[i][j] = V::fma(xi, b[j], acc[i][j]);
     }
   }
   for (int i = 0; i < MR; ++i) {
     for (int j = 0; j < R; ++j) {
       float s = V::sum(acc[i][j]);
-      for (int64_t k = vec_end; k < K; ++k) s += x[i * a.lda + k] * weight_at(a, (n0 + j) * a.ldw + k);
-      a.C[(m0 + i) * a.ldc + n0 + j] = s;
+      for (int64_t k = vec_end; k < k_end; ++k) s += x[i * a.lda + k] * weight_at(a, (n0 + j) * a.ldw + k);
+      float& c = a.C[(m0 + i) * a.ldc + n0 + j];
+      c = add ? c + s : s;
     }
   }
 }
@@ -140,9 +158,30 @@ inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0) {
 template <class E, int MR>
 inline void n_major_rows(const SmallDotArgs& a, int64_t m0, int64_t n_begin, int64_t n_end) {
   constexpr int R = Vec::kWeightRows;
-  int64_t n = n_begin;
-  for (; n + R <= n_end; n += R) dot_rows<E, MR, R>(a, m0, n);
-  for (; n < n_end; ++n) dot_rows<E, MR, 1>(a, m0, n);
+  constexpr int64_t row_bytes = MR * 4 + R * int64_t(sizeof(E));  // per element of K
+  if (MR < 4 || Vec::kWidth == 1 || a.K * row_bytes <= kL1Budget) {
+    // One pass along each row; prefetch kPrefetchBytes ahead in it (in bytes, so that a bf16 row has as much
+    // memory in flight as an f32 one).
+    const int64_t ahead = kPrefetchBytes / int64_t(sizeof(E));
+    int64_t n = n_begin;
+    for (; n + R <= n_end; n += R) dot_rows<E, MR, R>(a, m0, n, 0, a.K, false, ahead);
+    for (; n < n_end; ++n) dot_rows<E, MR, 1>(a, m0, n, 0, a.K, false, ahead);
+    return;
+  }
+  // Deep rows at four or more rows of A: the activations of a whole row would not stay in L1 beside the
+  // weights and would come from L2 again for every block of R weight rows. The call's rows are swept once per K
+  // slice (slices of equal length), and the prefetch reaches the same slice two row blocks ahead. Sums are
+  // formed per slice and added to C in order.
+  const int64_t slices = (a.K * row_bytes + kL1Budget - 1) / kL1Budget;
+  const int64_t slice = ((a.K + slices - 1) / slices + Vec::kWidth - 1) / Vec::kWidth * Vec::kWidth;
+  const int64_t ahead = 2 * R * a.ldw;
+  for (int64_t k0 = 0; k0 < a.K; k0 += slice) {
+    const int64_t k1 = a.K - k0 <= slice ? a.K : k0 + slice;
+    int64_t n = n_begin;
+    for (; n + R <= n_end; n += R) dot_rows<E, MR, R>(a, m0, n, k0, k1, k0 > 0, ahead);
+    for (; n < n_end; ++n) dot_rows<E, MR, 1>(a, m0, n, k0, k1, k0 > 0, ahead);
+    if (k1 == a.K) break;
+  }
 }
 
 // K x N weights: C[m, n0 .. n0 + VC * width) accumulates A[m, k] * W row k for MR rows of A.

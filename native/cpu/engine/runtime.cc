@@ -13,7 +13,8 @@ namespace grpo::cpu {
 namespace {
 
 // GRPO_XLA_CPU_PROFILE=1: every step's wall time, summed per op and source line, printed to stderr at exit (the
-// 40 costliest). A while step's time includes its body's. For finding where a program's time goes.
+// 400 costliest, then totals per op). A while step's time includes its body's, so a sum over the totals counts
+// a loop's body twice. For finding where a program's time goes.
 class Profile {
  public:
   static Profile* get() {
@@ -47,6 +48,15 @@ class Profile {
       std::fprintf(stderr, "%10.3f %8lld  %s\n", sorted[i].second.seconds, (long long)sorted[i].second.calls,
                    sorted[i].first.c_str());
     }
+    // The list above is cut at 400 lines (a decode loop body alone has more); the totals per op are not.
+    std::map<std::string, Entry> per_op;
+    for (const auto& [where, e] : entries_) {
+      Entry& total = per_op[where.substr(0, where.find(" at line "))];
+      total.seconds += e.seconds;
+      total.calls += e.calls;
+    }
+    std::fprintf(stderr, "engine profile per op (seconds, calls, op):\n");
+    for (const auto& [op, e] : per_op) std::fprintf(stderr, "%10.3f %8lld  %s\n", e.seconds, (long long)e.calls, op.c_str());
   }
 };
 

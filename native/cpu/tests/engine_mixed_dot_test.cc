@@ -135,6 +135,42 @@ TEST(mixed_dot_small_rows_every_lane) {
   CHECK(lanes >= 1);
 }
 
+TEST(mixed_dot_small_rows_split_over_threads) {
+  // Weights large enough that the outputs are split into several chunks over the engine's threads (chunk edges
+  // at multiples of 48 weight rows or 64 columns, here with a ragged last chunk), with odd M and a K tail.
+  uint32_t seed = 50;
+  for (const std::string isa : {"avx512", "avx2", "scalar"}) {
+    for (bool n_major : {true, false}) {
+      for (bool bf16 : {true, false}) {
+        for (int64_t M : {1, 3, 6, 8}) {
+          const int64_t N = 1001, K = 97;
+          Problem p = make_problem(M, N, K, n_major, bf16, seed++);
+          std::vector<float> C(size_t(M * p.ldc), -7.0f);
+          if (!small_rows_dot_on(isa, M, N, K, p.A.data(), p.lda, view_of(p), C.data(), p.ldc)) break;
+          check_product(p, C, describe(isa, p) + " split", __LINE__);
+        }
+      }
+    }
+  }
+}
+
+TEST(mixed_dot_small_rows_deep_k_slices) {
+  // Rows too deep for the activations of 4-8 rows of A to stay in L1: the N x K kernel sweeps K in slices and
+  // adds each slice's sums into C. K leaves a vector tail in the last slice; N leaves a row-block tail.
+  uint32_t seed = 80;
+  for (const std::string isa : {"avx512", "avx2", "scalar"}) {
+    for (bool bf16 : {true, false}) {
+      for (int64_t M : {4, 5, 8}) {
+        const int64_t N = 61, K = 3001;
+        Problem p = make_problem(M, N, K, true, bf16, seed++);
+        std::vector<float> C(size_t(M * p.ldc), -7.0f);
+        if (!small_rows_dot_on(isa, M, N, K, p.A.data(), p.lda, view_of(p), C.data(), p.ldc)) break;
+        check_product(p, C, describe(isa, p) + " deep", __LINE__);
+      }
+    }
+  }
+}
+
 TEST(mixed_dot_small_rows_zero_k) {
   // An empty contraction is a zero product, not untouched memory.
   Problem p = make_problem(3, 9, 0, true, true, 5);
