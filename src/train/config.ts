@@ -44,7 +44,7 @@ export const configSchema = z.strictObject({
   lora: z.strictObject({
     enabled: z
       .boolean()
-      .describe("Train a LoRA adapter (true) or every weight of the model (false: full-parameter SFT of a model trained from scratch; SFT only)"),
+      .describe("Train a LoRA adapter (true) or every weight of the model (false: every weight trains, for a model trained from scratch; in GRPO the loaded model stays as a frozen KL reference)"),
     rank: int(1).describe("LoRA rank r"),
     alpha: positive.describe("LoRA alpha; the update is scaled by alpha / r"),
     targets: z.array(z.string().min(1)).min(1).describe('Adapted projections ("q", "kv", "o", "gate", "up", "down") or "layers.<i>.<target>" patterns'),
@@ -223,10 +223,6 @@ function originOf(path: readonly PropertyKey[], origins: Map<string, string>): s
 function validate(merged: Record<string, unknown>, origins: Map<string, string>): TrainConfig {
   const result = configSchema.safeParse(merged);
   if (result.success) {
-    // GRPO's KL reference is the weights under the adapter: a full-parameter GRPO stage would have none.
-    if (result.data.stage === "grpo" && !result.data.lora.enabled) {
-      return fail(originOf(["lora", "enabled"], origins), "lora.enabled", "full-parameter training (false) is for the sft stage; GRPO trains an adapter on the SFT model's export");
-    }
     return result.data;
   }
   const issue = result.error.issues[0]!;
