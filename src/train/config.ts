@@ -96,6 +96,7 @@ export const configSchema = z.strictObject({
     weightDecay: z.number().min(0),
     b1: probability,
     b2: probability,
+    eps: z.number().min(0).describe("AdamW epsilon, added to sqrt(v); near the gradients' size it damps updates of weights whose gradient is only noise"),
     steps: int(1).describe("Optimizer steps in the stage"),
     batchSize: int(1).describe("Prompts per step (each sampled G times in GRPO)"),
     gradAccumulation: int(1).describe("Micro-batches accumulated per optimizer step"),
@@ -149,8 +150,8 @@ export function defaultConfig(stage: Stage): TrainConfigInput {
     },
     optim:
       stage === "sft"
-        ? { lr: 1e-4, warmupFraction: 0.05, schedule: "cosine", clip: 1.0, weightDecay: 0.01, b1: 0.9, b2: 0.999, steps: 500, batchSize: 8, gradAccumulation: 1 }
-        : { lr: 3e-6, warmupFraction: 0.1, schedule: "cosine", clip: 0.1, weightDecay: 0.1, b1: 0.9, b2: 0.99, steps: 3738, batchSize: 1, gradAccumulation: 1 },
+        ? { lr: 1e-4, warmupFraction: 0.05, schedule: "cosine", clip: 1.0, weightDecay: 0.01, b1: 0.9, b2: 0.999, eps: 1e-8, steps: 500, batchSize: 8, gradAccumulation: 1 }
+        : { lr: 3e-6, warmupFraction: 0.1, schedule: "cosine", clip: 0.1, weightDecay: 0.1, b1: 0.9, b2: 0.99, eps: 1e-8, steps: 3738, batchSize: 1, gradAccumulation: 1 },
     eval: { every: stage === "sft" ? 100 : 250, greedy: true, batchSize: 16 },
     checkpoint: { every: 500, keep: 3, marginSeconds: 120 },
     log: { every: 1, samples: 2, tensorboard: true, curves: true },

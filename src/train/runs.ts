@@ -196,6 +196,7 @@ function optimizerOptions(config: TrainConfig, updates: number): OptimizerOption
     decay: o.schedule,
     b1: o.b1,
     b2: o.b2,
+    eps: o.eps,
     weightDecay: o.weightDecay,
   };
 }
