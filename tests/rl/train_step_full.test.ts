@@ -2,7 +2,8 @@
 // scratch learns with every weight, not an adapter): the gradient reaches every weight of the model, including the
 // tied embedding through both its lookup and the output head, and matches an independent computation (the model's
 // full logits differentiated end to end by `grad`, and finite differences); an update changes every weight and
-// leaves no array behind.
+// leaves no array behind. Full-parameter GRPO: the GRPO loss with a KL term reaches every weight, and the reference
+// logprobs come from the frozen base tree, unchanged by updates of the trained copy.
 import { afterAll, describe, expect, it } from "vitest";
 import { type ArrayBase, type DeviceArray, jit, lax, liveArrays, liveBuffers, np, rl } from "../../src/index.js";
 import { valueAndGrad } from "../../src/transforms/autodiff.js";
