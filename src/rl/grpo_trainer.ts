@@ -61,6 +61,10 @@ export interface GrpoOptions extends StageOptions {
   evalMaxNewTokens?: number;
   /** Prompts decoded at once in evaluation (default all). */
   evalBatchSize?: number;
+  /** Train every weight instead of an adapter (TrainStepOptions.trainBase): the state's trainable tree, and so
+   * `components.initialLora`, is the model's parameter tree, a copy of `components.base`, which stays frozen as the
+   * KL reference. The rollout engine must generate from a parameter tree (fullParamsRollout). Default false. */
+  trainBase?: boolean;
   /** Sample completions logged per step (default 2). */
   logSamples?: number;
   systemPrompt?: string;
@@ -120,6 +124,7 @@ export class GrpoTrainer {
       temperature: options.rollout.temperature,
       microBatches: options.microBatches,
       chunk: options.chunk,
+      trainBase: options.trainBase,
       device: this.device,
     });
     this.tasks = components.tasks();

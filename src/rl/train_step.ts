@@ -97,7 +97,8 @@ export interface TrainStepOptions {
    * where a low-rank update of random weights cannot learn much). The state's trainable tree (`TrainState.lora`)
    * is then the model's whole parameter tree (a Gemma3Params), the gradient reaches every weight (the tied
    * embedding through both the input lookup and the output head), and the `base` argument of the graphs is not
-   * read. There is no reference policy in this mode (default false). */
+   * read except by the reference graph: full-parameter GRPO keeps the model it starts from as `base`, a separate
+   * frozen tree, and its reference logprobs are that tree's (default false). */
   trainBase?: boolean;
   device?: DeviceKind | Device;
 }
@@ -332,9 +333,9 @@ export class TrainStep {
     return this.policyJit(lora, base, batch) as unknown as DeviceArray;
   }
 
-  /** Per-token logprobs [S, C] under the reference policy: the same base weights with LoRA off. */
+  /** Per-token logprobs [S, C] under the reference policy: the base weights with LoRA off, or with trainBase the
+   * frozen `base` tree the trained copy started from (never the trained tree itself). */
   referenceLogprobs(base: Gemma3Params<DeviceArray>, batch: SequenceBatch<DeviceArray>): DeviceArray {
-    if (this.trainBase) throw new Error("TrainStep: full-parameter training (trainBase) has no reference policy; train GRPO with an adapter");
     return this.referenceJit(base, batch) as unknown as DeviceArray;
   }
 

@@ -44,7 +44,7 @@ export const configSchema = z.strictObject({
   lora: z.strictObject({
     enabled: z
       .boolean()
-      .describe("Train a LoRA adapter (true) or every weight of the model (false: full-parameter SFT of a model trained from scratch; SFT only)"),
+      .describe("Train a LoRA adapter (true) or every weight of the model (false: every weight trains, for a model trained from scratch; in GRPO the loaded model stays as a frozen KL reference)"),
     rank: int(1).describe("LoRA rank r"),
     alpha: positive.describe("LoRA alpha; the update is scaled by alpha / r"),
     targets: z.array(z.string().min(1)).min(1).describe('Adapted projections ("q", "kv", "o", "gate", "up", "down") or "layers.<i>.<target>" patterns'),
@@ -93,9 +93,10 @@ export const configSchema = z.strictObject({
     warmupFraction: z.number().min(0).lt(1).describe("Share of steps with linear warmup"),
     schedule: z.enum(["cosine", "linear", "constant"]).describe("Decay after warmup (to 0)"),
     clip: positive.nullable().describe("Global gradient-norm clip; null: off"),
-    weightDecay: z.number().min(0),
+    weightDecay: z.number().min(0).describe("AdamW decoupled weight decay"),
     b1: probability.describe("AdamW beta1: decay of the gradient mean"),
     b2: probability.describe("AdamW beta2: decay of the squared-gradient mean"),
+    eps: z.number().min(0).describe("AdamW epsilon, added to sqrt(v); near the gradients' size it damps updates of weights whose gradient is only noise"),
     steps: int(1).describe("Optimizer steps in the stage"),
     batchSize: int(1).describe("Prompts per step (each sampled G times in GRPO)"),
     gradAccumulation: int(1).describe("Micro-batches accumulated per optimizer step"),
@@ -149,8 +150,8 @@ export function defaultConfig(stage: Stage): TrainConfigInput {
     },
     optim:
       stage === "sft"
-        ? { lr: 1e-4, warmupFraction: 0.05, schedule: "cosine", clip: 1.0, weightDecay: 0.01, b1: 0.9, b2: 0.999, steps: 500, batchSize: 8, gradAccumulation: 1 }
-        : { lr: 3e-6, warmupFraction: 0.1, schedule: "cosine", clip: 0.1, weightDecay: 0.1, b1: 0.9, b2: 0.99, steps: 3738, batchSize: 1, gradAccumulation: 1 },
+        ? { lr: 1e-4, warmupFraction: 0.05, schedule: "cosine", clip: 1.0, weightDecay: 0.01, b1: 0.9, b2: 0.999, eps: 1e-8, steps: 500, batchSize: 8, gradAccumulation: 1 }
+        : { lr: 3e-6, warmupFraction: 0.1, schedule: "cosine", clip: 0.1, weightDecay: 0.1, b1: 0.9, b2: 0.99, eps: 1e-8, steps: 3738, batchSize: 1, gradAccumulation: 1 },
     eval: { every: stage === "sft" ? 100 : 250, greedy: true, batchSize: 16 },
     checkpoint: { every: 500, keep: 3, marginSeconds: 120 },
     log: { every: 1, samples: 2, tensorboard: true, curves: true },
@@ -223,10 +224,6 @@ function originOf(path: readonly PropertyKey[], origins: Map<string, string>): s
 function validate(merged: Record<string, unknown>, origins: Map<string, string>): TrainConfig {
   const result = configSchema.safeParse(merged);
   if (result.success) {
-    // GRPO's KL reference is the weights under the adapter: a full-parameter GRPO stage would have none.
-    if (result.data.stage === "grpo" && !result.data.lora.enabled) {
-      return fail(originOf(["lora", "enabled"], origins), "lora.enabled", "full-parameter training (false) is for the sft stage; GRPO trains an adapter on the SFT model's export");
-    }
     return result.data;
   }
   const issue = result.error.issues[0]!;

@@ -121,7 +121,6 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
   if (tokenizer.vocabSize > model.vocabSize) throw new Error(`the tokenizer has ${tokenizer.vocabSize} ids, the model's vocabulary only ${model.vocabSize}`);
   const lora: LoraConfig = { rank: config.lora.rank, alpha: config.lora.alpha, targets: config.lora.targets };
   const trainBase = !config.lora.enabled;
-  if (trainBase && stage === "grpo") throw new Error("lora.enabled: false (full-parameter training) is for SFT; GRPO trains an adapter on the SFT model's export");
   const runDir = join(config.run.dir, config.run.name);
 
   let resume = false;
@@ -140,6 +139,11 @@ async function prepare(config: TrainConfig, stage: "sft" | "grpo", hooks: RunHoo
       if (from === resolve(runDir) || from.startsWith(resolve(runDir, "checkpoints"))) resumeAt = manifest.metrics ?? undefined;
     } else {
       const checkpoint = await directoryCheckpointStore(config.run.resumeFrom).load();
+      // Full-parameter GRPO keeps the loaded model as its frozen KL reference: started from another run's weights,
+      // the reference would not be the policy it starts from.
+      if (trainBase && stage === "grpo") {
+        throw new Error(`${config.run.resumeFrom}: full-parameter GRPO starts from a model folder, not another stage's checkpoint: set model.dir to that run's export/model (the start and the frozen KL reference)`);
+      }
       if (isFullParamsCheckpoint(checkpoint!) !== trainBase) {
         throw new Error(`${config.run.resumeFrom}: a ${String(manifest.extra.kind)} run that trained ${trainBase ? "an adapter" : "every weight"} cannot start this ${trainBase ? "full-parameter" : "LoRA"} run; start it from that run's export/model (model.dir) instead`);
       }
@@ -192,6 +196,7 @@ function optimizerOptions(config: TrainConfig, updates: number): OptimizerOption
     decay: o.schedule,
     b1: o.b1,
     b2: o.b2,
+    eps: o.eps,
     weightDecay: o.weightDecay,
   };
 }
@@ -292,6 +297,7 @@ export function runGrpo(config: TrainConfig, hooks: RunHooks = {}): Promise<RunR
       trainOnEos: g.trainOnEos,
       maskTruncated: g.maskTruncated,
       logSamples: config.log.samples,
+      trainBase: p.trainBase,
     },
     {
       model: p.model, base: p.base, lora: p.lora, tokenizer: p.tokenizer, rollout: p.rollout, rewards: rewardsOf(config), tasks: p.tasks, evalTasks: p.evalTasks,

@@ -61,13 +61,15 @@ describe("config", () => {
     expect(() => resolveConfig({ stage: "sft", yaml: "data:\n  levels: [4]\n" })).toThrow(/levels/);
   });
 
-  it("lora.enabled false (full-parameter SFT) and data.heldOutBy are checked, with the file line (issue 8)", () => {
+  it("lora.enabled false (full-parameter SFT and GRPO) and data.heldOutBy are checked, with the file line (issue 8)", () => {
     expect(resolveConfig({ stage: "sft" }).lora.enabled).toBe(true);
     expect(resolveConfig({ stage: "sft", yaml: "lora:\n  enabled: false\n" }).lora.enabled).toBe(false);
-    expect(() => resolveConfig({ stage: "grpo", source: "g.yaml", yaml: "stage: grpo\nlora:\n  enabled: false\n" })).toThrow(
-      /^g\.yaml:3: lora\.enabled: full-parameter training \(false\) is for the sft stage/,
-    );
+    expect(resolveConfig({ stage: "grpo", yaml: "stage: grpo\nlora:\n  enabled: false\n" }).lora.enabled).toBe(false);
+    expect(() => resolveConfig({ stage: "grpo", source: "g.yaml", yaml: "stage: grpo\nlora:\n  enabled: 0\n" })).toThrow(/^g\.yaml:3: lora\.enabled: expected boolean/);
     expect(() => resolveConfig({ stage: "sft", source: "s.yaml", yaml: "lora:\n  enabled: no way\n" })).toThrow(/s\.yaml:2: lora\.enabled: expected boolean/);
+    expect(resolveConfig({ stage: "grpo" }).optim.eps).toBe(1e-8);
+    expect(resolveConfig({ stage: "grpo", yaml: "stage: grpo\noptim:\n  eps: 1.0e-4\n" }).optim.eps).toBe(1e-4);
+    expect(() => resolveConfig({ stage: "grpo", source: "g.yaml", yaml: "stage: grpo\noptim:\n  eps: -1\n" })).toThrow(/^g\.yaml:3: optim\.eps/);
     expect(resolveConfig({ stage: "sft" }).data.heldOutBy).toBe("numbers");
     expect(resolveConfig({ stage: "sft", yaml: "data:\n  heldOutBy: text\n" }).data.heldOutBy).toBe("text");
     expect(() => resolveConfig({ stage: "sft", source: "s.yaml", yaml: "data:\n  heldOutBy: names\n" })).toThrow(/s\.yaml:2: data\.heldOutBy/);

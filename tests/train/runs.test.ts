@@ -132,7 +132,33 @@ describe("runSft and runGrpo", () => {
     expect(resumed.step).toBe(3);
     expect(await buffersAfterFrees(buffers)).toBe(buffers);
     await expect(runGrpo(tinyConfig("grpo", dir, "grpo-bad", [set("run.resumeFrom", join(dir, "full"))]), { log: () => {} })).rejects.toThrow(/trained every weight cannot start this LoRA run; start it from that run's export\/model/);
-    expect(() => tinyConfig("grpo", dir, "x", [set("lora.enabled", false)])).toThrow(/lora\.enabled: full-parameter training \(false\) is for the sft stage/);
+    // Full-parameter GRPO starts from the SFT export (model.dir), never from another stage's checkpoint.
+    await expect(runGrpo(tinyConfig("grpo", dir, "grpo-bad", [...full, set("run.resumeFrom", join(dir, "full"))]), { log: () => {} })).rejects.toThrow(/full-parameter GRPO starts from a model folder/);
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
+  });
+
+  it("full-parameter GRPO (lora.enabled false) on the SFT export: every weight trains, the export is the trained weights (issue 8)", async () => {
+    const dir = tempDir();
+    const buffers = liveBuffers();
+    const full = [set("lora.enabled", false), set("data.levels", [0]), set("data.heldOutBy", "text")];
+    const sft = await runSft(tinyConfig("sft", dir, "sft", full), { log: () => {} });
+    const grpo = await runGrpo(tinyConfig("grpo", dir, "grpo", [...full, set("model.dir", sft.mergedDir), set("model.preset", null), set("optim.lr", 1e-2)]), { log: () => {} });
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
+    expect(grpo.step).toBe(2);
+    expect(grpo.adapterPath).toBeNull();
+    const metrics = readMetricsJsonl(join(dir, "grpo", "metrics.jsonl")).filter((r) => "loss" in r.values);
+    expect(metrics.map((r) => r.step)).toEqual([1, 2]);
+    // The first step's policy is the reference itself: its KL term is zero up to rounding.
+    expect(Math.abs(metrics[0]!.values.kl!)).toBeLessThan(1e-5);
+    const before = await loadModelDirectory(sft.mergedDir, { device: "cpu", weightsDtype: "f32" });
+    const after = await loadModelDirectory(grpo.mergedDir, { device: "cpu", weightsDtype: "f32" });
+    const table = weightTable(preset("tiny"));
+    const changed = await Promise.all(table.map(async (spec) => {
+      const [a, b] = [(await paramAt(before.params, spec.path)!.data()) as Float32Array, (await paramAt(after.params, spec.path)!.data()) as Float32Array];
+      return Array.from(a).some((v, i) => v !== b[i]);
+    }));
+    disposeTree(before.params, after.params);
+    expect(changed.filter(Boolean).length).toBeGreaterThan(table.length / 2);
     expect(await buffersAfterFrees(buffers)).toBe(buffers);
   });
 });
