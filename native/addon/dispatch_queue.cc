@@ -61,7 +61,7 @@ DispatchQueue::Task* DispatchQueue::new_task(Napi::Env env) {
 }
 
 // After stop_all() (the process is exiting) no new work starts: its promise rejects at once.
-static Napi::Value stopped_promise(Napi::Env env) {
+static Napi::Promise stopped_promise(Napi::Env env) {
   auto deferred = Napi::Promise::Deferred::New(env);
   deferred.Reject(make_js_error(env, PJRT_Error_Code_FAILED_PRECONDITION,
                                 "the PJRT clients were shut down (the process is exiting)").Value());
@@ -69,7 +69,7 @@ static Napi::Value stopped_promise(Napi::Env env) {
 }
 
 Napi::Promise DispatchQueue::submit(Napi::Env env, std::function<Result()> work, const std::vector<Napi::Value>& keep) {
-  if (stopped_) return stopped_promise(env).As<Napi::Promise>();
+  if (stopped_) return stopped_promise(env);
   Task* task = new_task(env);
   task->work = std::move(work);
   for (const Napi::Value& value : keep) task->kept.push_back(Napi::Persistent(value));
@@ -84,7 +84,7 @@ Napi::Promise DispatchQueue::submit(Napi::Env env, std::function<Result()> work,
 
 Napi::Promise DispatchQueue::when_ready(Napi::Env env, std::shared_ptr<Event> event, Completion completion,
                                         const std::string& what) {
-  if (stopped_) return stopped_promise(env).As<Napi::Promise>();
+  if (stopped_) return stopped_promise(env);
   Task* task = new_task(env);
   Napi::Promise promise = task->deferred.Promise();
   task->result.completion = std::move(completion);
