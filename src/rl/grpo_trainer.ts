@@ -61,6 +61,8 @@ export interface GrpoOptions extends StageOptions {
   evalMaxNewTokens?: number;
   /** Prompts decoded at once in evaluation (default all). */
   evalBatchSize?: number;
+  /** Evaluate by sampling with these settings instead of greedily (EvalOptions.sampling). */
+  evalSampling?: { temperature: number; topK?: number; topP?: number };
   /** Train every weight instead of an adapter (TrainStepOptions.trainBase): the state's trainable tree, and so
    * `components.initialLora`, is the model's parameter tree, a copy of `components.base`, which stays frozen as the
    * KL reference. The rollout engine must generate from a parameter tree (fullParamsRollout). Default false. */
@@ -148,6 +150,7 @@ export class GrpoTrainer {
       systemPrompt: o.systemPrompt,
       maxPromptLength: o.maxPromptLength,
       batchSize: o.evalBatchSize,
+      ...(o.evalSampling === undefined ? {} : { sampling: o.evalSampling }),
     });
   }
 

@@ -269,6 +269,9 @@ export interface EvalOptions {
   systemPrompt?: string;
   /** Prompts longer than this keep their last tokens. */
   maxPromptLength?: number;
+  /** Sample with these settings (seed 0, so every evaluation of a run draws alike) instead of decoding greedily:
+   * the accuracy of the policy as it is sampled, which is what GRPO optimises. */
+  sampling?: { temperature: number; topK?: number; topP?: number };
 }
 
 export interface EvalResult {
@@ -294,7 +297,8 @@ export function majorityBaseline(tasks: readonly Task[]): number {
   return Math.max(...counts.values()) / tasks.length;
 }
 
-/** Greedy decoding on held-out tasks: the fraction answered correctly and the fraction in the exact format. */
+/** Greedy decoding (or sampling, with `sampling`) on held-out tasks: the fraction answered correctly and the fraction
+ * in the exact format. */
 export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const { tokenizer, tasks } = options;
   if (tasks.length === 0) return { accuracy: 0, formatCompliance: 0, majorityBaseline: 0, distinctQuestions: 0, samples: [] };
@@ -308,8 +312,9 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
       prompts: chunk.map((task) => fitPrompt(encodePrompt(tokenizer, task, options.systemPrompt), options.maxPromptLength)),
       samplesPerPrompt: 1,
       maxNewTokens: options.maxNewTokens,
-      greedy: true,
-      temperature: 1,
+      ...(options.sampling === undefined
+        ? { greedy: true, temperature: 1 }
+        : { greedy: false, ...options.sampling }),
       stopTokens: tokenizer.stopIds,
       seed: 0,
     });

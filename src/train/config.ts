@@ -102,8 +102,8 @@ export const configSchema = z.strictObject({
     gradAccumulation: int(1).describe("Micro-batches accumulated per optimizer step"),
   }),
   eval: z.strictObject({
-    every: int(0).describe("Greedy held-out evaluation every N steps (0: only at the end)"),
-    greedy: z.boolean(),
+    every: int(0).describe("Held-out evaluation every N steps (0: only at the end)"),
+    greedy: z.boolean().describe("Decode greedily (true) or sample with the sampling fields (temperature, top-k, top-p; seed 0)"),
     batchSize: int(1).describe("Prompts decoded at once during evaluation"),
   }),
   checkpoint: z.strictObject({

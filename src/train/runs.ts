@@ -247,6 +247,13 @@ function summaryOf(evaluation: EvalResult | undefined): string {
   return ` accuracy ${accuracy.toFixed(3)} (majority-answer baseline ${majorityBaseline.toFixed(3)}, ${distinctQuestions} distinct questions), format ${formatCompliance.toFixed(3)}`;
 }
 
+/** `eval.greedy: false`: evaluations sample as the run's rollouts do (temperature, top-k, top-p). */
+function evalSampling(config: TrainConfig): { evalSampling?: { temperature: number; topK?: number; topP?: number } } {
+  if (config.eval.greedy) return {};
+  const s = config.sampling;
+  return { evalSampling: { temperature: s.temperature, ...(s.topK > 0 ? { topK: s.topK } : {}), ...(s.topP < 1 ? { topP: s.topP } : {}) } };
+}
+
 /** Runs the SFT stage of a validated config (stage "sft"). */
 export function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise<RunResult> {
   return runAndRelease(config, "sft", hooks, (p) => new SftTrainer(
@@ -260,6 +267,7 @@ export function runSft(config: TrainConfig, hooks: RunHooks = {}): Promise<RunRe
       maxCompletionTokens: config.sampling.maxCompletionLength,
       maxPromptLength: config.sampling.maxPromptLength,
       evalBatchSize: config.eval.batchSize,
+      ...evalSampling(config),
     },
     {
       model: p.model, base: p.base, lora: p.lora, tokenizer: p.tokenizer, tasks: p.tasks, rollout: p.rollout, evalTasks: p.evalTasks,
@@ -294,6 +302,7 @@ export function runGrpo(config: TrainConfig, hooks: RunHooks = {}): Promise<RunR
       rollout: { maxNewTokens: config.sampling.maxCompletionLength, temperature: config.sampling.temperature, topK: config.sampling.topK, topP: config.sampling.topP },
       maxPromptLength: config.sampling.maxPromptLength,
       evalBatchSize: config.eval.batchSize,
+      ...evalSampling(config),
       trainOnEos: g.trainOnEos,
       maskTruncated: g.maskTruncated,
       logSamples: config.log.samples,

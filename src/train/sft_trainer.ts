@@ -27,6 +27,8 @@ export interface SftOptions extends StageOptions {
   evalMaxNewTokens?: number;
   /** Prompts decoded at once in evaluation (default all). */
   evalBatchSize?: number;
+  /** Evaluate by sampling with these settings instead of greedily (EvalOptions.sampling). */
+  evalSampling?: { temperature: number; topK?: number; topP?: number };
   systemPrompt?: string;
   chunk?: number;
   /** Train every weight instead of an adapter (TrainStepOptions.trainBase): the state's trainable tree, and so
@@ -92,6 +94,7 @@ export class SftTrainer {
           systemPrompt: options.systemPrompt,
           maxPromptLength: options.maxPromptLength,
           batchSize: options.evalBatchSize,
+          ...(options.evalSampling === undefined ? {} : { sampling: options.evalSampling }),
         });
     }
   }

@@ -14,7 +14,7 @@ import { initParams } from "../../models/gemma3/init.js";
 import { preset } from "../../models/gemma3/config.js";
 import { disposeTree } from "../helpers/arrays.js";
 import { runGrpo, runSft } from "../../src/train/runs.js";
-import type { RolloutEngine } from "../../src/rl/trainer_common.js";
+import type { RolloutEngine, RolloutRequest } from "../../src/rl/trainer_common.js";
 import { removeTempDirs, tempDir } from "../rl/trainer_fixtures.js";
 import { buffersAfterFrees } from "../rl/train_helpers.js";
 
@@ -159,6 +159,29 @@ describe("runSft and runGrpo", () => {
     }));
     disposeTree(before.params, after.params);
     expect(changed.filter(Boolean).length).toBeGreaterThan(table.length / 2);
+    expect(await buffersAfterFrees(buffers)).toBe(buffers);
+  });
+  it("eval.greedy decides how evaluations decode: greedy, or sampled with the run's temperature, top-k and top-p", async () => {
+    const dir = tempDir();
+    const buffers = liveBuffers();
+    const requests: RolloutRequest[] = [];
+    const recording: RolloutEngine = {
+      generate: async (_lora, request) => {
+        requests.push(request);
+        const rows = request.prompts.length * request.samplesPerPrompt;
+        return { tokens: Array.from({ length: rows }, () => [1]), finished: Array.from({ length: rows }, () => true) };
+      },
+    };
+    const sampling = [set("sampling.temperature", 0.7), set("sampling.topK", 5), set("sampling.topP", 0.9), set("optim.steps", 1)];
+    await runSft(tinyConfig("sft", dir, "greedy", sampling), { log: () => {}, rollout: recording });
+    expect(requests.length).toBe(2); // at the start and at the end
+    for (const r of requests) expect([r.greedy, r.seed]).toEqual([true, 0]);
+    requests.length = 0;
+    await runSft(tinyConfig("sft", dir, "sampled", [...sampling, set("eval.greedy", false)]), { log: () => {}, rollout: recording });
+    expect(requests.length).toBe(2);
+    for (const r of requests) {
+      expect({ greedy: r.greedy, temperature: r.temperature, topK: r.topK, topP: r.topP, seed: r.seed }).toEqual({ greedy: false, temperature: 0.7, topK: 5, topP: 0.9, seed: 0 });
+    }
     expect(await buffersAfterFrees(buffers)).toBe(buffers);
   });
 });
