@@ -19,6 +19,8 @@ export interface DataSourceOptions {
   heldOutFraction: number;
   /** Default "numbers". */
   heldOutBy?: HeldOutBy;
+  /** Share of the arithmetic facts built-in training tasks draw from (default 1: all). */
+  factsFraction?: number;
   onBadRow: "error" | "skip";
   seed: number;
 }
@@ -45,7 +47,7 @@ async function readFile(kind: Exclude<DataSourceKind, "builtin">, file: string, 
 
 export async function loadDataSources(options: DataSourceOptions): Promise<DataSources> {
   const builtin = (split: "train" | "heldout", size: number) =>
-    builtinTasks({ seed: options.seed, split, size, levels: options.levels, heldOutFraction: options.heldOutFraction, heldOutBy: options.heldOutBy });
+    builtinTasks({ seed: options.seed, split, size, levels: options.levels, heldOutFraction: options.heldOutFraction, heldOutBy: options.heldOutBy, ...(options.factsFraction === undefined ? {} : { factsFraction: options.factsFraction }) });
   const reports: DataSources["reports"] = {};
   let train: Dataset<Example>;
   if (options.source === "builtin") {

@@ -32,6 +32,10 @@ export interface TaskOptions {
   heldOutFraction?: number;
   /** What the held-out split is made of (default "numbers"). Same for both sets of one experiment. */
   heldOutBy?: HeldOutBy;
+  /** Share of the arithmetic facts (template and numbers) the training split draws from, in (0, 1]; default 1. A
+   * fixed hash of the fact decides, the same for every seed; the held-out split is never narrowed, so a model
+   * trained on a share is evaluated on every fact (e.g. worked solutions for some facts, GRPO on all). */
+  factsFraction?: number;
 }
 
 /** What a template draws: the numbers that define the problem, its text, answer and solution steps. */
@@ -274,6 +278,11 @@ export const TEMPLATE_NAMES: readonly string[] = TEMPLATES.map((t) => t.name);
 
 /** The split a problem belongs to, from its content alone: a fixed partition of all problems. With `by` "text" the
  * whole question decides (`question` is then required). */
+/** Whether a problem's arithmetic fact is among the first `factsFraction` of all facts (TaskOptions.factsFraction). */
+export function inFactsShare(template: string, numbers: readonly number[], factsFraction: number): boolean {
+  return factsFraction >= 1 || hashString(`${template}|facts|${numbers.join(",")}`) / 2 ** 32 < factsFraction;
+}
+
 export function splitOf(template: string, numbers: readonly number[], heldOutFraction: number, by: HeldOutBy = "numbers", question?: string): Split {
   if (by === "text" && question === undefined) throw new TypeError("splitOf: a split by text needs the question");
   const key = by === "text" ? `${template}|text|${question}` : `${template}|${numbers.join(",")}`;
@@ -289,13 +298,15 @@ function checkOptions(options: TaskOptions): Required<TaskOptions> {
   const levels = options.levels ?? [1, 2, 3];
   const heldOutFraction = options.heldOutFraction ?? 0.1;
   const heldOutBy = options.heldOutBy ?? "numbers";
+  const factsFraction = options.factsFraction ?? 1;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`tasks: seed must be a non-negative integer, got ${seed}`);
   if (split !== "train" && split !== "heldout") throw new RangeError(`tasks: split must be "train" or "heldout", got ${String(split)}`);
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`tasks: size must be a non-negative integer, got ${size}`);
   if (levels.length === 0 || levels.some((l) => l !== 0 && l !== 1 && l !== 2 && l !== 3)) throw new RangeError(`tasks: levels must be a non-empty list of 0, 1, 2, 3; got [${levels.join(", ")}]`);
   if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new RangeError(`tasks: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
   if (!HELD_OUT_BY.includes(heldOutBy)) throw new RangeError(`tasks: heldOutBy must be "numbers" or "text", got ${String(heldOutBy)}`);
-  return { seed, split, size, levels, heldOutFraction, heldOutBy };
+  if (!(factsFraction > 0 && factsFraction <= 1)) throw new RangeError(`tasks: factsFraction must be in (0, 1], got ${factsFraction}`);
+  return { seed, split, size, levels, heldOutFraction, heldOutBy, factsFraction };
 }
 
 /** The task at `index` of the split described by `options` (random access; independent of `options.size`). */
@@ -308,6 +319,7 @@ export function taskAt(options: TaskOptions, index: number): Example {
     const template = rng.pick(LEVEL_TEMPLATES[level]);
     const drawn = template.draw(rng, level);
     if (splitOf(template.name, drawn.numbers, o.heldOutFraction, o.heldOutBy, drawn.question) !== o.split) continue;
+    if (o.split === "train" && !inFactsShare(template.name, drawn.numbers, o.factsFraction)) continue;
     if (!Number.isSafeInteger(drawn.answer) || drawn.answer < 0) throw new Error(`tasks: template ${template.name} drew a non-integer answer ${drawn.answer}`);
     return {
       id: `builtin:${o.split}:${o.seed}:${index}`,

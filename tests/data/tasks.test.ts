@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TEMPLATE_NAMES, builtinTasks, generateTasks, splitOf, taskAt } from "../../src/data/tasks.js";
+import { TEMPLATE_NAMES, builtinTasks, generateTasks, inFactsShare, splitOf, taskAt } from "../../src/data/tasks.js";
 import type { Example } from "../../src/data/example.js";
 import { workedSolution } from "../../src/data/sft.js";
 
@@ -136,6 +136,33 @@ describe("built-in tasks", () => {
     for (const task of generateTasks({ seed: 77, split: "train", size: 3000, ...options })) expect(heldOut.has(task.question)).toBe(false);
     expect(() => splitOf("sum", [1, 2], 0.1, "text")).toThrow(/needs the question/);
     expect(() => generateTasks({ seed: 1, split: "train", size: 1, heldOutBy: "names" as "text" })).toThrow(/heldOutBy must be "numbers" or "text"/);
+  });
+
+  it("factsFraction narrows training to a fixed share of the facts, the same for every seed; held-out tasks keep all (issue 8 demo)", () => {
+    const options = { levels: [0] as const, heldOutBy: "text" as const };
+    const fact = (t: Example) => `${t.template}|${numbersOf(t).join(",")}`;
+    const shares: Set<string>[] = [];
+    for (const seed of [0, 1]) {
+      const half = generateTasks({ seed, split: "train", size: 3000, factsFraction: 0.5, ...options });
+      for (const task of half) expect(inFactsShare(task.template!, numbersOf(task), 0.5), task.question).toBe(true);
+      shares.push(new Set(half.map(fact)));
+      // Held-out tasks are drawn as without the option: every fact, the same tasks.
+      expect(generateTasks({ seed, split: "heldout", size: 50, factsFraction: 0.5, ...options })).toEqual(generateTasks({ seed, split: "heldout", size: 50, ...options }));
+    }
+    expect([...shares[0]!].sort()).toEqual([...shares[1]!].sort());
+    // About half of the 162 level-0 facts; the rest never occur in training.
+    const all = new Set(generateTasks({ seed: 0, split: "train", size: 4000, ...options }).map(fact));
+    expect(all.size).toBe(162);
+    expect(shares[0]!.size).toBeGreaterThan(60);
+    expect(shares[0]!.size).toBeLessThan(102);
+    const outside = [...all].filter((f) => !shares[0]!.has(f));
+    for (const f of outside) {
+      const [template, numbers] = f.split("|");
+      expect(inFactsShare(template!, numbers!.split(",").map(Number), 0.5), f).toBe(false);
+    }
+    expect(generateTasks({ seed: 0, split: "train", size: 30, factsFraction: 1, ...options })).toEqual(generateTasks({ seed: 0, split: "train", size: 30, ...options }));
+    expect(() => generateTasks({ seed: 1, split: "train", size: 1, factsFraction: 0 })).toThrow(/factsFraction must be in \(0, 1\], got 0/);
+    expect(() => generateTasks({ seed: 1, split: "train", size: 1, factsFraction: 1.5 })).toThrow(/factsFraction/);
   });
 
   it("formats worked solutions as <reasoning>...</reasoning><answer>n</answer>", () => {
