@@ -354,6 +354,13 @@ export function matmul(a: ArrayBase, b: ArrayBase, options: DotOptions = {}): Ar
   const [m, k] = x.shape.slice(-2) as [number, number];
   const [k2, n] = y.shape.slice(-2) as [number, number];
   if (k !== k2) throw new ShapeError(`matmul: contracting dims differ: ${a.aval} @ ${b.aval}`);
+  if (y.ndim === 2 && b.ndim === 2) {
+    // A matrix on the right (a weight, a LoRA factor): one product over all of x's leading axes. Broadcasting the
+    // matrix to x's batch would materialise a copy per batch index, run one small product per index, and make the
+    // gradient sum the copies back.
+    const out = lax.dotGeneral(x, y, { lhsContracting: [x.ndim - 1], rhsContracting: [0], lhsBatch: [], rhsBatch: [] }, options);
+    return a.ndim === 1 ? lax.reshape(out, [n]) : out;
+  }
   const xb = broadcastTo(x, [...batch, m, k]);
   const yb = broadcastTo(y, [...batch, k, n]);
   const nb = batch.length;

@@ -268,6 +268,32 @@ function dotCases(): OpCase[] {
     tolerance: { rtol: 1e-5, atol: 1e-5 },
   });
   cases.push({
+    name: "np.matmul of a batch by a matrix [2,3,4] @ [4,5] is one product, no broadcast copy",
+    primitives: [Primitive.DotGeneral],
+    build: () => [randomValue("f32", [2, 3, 4], 9), randomValue("f32", [4, 5], 10)],
+    fn: (a, b) => np.matmul(a!, b!),
+    expected: ([a, b]) =>
+      fromIndex("f32", [2, 3, 5], ([i, m, n]) => {
+        let acc = 0;
+        for (let k = 0; k < 4; k++) acc += at(a!, [i!, m!, k]) * at(b!, [k, n!]);
+        return acc;
+      }),
+    tolerance: { rtol: 1e-5, atol: 1e-5 },
+  });
+  cases.push({
+    name: "np.matmul of a vector by a matrix [4] @ [4,5]",
+    primitives: [Primitive.DotGeneral],
+    build: () => [randomValue("f32", [4], 11), randomValue("f32", [4, 5], 12)],
+    fn: (a, b) => np.matmul(a!, b!),
+    expected: ([a, b]) =>
+      fromIndex("f32", [5], ([n]) => {
+        let acc = 0;
+        for (let k = 0; k < 4; k++) acc += at(a!, [k]) * at(b!, [k, n!]);
+        return acc;
+      }),
+    tolerance: { rtol: 1e-5, atol: 1e-5 },
+  });
+  cases.push({
     name: "np.einsum btnh,bsnh->bnts",
     primitives: [Primitive.DotGeneral, Primitive.Transpose],
     build: () => [randomValue("f32", [2, 3, 2, 4], 7), randomValue("f32", [2, 5, 2, 4], 8)],
