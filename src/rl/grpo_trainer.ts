@@ -63,6 +63,8 @@ export interface GrpoOptions extends StageOptions {
   evalBatchSize?: number;
   /** Evaluate by sampling with these settings instead of greedily (EvalOptions.sampling). */
   evalSampling?: { temperature: number; topK?: number; topP?: number };
+  /** A second, sampled evaluation pass after the greedy one (EvalOptions.alsoSampled). */
+  evalAlsoSampled?: { temperature: number; topK?: number; topP?: number };
   /** Train every weight instead of an adapter (TrainStepOptions.trainBase): the state's trainable tree, and so
    * `components.initialLora`, is the model's parameter tree, a copy of `components.base`, which stays frozen as the
    * KL reference. The rollout engine must generate from a parameter tree (fullParamsRollout). Default false. */
@@ -151,6 +153,7 @@ export class GrpoTrainer {
       maxPromptLength: o.maxPromptLength,
       batchSize: o.evalBatchSize,
       ...(o.evalSampling === undefined ? {} : { sampling: o.evalSampling }),
+      ...(o.evalAlsoSampled === undefined ? {} : { alsoSampled: o.evalAlsoSampled }),
     });
   }
 

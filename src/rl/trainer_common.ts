@@ -272,6 +272,8 @@ export interface EvalOptions {
   /** Sample with these settings (seed 0, so every evaluation of a run draws alike) instead of decoding greedily:
    * the accuracy of the policy as it is sampled, which is what GRPO optimises. */
   sampling?: { temperature: number; topK?: number; topP?: number };
+  /** After the greedy pass, sample each task once more with these settings (seed 0): EvalResult.sampled. */
+  alsoSampled?: { temperature: number; topK?: number; topP?: number };
 }
 
 export interface EvalResult {
@@ -283,6 +285,8 @@ export interface EvalResult {
   /** Distinct questions among the tasks (duplicates weigh twice in the accuracy). */
   distinctQuestions: number;
   samples: LoggedSample[];
+  /** The extra sampled pass (EvalOptions.alsoSampled): the policy's accuracy as it is sampled. */
+  sampled?: { accuracy: number; formatCompliance: number };
 }
 
 /** The share of tasks whose reference answer is the most common one (answers compared as numbers when they parse). */
@@ -297,11 +301,11 @@ export function majorityBaseline(tasks: readonly Task[]): number {
   return Math.max(...counts.values()) / tasks.length;
 }
 
-/** Greedy decoding (or sampling, with `sampling`) on held-out tasks: the fraction answered correctly and the fraction
- * in the exact format. */
-export async function evaluate(options: EvalOptions): Promise<EvalResult> {
+type Sampling = NonNullable<EvalOptions["sampling"]>;
+
+/** One pass over the tasks, greedy or sampled (seed 0): correct and well-formed counts and the completions. */
+async function evaluationPass(options: EvalOptions, sampling: Sampling | undefined): Promise<{ correct: number; formatted: number; samples: LoggedSample[] }> {
   const { tokenizer, tasks } = options;
-  if (tasks.length === 0) return { accuracy: 0, formatCompliance: 0, majorityBaseline: 0, distinctQuestions: 0, samples: [] };
   const batchSize = options.batchSize ?? tasks.length;
   let correct = 0;
   let formatted = 0;
@@ -312,9 +316,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
       prompts: chunk.map((task) => fitPrompt(encodePrompt(tokenizer, task, options.systemPrompt), options.maxPromptLength)),
       samplesPerPrompt: 1,
       maxNewTokens: options.maxNewTokens,
-      ...(options.sampling === undefined
-        ? { greedy: true, temperature: 1 }
-        : { greedy: false, ...options.sampling }),
+      ...(sampling === undefined ? { greedy: true, temperature: 1 } : { greedy: false, ...sampling }),
       stopTokens: tokenizer.stopIds,
       seed: 0,
     });
@@ -325,12 +327,23 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
       samples.push({ prompt: task.question, completion, answer: task.answer });
     });
   }
+  return { correct, formatted, samples };
+}
+
+/** Greedy decoding (or sampling, with `sampling`) on held-out tasks: the fraction answered correctly and the fraction
+ * in the exact format; with `alsoSampled`, a second pass that samples each task once (`sampled`). */
+export async function evaluate(options: EvalOptions): Promise<EvalResult> {
+  const { tasks } = options;
+  if (tasks.length === 0) return { accuracy: 0, formatCompliance: 0, majorityBaseline: 0, distinctQuestions: 0, samples: [] };
+  const main = await evaluationPass(options, options.sampling);
+  const extra = options.alsoSampled === undefined ? undefined : await evaluationPass(options, options.alsoSampled);
   return {
-    accuracy: correct / tasks.length,
-    formatCompliance: formatted / tasks.length,
+    accuracy: main.correct / tasks.length,
+    formatCompliance: main.formatted / tasks.length,
     majorityBaseline: majorityBaseline(tasks),
     distinctQuestions: new Set(tasks.map((task) => task.question)).size,
-    samples,
+    samples: main.samples,
+    ...(extra === undefined ? {} : { sampled: { accuracy: extra.correct / tasks.length, formatCompliance: extra.formatted / tasks.length } }),
   };
 }
 

@@ -82,6 +82,7 @@ async function logEvaluation(hooks: LoopHooks, step: number, state: TrainState):
     "eval/format_compliance": result.formatCompliance,
     "eval/majority_baseline": result.majorityBaseline,
     "eval/distinct_questions": result.distinctQuestions,
+    ...(result.sampled === undefined ? {} : { "eval/sampled_accuracy": result.sampled.accuracy, "eval/sampled_format_compliance": result.sampled.formatCompliance }),
     "eval/time_s": (Date.now() - started) / 1000,
   });
   await writeSamples(hooks.sinks, step, "samples/eval", result.samples.slice(0, 4));

@@ -109,6 +109,7 @@ export const configSchema = z.strictObject({
   eval: z.strictObject({
     every: int(0).describe("Held-out evaluation every N steps (0: only at the end)"),
     greedy: z.boolean().describe("Decode greedily (true) or sample with the sampling fields (temperature, top-k, top-p; seed 0)"),
+    sampled: z.boolean().describe("After a greedy evaluation, also sample each held-out task once (sampling fields, seed 0): eval/sampled_accuracy"),
     batchSize: int(1).describe("Prompts decoded at once during evaluation"),
   }),
   checkpoint: z.strictObject({
@@ -157,7 +158,7 @@ export function defaultConfig(stage: Stage): TrainConfigInput {
       stage === "sft"
         ? { lr: 1e-4, warmupFraction: 0.05, schedule: "cosine", clip: 1.0, weightDecay: 0.01, b1: 0.9, b2: 0.999, eps: 1e-8, steps: 500, batchSize: 8, gradAccumulation: 1 }
         : { lr: 3e-6, warmupFraction: 0.1, schedule: "cosine", clip: 0.1, weightDecay: 0.1, b1: 0.9, b2: 0.99, eps: 1e-8, steps: 3738, batchSize: 1, gradAccumulation: 1 },
-    eval: { every: stage === "sft" ? 100 : 250, greedy: true, batchSize: 16 },
+    eval: { every: stage === "sft" ? 100 : 250, greedy: true, sampled: false, batchSize: 16 },
     checkpoint: { every: 500, keep: 3, marginSeconds: 120 },
     log: { every: 1, samples: 2, tensorboard: true, curves: true },
   };

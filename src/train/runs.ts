@@ -243,15 +243,20 @@ async function runAndRelease(config: TrainConfig, stage: "sft" | "grpo", hooks: 
 
 function summaryOf(evaluation: EvalResult | undefined): string {
   if (evaluation === undefined) return "";
-  const { accuracy, formatCompliance, majorityBaseline, distinctQuestions } = evaluation;
-  return ` accuracy ${accuracy.toFixed(3)} (majority-answer baseline ${majorityBaseline.toFixed(3)}, ${distinctQuestions} distinct questions), format ${formatCompliance.toFixed(3)}`;
+  const { accuracy, formatCompliance, majorityBaseline, distinctQuestions, sampled } = evaluation;
+  const extra = sampled === undefined ? "" : `; sampled: accuracy ${sampled.accuracy.toFixed(3)}, format ${sampled.formatCompliance.toFixed(3)}`;
+  return ` accuracy ${accuracy.toFixed(3)} (majority-answer baseline ${majorityBaseline.toFixed(3)}, ${distinctQuestions} distinct questions), format ${formatCompliance.toFixed(3)}${extra}`;
 }
 
-/** `eval.greedy: false`: evaluations sample as the run's rollouts do (temperature, top-k, top-p). */
-function evalSampling(config: TrainConfig): { evalSampling?: { temperature: number; topK?: number; topP?: number } } {
-  if (config.eval.greedy) return {};
+/** `eval.greedy: false`: evaluations sample as the run's rollouts do (temperature, top-k, top-p); `eval.sampled`:
+ * a greedy evaluation is followed by such a sampled pass. */
+type EvalSampling = { temperature: number; topK?: number; topP?: number };
+
+function evalSampling(config: TrainConfig): { evalSampling?: EvalSampling; evalAlsoSampled?: EvalSampling } {
   const s = config.sampling;
-  return { evalSampling: { temperature: s.temperature, ...(s.topK > 0 ? { topK: s.topK } : {}), ...(s.topP < 1 ? { topP: s.topP } : {}) } };
+  const sampling: EvalSampling = { temperature: s.temperature, ...(s.topK > 0 ? { topK: s.topK } : {}), ...(s.topP < 1 ? { topP: s.topP } : {}) };
+  if (!config.eval.greedy) return { evalSampling: sampling };
+  return config.eval.sampled ? { evalAlsoSampled: sampling } : {};
 }
 
 /** Runs the SFT stage of a validated config (stage "sft"). */

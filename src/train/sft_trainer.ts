@@ -29,6 +29,8 @@ export interface SftOptions extends StageOptions {
   evalBatchSize?: number;
   /** Evaluate by sampling with these settings instead of greedily (EvalOptions.sampling). */
   evalSampling?: { temperature: number; topK?: number; topP?: number };
+  /** A second, sampled evaluation pass after the greedy one (EvalOptions.alsoSampled). */
+  evalAlsoSampled?: { temperature: number; topK?: number; topP?: number };
   systemPrompt?: string;
   chunk?: number;
   /** Train every weight instead of an adapter (TrainStepOptions.trainBase): the state's trainable tree, and so
@@ -95,6 +97,7 @@ export class SftTrainer {
           maxPromptLength: options.maxPromptLength,
           batchSize: options.evalBatchSize,
           ...(options.evalSampling === undefined ? {} : { sampling: options.evalSampling }),
+          ...(options.evalAlsoSampled === undefined ? {} : { alsoSampled: options.evalAlsoSampled }),
         });
     }
   }

@@ -161,7 +161,7 @@ describe("runSft and runGrpo", () => {
     expect(changed.filter(Boolean).length).toBeGreaterThan(table.length / 2);
     expect(await buffersAfterFrees(buffers)).toBe(buffers);
   });
-  it("eval.greedy decides how evaluations decode: greedy, or sampled with the run's temperature, top-k and top-p", async () => {
+  it("eval.greedy decides how evaluations decode (greedy, or sampled with the run's temperature, top-k and top-p); eval.sampled adds a sampled pass", async () => {
     const dir = tempDir();
     const buffers = liveBuffers();
     const requests: RolloutRequest[] = [];
@@ -182,6 +182,16 @@ describe("runSft and runGrpo", () => {
     for (const r of requests) {
       expect({ greedy: r.greedy, temperature: r.temperature, topK: r.topK, topP: r.topP, seed: r.seed }).toEqual({ greedy: false, temperature: 0.7, topK: 5, topP: 0.9, seed: 0 });
     }
+    // eval.sampled: each evaluation is a greedy pass, then a sampled one, and both are logged.
+    requests.length = 0;
+    await runSft(tinyConfig("sft", dir, "both", [...sampling, set("eval.sampled", true)]), { log: () => {}, rollout: recording });
+    expect(requests.map((r) => r.greedy)).toEqual([true, false, true, false]);
+    expect(requests[1]!.temperature).toBe(0.7);
+    const logged = readMetricsJsonl(join(dir, "both", "metrics.jsonl")).filter((r) => "eval/accuracy" in r.values);
+    expect(logged.length).toBe(2);
+    // The recording generator answers with an empty completion: no task is right or well-formed in either pass.
+    for (const r of logged) expect([r.values["eval/sampled_accuracy"], r.values["eval/sampled_format_compliance"]]).toEqual([0, 0]);
+    expect(readMetricsJsonl(join(dir, "sampled", "metrics.jsonl")).some((r) => "eval/sampled_accuracy" in r.values)).toBe(false);
     expect(await buffersAfterFrees(buffers)).toBe(buffers);
   });
 });
