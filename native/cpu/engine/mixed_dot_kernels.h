@@ -112,7 +112,11 @@ struct Vec {
 };
 #endif
 
-constexpr int64_t kPrefetchBytes = 4096;
+// How far ahead of the row being read the N x K kernel prefetches. The rows of a weight are contiguous, so past a
+// row's end this reaches the rows the next blocks read: with R rows read at once it is one stream over the matrix,
+// 16 KiB ahead. 16 KiB was faster than 4 KiB on every decode step of dots measured (M = 8 bf16 by 20-25%, M = 8
+// f32 by 15%, M = 1 bf16 by 10%); 32 and 64 KiB were no faster (docs/EXPERIMENTS.md, batch 8).
+constexpr int64_t kPrefetchBytes = 16 << 10;
 
 // Activation bytes (MR rows of a K slice) plus weight bytes (R rows of it) that the N x K kernel keeps within L1
 // (48 KiB on the CPUs seen); past it the K range is cut into slices, each swept over all rows of the call.
