@@ -5,7 +5,8 @@
 //   - prefill of a 512-token prompt (prompt -> KV cache -> first token) as GFLOP/s and a fraction of raw sgemm;
 //   - decode tokens/s at batch 1 and 8, with weight bytes read per second against the bandwidth;
 //   - for bf16 and f32 weights; bf16 runs first in a fresh process, so the peak RSS it reports is its own.
-// Options: --preset=gemma3-1b (default), --prompt=512, --tokens=6 (decode steps timed).
+// Options: --preset=gemma3-1b (default), --prompt=512, --tokens=6 (decode steps timed), --batches=1,8 (decode batch
+// sizes), --dtypes=bf16,f32 (weights measured; f32 is widened from the bf16 draw either way), --prefill=0 (skip it).
 import { cpus } from "node:os";
 import { type ArrayBase, closeDevices, getDevice, jit, np } from "../src/index.js";
 import type { DeviceArray } from "../src/runtime/array.js";
@@ -107,15 +108,25 @@ async function ready(params: Gemma3Params<DeviceArray>): Promise<void> {
   for (const layer of params.layers) for (const w of Object.values(layer)) await w.ready();
 }
 
-async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArray>, dtype: "f32" | "bf16", initSeconds: number, promptLength: number, steps: number): Promise<DtypeResult> {
+interface Plan {
+  promptLength: number; // 0: no prefill measured
+  steps: number;
+  batches: number[];
+}
+
+async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArray>, dtype: "f32" | "bf16", initSeconds: number, plan: Plan): Promise<DtypeResult> {
+  const { promptLength, steps } = plan;
   const prompt = (length: number, row: number) => Array.from({ length }, (_, i) => 2 + ((i * 131 + row * 17) % (config.vocabSize - 2)));
   // Prefill: a promptLength-token prompt, one token drawn (no decode step). The first call compiles.
-  const sampler = new Sampler(config, params, { device: "cpu", promptBucket: promptLength });
-  await sampler.generate([prompt(promptLength, 0)], { maxNewTokens: 1, stopTokens: [] });
-  const prefillSeconds = (await sampler.generate([prompt(promptLength, 0)], { maxNewTokens: 1, stopTokens: [] })).seconds.prefill;
+  let prefillSeconds = Number.NaN;
+  if (promptLength > 0) {
+    const sampler = new Sampler(config, params, { device: "cpu", promptBucket: promptLength });
+    await sampler.generate([prompt(promptLength, 0)], { maxNewTokens: 1, stopTokens: [] });
+    prefillSeconds = (await sampler.generate([prompt(promptLength, 0)], { maxNewTokens: 1, stopTokens: [] })).seconds.prefill;
+  }
   // Decode: a 16-token prompt, then `steps` iterations of the decode loop, timed on their own.
   const decode: { batch: number; secondsPerStep: number }[] = [];
-  for (const batch of [1, 8]) {
+  for (const batch of plan.batches) {
     const prompts = Array.from({ length: batch }, (_, row) => prompt(16, row));
     const short = new Sampler(config, params, { device: "cpu", promptBucket: 16 });
     const options = { maxNewTokens: steps + 1, stopTokens: [] };
@@ -140,8 +151,13 @@ const GB = 1e9;
 export async function runModelBench(args: string[]): Promise<void> {
   const name = option(args, "preset", "gemma3-1b");
   if (!isPresetName(name)) throw new Error(`--preset: unknown preset ${name}`);
-  const promptLength = Number(option(args, "prompt", "512"));
+  const promptLength = option(args, "prefill", "1") === "0" ? 0 : Number(option(args, "prompt", "512"));
   const steps = Number(option(args, "tokens", "6"));
+  const batches = option(args, "batches", "1,8").split(",").map(Number);
+  const dtypes = option(args, "dtypes", "bf16,f32").split(",");
+  if (batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batches: positive integers, got ${option(args, "batches", "")}`);
+  if (dtypes.some((d) => d !== "bf16" && d !== "f32")) throw new Error(`--dtypes: bf16 and/or f32, got ${option(args, "dtypes", "")}`);
+  const plan: Plan = { promptLength, steps, batches };
   const backend = getDevice("cpu").backend as PjrtBackend;
   const attributes = backend.attributes();
   const coreType = typeof attributes.openblas_coretype === "string" && attributes.openblas_coretype !== "auto" ? attributes.openblas_coretype : undefined;
@@ -156,12 +172,17 @@ export async function runModelBench(args: string[]): Promise<void> {
   const start = performance.now();
   const bf16 = initParams(config, { seed: 0, device: "cpu", weightsDtype: "bf16" });
   await ready(bf16);
-  const results: DtypeResult[] = [await measureDtype(config, bf16, "bf16", (performance.now() - start) / 1000, promptLength, steps)];
-  const widenStart = performance.now();
-  const f32 = widenParams(bf16);
-  await ready(f32);
-  results.push(await measureDtype(config, f32, "f32", (performance.now() - widenStart) / 1000, promptLength, steps));
-  disposeParams(f32);
+  const results: DtypeResult[] = [];
+  if (dtypes.includes("bf16")) results.push(await measureDtype(config, bf16, "bf16", (performance.now() - start) / 1000, plan));
+  if (dtypes.includes("f32")) {
+    const widenStart = performance.now();
+    const f32 = widenParams(bf16);
+    await ready(f32);
+    results.push(await measureDtype(config, f32, "f32", (performance.now() - widenStart) / 1000, plan));
+    disposeParams(f32);
+  } else {
+    disposeParams(bf16);
+  }
   // Bandwidth last: its 1 GiB buffers must not count in the generation's peak RSS.
   const oneThread = memchrBandwidth(1 << 30);
   const allCores = await engineBandwidth(1 << 30);
@@ -169,10 +190,12 @@ export async function runModelBench(args: string[]): Promise<void> {
   console.log(`memory:  ${(oneThread / GB).toFixed(2)} GB/s read (memchr, one thread), ${(allCores / GB).toFixed(2)} GB/s (engine f32 sum, all cores)\n`);
   for (const r of results) {
     console.log(`${r.dtype} weights (${(r.weightBytes / GB).toFixed(2)} GB): ${r.dtype === "bf16" ? "random init" : "widened from bf16 in"} ${r.initSeconds.toFixed(1)} s, peak RSS so far ${(r.peakRss / GB).toFixed(2)} GB`);
-    console.log(
-      `  prefill ${promptLength} tokens: ${r.prefillSeconds.toFixed(2)} s = ${(promptLength / r.prefillSeconds).toFixed(1)} tokens/s, ` +
-        `${r.prefillGflops.toFixed(1)} GFLOP/s = ${((100 * r.prefillGflops) / rawSgemm).toFixed(0)}% of raw sgemm`,
-    );
+    if (promptLength > 0) {
+      console.log(
+        `  prefill ${promptLength} tokens: ${r.prefillSeconds.toFixed(2)} s = ${(promptLength / r.prefillSeconds).toFixed(1)} tokens/s, ` +
+          `${r.prefillGflops.toFixed(1)} GFLOP/s = ${((100 * r.prefillGflops) / rawSgemm).toFixed(0)}% of raw sgemm`,
+      );
+    }
     for (const d of r.decode) {
       const bytesPerSecond = r.weightBytes / d.secondsPerStep;
       console.log(

@@ -67,6 +67,15 @@ export function logSoftmax(x: ArrayBase, options: AxisOptions = {}): ArrayBase {
   return np.subtract(shifted, np.log(np.sum(np.exp(shifted), { axis, keepdims: true })));
 }
 
+/** log_softmax(x)[..., index] along the last axis: indices [...] i32 -> [...]. The same arithmetic as taking from
+ * logSoftmax, without writing the whole log-softmax only to read one entry per row. */
+export function logSoftmaxAt(x: ArrayBase, indices: ArrayBase): ArrayBase {
+  const axis = x.ndim - 1;
+  const shifted = np.subtract(x, shiftFor(x, axis));
+  const picked = np.takeAlongAxis(shifted, np.expandDims(indices, -1), -1);
+  return np.squeeze(np.subtract(picked, np.log(np.sum(np.exp(shifted), { axis, keepdims: true }))), -1);
+}
+
 // --- normalisation -------------------------------------------------------------------------------------------
 
 export interface RmsNormOptions {

@@ -42,6 +42,15 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
       expect(await read(() => nn.logSoftmax(arr(x)))).toBeAllclose(expectedLogSoftmax, { rtol: 1e-5, atol: 1e-5 });
     });
 
+    it("logSoftmaxAt equals logSoftmax taken at the indices, bit for bit (the sampler's log-probabilities)", async () => {
+      const indices = [6, 0, 3, 3];
+      const expected = rows(x.data, 7).map((r, i) => r[indices[i]!]! - jsLogsumexp(r));
+      const at = await read(() => nn.logSoftmaxAt(arr(x), np.array(indices, { dtype: "i32" })));
+      expect(at).toBeAllclose(expected, { rtol: 1e-5, atol: 1e-5 });
+      const full = await read(() => nn.logSoftmax(arr(x)));
+      expect(at).toEqual(indices.map((t, i) => full[i * 7 + t]));
+    });
+
     it("reduces over another axis when asked", async () => {
       const columns = Array.from({ length: 7 }, (_, j) => Array.from({ length: 4 }, (_, i) => x.data[i * 7 + j]!));
       expect(await read(() => nn.logsumexp(arr(x), { axis: 0 }))).toBeAllclose(columns.map(jsLogsumexp), { rtol: 1e-6, atol: 1e-6 });

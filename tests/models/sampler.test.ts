@@ -10,7 +10,7 @@ import { forward } from "../../models/gemma3/model.js";
 import type { Gemma3Params } from "../../models/gemma3/params.js";
 import { Sampler } from "../../models/gemma3/sampler.js";
 import { initLora } from "../../models/lora.js";
-import { type SamplingOptions, sampleTokens, topK, topP } from "../../kernels/sampling.js";
+import { type SamplingOptions, disallowTokens, sampleTokens, topK, topP } from "../../kernels/sampling.js";
 import { makeRng } from "../helpers/arrays.js";
 import { dataOnce, disposeTree, maskArray, moveTree, tokensArray, valuesOnce } from "./helpers.js";
 
@@ -127,6 +127,17 @@ describe("sampling kernels", () => {
       const tokens = await dataOnce(() => jit((key: ArrayBase, a: ArrayBase) => sampleTokens(key, a, options).tokens, { device: "cpu" })(random.key(1), x));
       for (const t of tokens) expect([255_999, 256_000]).not.toContain(Number(t));
     }
+    x.dispose();
+  });
+
+  it("disallowTokens puts -inf at exactly the listed ids in the vocabulary (runs, repeats, unsorted, outside)", async () => {
+    const [B, vocab] = [3, 40];
+    const ids = [39, 5, 6, 7, 20, 6, -1, 40, 1000, 0];
+    const banned = new Set([0, 5, 6, 7, 20, 39]);
+    const data = Float32Array.from({ length: B * vocab }, (_, i) => (i % 13) - 6.5);
+    const x = np.array(data, { shape: [B, vocab], device: "cpu" });
+    const got = await dataOnce(() => jit((a: ArrayBase) => disallowTokens(a, ids), { device: "cpu" })(x));
+    expect(Array.from(got, Number)).toEqual(Array.from(data, (v, i) => (banned.has(i % vocab) ? -Infinity : v)));
     x.dispose();
   });
 });

@@ -116,7 +116,9 @@ TEST(mixed_dot_small_rows_every_lane) {
     bool supported = true;
     for (bool n_major : {true, false}) {
       for (bool bf16 : {true, false}) {
-        for (int64_t M : {1, 2, 3, 4, 5, 7, 8}) {
+        // M: every row block and remainder of every lane, and one past the few-row limit (the horizontal sums
+        // run eight accumulators at a time where eight remain).
+        for (int64_t M : {1, 2, 3, 4, 5, 6, 7, 8, 9}) {
           // K: below, at and past the vector widths (8, 16) with tails; N: past the 64-output split and the
           // 4-row / 4-vector blocks with tails.
           for (auto [N, K] : {std::pair<int64_t, int64_t>{1, 1}, {3, 5}, {70, 17}, {131, 64}, {67, 129}, {200, 33}}) {

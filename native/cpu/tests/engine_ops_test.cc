@@ -294,6 +294,20 @@ TEST(concatenate_pad_iota) {
   CHECK_VALUES(run1(one_op("iota", {}, "tensor<3xbf16>", "iota_dimension = 0 : i64"), {}), {0, 1, 2});
 }
 
+TEST(iota_split_over_threads) {
+  // Large enough to be split over the engine's threads, with chunk edges inside rows: the argmax column index over
+  // a vocabulary (last axis, runs of consecutive values) and a middle axis with equal values repeated inside.
+  std::vector<double> last, middle;
+  for (int o = 0; o < 3; ++o) {
+    for (int k = 0; k < 70001; ++k) last.push_back(k);
+  }
+  for (int o = 0; o < 5; ++o) {
+    for (int k = 0; k < 40000; ++k) middle.insert(middle.end(), {double(k), double(k)});
+  }
+  CHECK_VALUES(run1(one_op("iota", {}, "tensor<3x70001xi32>", "iota_dimension = 1 : i64"), {}), last);
+  CHECK_VALUES(run1(one_op("iota", {}, "tensor<5x40000x2xf32>", "iota_dimension = 1 : i64"), {}), middle);
+}
+
 TEST(constants) {
   auto constant = [](const std::string& dense, const std::string& type) {
     return run_module(module("", type,
