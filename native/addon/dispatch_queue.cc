@@ -159,15 +159,20 @@ void DispatchQueue::settle(napi_env raw_env, napi_value, void* context, void* da
   auto* task = static_cast<Task*>(data);
   if (raw_env == nullptr) return;  // the environment is going away: nothing left to settle
   Napi::Env env(raw_env);
-  Napi::HandleScope scope(env);
   try {
-    if (task->failed) {
-      task->deferred.Reject(make_js_error(env, task->error_code, task->error_message).Value());
-    } else {
-      task->deferred.Resolve(js_call(env, [&] { return task->result.completion(env); }));
+    Napi::HandleScope scope(env);
+    try {
+      if (task->failed) {
+        task->deferred.Reject(make_js_error(env, task->error_code, task->error_message).Value());
+      } else {
+        task->deferred.Resolve(js_call(env, [&] { return task->result.completion(env); }));
+      }
+    } catch (const Napi::Error& error) {
+      task->deferred.Reject(error.Value());
     }
-  } catch (const Napi::Error& error) {
-    task->deferred.Reject(error.Value());
+  } catch (const Napi::Error&) {
+    // The environment runs no more JavaScript (a worker being terminated): the promise can be neither resolved nor
+    // rejected, and an exception leaving this C callback would terminate the whole process.
   }
   delete task;
   if (--queue->pending_ == 0) napi_unref_threadsafe_function(raw_env, queue->settle_function_);
