@@ -13,7 +13,8 @@ using ReduceRunner = std::function<void(const std::vector<const void*>& inputs, 
                                         int64_t inner)>;
 
 // A body over (value, index) pairs that only compares and selects: nullptr (empty) when the body is anything else.
-ReduceRunner make_select_reduce(const ir::Function& fn, const ir::Op& op);
+// positional: the index operand is an iota along the one reduced dim, not materialised (index = position).
+ReduceRunner make_select_reduce(const ir::Function& fn, const ir::Op& op, bool positional);
 // Any body, one element at a time through the scalar interpreter.
 ReduceRunner make_generic_reduce(const ir::Function& fn, const ir::Op& op);
 
