@@ -136,6 +136,14 @@ Compute<T> fold_row(const T* x, int64_t n, Compute<T> acc) {
       return acc;
     }
   }
+  if constexpr ((S == Simple::kMax) && std::is_same_v<T, float>) {
+    // The vectorised max is the fold's value unless a NaN (which one propagates) or a zero (+0 beats -0) decides.
+    if (n >= 64) {
+      bool any_nan = false;
+      const float m = block_max_ignoring_nan(x, n, &any_nan);
+      if (!any_nan && m != 0.0f) return combine<C, S>(acc, m);
+    }
+  }
   for (int64_t i = 0; i < n; ++i) acc = combine<C, S>(acc, load(x[i]));
   return acc;
 }

@@ -99,7 +99,7 @@ bool is_first_nan_max_table(const std::array<uint8_t, 18>& table) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
-float block_max_ignoring_nan(const float* b, int64_t len, bool* any_nan) {
+float max_ignoring_nan_impl(const float* b, int64_t len, bool* any_nan) {
   typedef float VF __attribute__((vector_size(64)));
   typedef int32_t VI __attribute__((vector_size(64)));
   constexpr int64_t kLanes = 16;
@@ -139,7 +139,7 @@ int64_t first_nan_max_position(const float* x, int64_t n) {
     const int64_t len = std::min(kBlock, n - lo);
     const float* b = x + lo;
     bool any_nan = false;
-    const float block_max = block_max_ignoring_nan(b, len, &any_nan);
+    const float block_max = max_ignoring_nan_impl(b, len, &any_nan);
     if (any_nan) {
       for (int64_t j = 0; j < len; ++j) {
         if (b[j] != b[j]) return lo + j;  // no earlier block held a NaN
@@ -292,6 +292,8 @@ ReduceRunner build_select_reduce(const ScalarProgram& program, bool positional) 
 }
 
 }  // namespace
+
+float block_max_ignoring_nan(const float* b, int64_t len, bool* any_nan) { return max_ignoring_nan_impl(b, len, any_nan); }
 
 ReduceRunner make_select_reduce(const ir::Function& fn, const ir::Op& op, bool positional) {
   const ir::Region& body = op.regions[0];

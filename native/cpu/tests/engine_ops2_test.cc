@@ -94,6 +94,28 @@ TEST(reduce_simple_bodies) {
                {3, 7});
 }
 
+// issue 7: f32 max over long rows takes a vectorised pass; NaN and zero maxima keep the in-order fold's answer.
+TEST(reduce_max_long_rows) {
+  const int rows = 4, cols = 3001;
+  std::vector<double> v(rows * cols);
+  for (int i = 0; i < rows * cols; ++i) v[i] = -double((i * 7919) % 1013) - 1;
+  v[0 * cols + 3000] = 7.5;                                    // in the tail after the 16-lane blocks
+  v[1 * cols + 1500] = kNaN;                                   // NaN propagates
+  v[1 * cols + 10] = 100;
+  for (int c = 0; c < cols; c += 7) v[2 * cols + c] = c % 2 ? 0.0 : -0.0;  // the maximum is a zero: +0 wins
+  for (int c = 0; c < cols; ++c) v[3 * cols + c] = -std::numeric_limits<double>::infinity();
+  Tensor out = run_module(reduce_module("tensor<4x3001xf32>", "tensor<4xf32>", "1", "maximum"),
+                          {f32({rows, cols}, v), f32({}, {-std::numeric_limits<double>::infinity()})})[0];
+  const float* got = static_cast<const float*>(out.storage->data());
+  CHECK(got[0] == 7.5f);
+  CHECK(std::isnan(got[1]));
+  CHECK(got[2] == 0.0f && !std::signbit(got[2]));
+  CHECK(std::isinf(got[3]) && got[3] < 0);
+  // The init takes part: a larger init wins over every row.
+  CHECK_VALUES(run_module(reduce_module("tensor<4x3001xf32>", "tensor<4xf32>", "1", "maximum"),
+                          {f32({rows, cols}, v), f32({}, {1000})})[0], {1000, kNaN, 1000, 1000});
+}
+
 TEST(reduce_argmax_and_argmin) {
   Tensor x = f32({3, 4}, {1, 5, 5, 2, -1, -3, -3, -2, 0, kNaN, 7, 7});
   // This body lets a NaN element replace the accumulator but never keep it against the next number.
