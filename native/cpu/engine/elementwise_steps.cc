@@ -5,6 +5,9 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3", "no-trapping-math")
 #endif
+#include <cstring>
+
+#include "attrs.h"
 #include "kernels.h"
 #include "steps.h"
 #include "threads.h"
@@ -102,6 +105,93 @@ std::unique_ptr<Step> make_elementwise_step(const ir::Function& fn, const ir::Op
       return lambda_step([](RunContext& ctx, const Step& s) { ctx.alias(s.outputs[0], s.inputs[0]); });
     default: ir::op_error(op, "is not an elementwise op");
   }
+}
+
+BroadcastOperand classify_broadcast_operand(const ir::Function& fn, const ir::Op& broadcast) {
+  BroadcastOperand none;
+  const TensorType& src = value_type(fn, broadcast.operands[0]);
+  const std::vector<int64_t>& out = value_type(fn, broadcast.results[0]).dims;
+  const std::vector<int64_t> bdims = ir::int_list_attr(broadcast, "broadcast_dimensions");
+  // The source's stride along each output dim (0 where it is repeated).
+  std::vector<int64_t> stride(out.size(), 0);
+  const std::vector<int64_t> src_strides = row_major_strides(src.dims);
+  for (size_t i = 0; i < bdims.size(); ++i) {
+    if (src.dims[i] != 1) stride[bdims[i]] = src_strides[i];
+  }
+  const int64_t src_count = src.num_elements();
+  const int rank = int(out.size());
+  for (int p = 0; p <= rank; ++p) {
+    // Output dims [0, p) and [p, rank): one group follows the source row-major, the other repeats it.
+    auto follows = [&](int lo, int hi) {
+      int64_t expect = 1, count = 1;
+      for (int d = hi - 1; d >= lo; --d) {
+        if (out[d] != 1 && stride[d] != expect) return false;
+        expect *= out[d];
+        count *= out[d];
+      }
+      return count == src_count;
+    };
+    auto repeats = [&](int lo, int hi) {
+      for (int d = lo; d < hi; ++d) {
+        if (out[d] != 1 && stride[d] != 0) return false;
+      }
+      return true;
+    };
+    int64_t inner = 1;
+    for (int d = p; d < rank; ++d) inner *= out[d];
+    if (inner < 16) continue;
+    if (follows(0, p) && repeats(p, rank)) return BroadcastOperand{BroadcastOperand::kPerRow, -1, inner};
+    if (repeats(0, p) && follows(p, rank)) return BroadcastOperand{BroadcastOperand::kEveryRow, -1, inner};
+  }
+  return none;
+}
+
+std::unique_ptr<Step> make_broadcast_binary_step(const ir::Function& fn, const ir::Op& op, const BroadcastOperand& b) {
+  const TensorType& out_type = value_type(fn, op.results[0]);
+  const int64_t n = out_type.num_elements();
+  const size_t out_bytes = out_type.byte_size();
+  const size_t out_es = dtype_size(out_type.dtype);
+  const DType in_dtype = value_type(fn, op.operands[0]).dtype;
+  const size_t in_es = dtype_size(in_dtype);
+  BinaryFn kernel = op.kind == OpKind::kCompare
+                        ? compare_kernel(ir::compare_direction(op), ir::compare_type(op), in_dtype)
+                        : binary_kernel(op.kind, in_dtype);
+  if (!kernel) ir::op_error(op, std::string("has no kernel for ") + dtype_name(in_dtype));
+  const int full = 1 - b.position;  // the operand with the output's shape
+  const int64_t inner = b.inner;
+  const bool per_row = b.kind == BroadcastOperand::kPerRow;
+  return lambda_step([=](RunContext& ctx, const Step& s) {
+    const void* x = ctx.in(s.inputs[full]);
+    const void* src = ctx.in(s.inputs[b.position]);
+    void* y = in_es == out_es ? ctx.alloc_reuse(s, 0, out_bytes, {full}) : ctx.alloc(s.outputs[0], out_bytes);
+    auto call = [&](const void* xs, const void* bs, void* ys, int64_t count) {
+      if (full == 0) kernel(xs, bs, ys, count);
+      else kernel(bs, xs, ys, count);
+    };
+    parallel_for(n, kParallelGrain, [&](int64_t lo, int64_t hi) {
+      constexpr int64_t kSplat = 512;
+      alignas(64) char splat[kSplat * 8];
+      int64_t splat_row = -1;
+      for (int64_t pos = lo; pos < hi;) {
+        const int64_t row = pos / inner, col = pos % inner;
+        const int64_t len = std::min(hi - pos, inner - col);
+        if (!per_row) {
+          call(at(x, pos * in_es), at(src, col * in_es), at(y, pos * out_es), len);
+        } else {
+          // One source element for the whole row: a short run of copies of it stands in for the row.
+          if (splat_row != row) {
+            for (int64_t k = 0; k < kSplat; ++k) std::memcpy(splat + k * in_es, at(src, row * in_es), in_es);
+            splat_row = row;
+          }
+          for (int64_t c = 0; c < len; c += kSplat) {
+            const int64_t m = std::min(kSplat, len - c);
+            call(at(x, (pos + c) * in_es), splat, at(y, (pos + c) * out_es), m);
+          }
+        }
+        pos += len;
+      }
+    });
+  });
 }
 
 }  // namespace grpo::cpu

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "attrs.h"
+#include "reduce_runners.h"
 #include "steps.h"
 
 namespace grpo::cpu {
@@ -112,9 +113,14 @@ class Planner {
         rewritten.results = region.ops[j].results;
         rewritten.attr_names = region.ops[j].attr_names;
         rewritten.attr_values = region.ops[j].attr_values;
+        rewritten.regions = region.ops[j].regions;
       }
       const ir::Op& op = fusions.operands.count(j) ? rewritten : region.ops[j];
-      std::unique_ptr<Step> step = compile_op(op);
+      std::unique_ptr<Step> step;
+      if (fusions.positional_index.count(j)) step = make_reduce_step(fn_, op, true);
+      else if (auto b = fusions.broadcast.find(j); b != fusions.broadcast.end())
+        step = make_broadcast_binary_step(fn_, op, b->second);
+      else step = compile_op(op);
       step->op_name = op.name;
       step->loc = op.loc;
       step->inputs = op.operands;
@@ -150,6 +156,8 @@ class Planner {
   struct Fusions {
     std::vector<uint8_t> skip;                                // ops that run inside another op's step
     std::unordered_map<size_t, std::vector<int>> operands;  // ops that read a fused op's input instead
+    std::set<size_t> positional_index;                       // select-style reduces whose iota index was dropped
+    std::unordered_map<size_t, BroadcastOperand> broadcast;  // binary ops that read a broadcast's source
   };
 
   // convert(bf16 -> f32) read only by a dot_general of the same block: the dot reads the bf16 value itself, so
@@ -175,6 +183,45 @@ class Planner {
       for (int& v : f.operands[dot]) {
         if (v == op.results[0]) v = op.operands[0];
       }
+      f.skip[j] = 1;
+    }
+    // iota along the one reduced dim, read only as the index operand of a select-style reduce (argmax): the
+    // reduce takes each element's index from its position, so the [B, V] index tensor is never written.
+    for (size_t j = 0; j < region.ops.size(); ++j) {
+      const ir::Op& op = region.ops[j];
+      if (op.kind != OpKind::kIota) continue;
+      const int iota = op.results[0];
+      const auto& users = readers[iota];
+      if (users.size() != 1 || region.ops[users[0]].kind != OpKind::kReduce) continue;
+      const size_t red = users[0];
+      const ir::Op& reduce = region.ops[red];
+      if (reduce.operands.size() != 4 || reduce.operands[1] != iota || reduce.operands[0] == iota) continue;
+      if (value_type(fn_, reduce.operands[0]).dims != value_type(fn_, iota).dims) continue;
+      const std::vector<int64_t> dims = ir::int_list_attr(reduce, "dimensions");
+      if (dims.size() != 1 || dims[0] != ir::int_attr(op, "iota_dimension")) continue;
+      if (!make_select_reduce(fn_, reduce, true)) continue;
+      f.operands[red] = reduce.operands;
+      f.operands[red][1] = reduce.operands[0];
+      f.positional_index.insert(red);
+      f.skip[j] = 1;
+    }
+    // broadcast_in_dim read once, by a binary elementwise op or compare, in one of two row forms (a row's scale or
+    // shift [B, 1] -> [B, V]; a weight vector [D] -> [B, D]): the op reads the source, so the broadcast array is
+    // never written (one fewer pass over [B, V] in the sampler's log-softmax, one fewer op per norm in a layer).
+    for (size_t j = 0; j < region.ops.size(); ++j) {
+      const ir::Op& op = region.ops[j];
+      if (op.kind != OpKind::kBroadcastInDim) continue;
+      const auto& users = readers[op.results[0]];
+      if (users.size() != 1 || f.broadcast.count(users[0]) || f.operands.count(users[0])) continue;
+      const ir::Op& user = region.ops[users[0]];
+      if (!ir::is_binary_elementwise(user.kind) && user.kind != OpKind::kCompare) continue;
+      if (user.operands.size() != 2 || !user.regions.empty()) continue;
+      BroadcastOperand b = classify_broadcast_operand(fn_, op);
+      if (b.kind == BroadcastOperand::kNone) continue;
+      b.position = user.operands[0] == op.results[0] ? 0 : 1;
+      f.operands[users[0]] = user.operands;
+      f.operands[users[0]][b.position] = op.operands[0];
+      f.broadcast[users[0]] = b;
       f.skip[j] = 1;
     }
     return f;

@@ -16,7 +16,8 @@ BinaryFn binary_kernel(ir::OpKind op, DType dtype);  // nullptr when unsupported
 BinaryFn compare_kernel(ir::CompareDirection direction, ir::CompareType type, DType dtype);  // writes bool
 UnaryFn convert_kernel(DType from, DType to);
 ClampFn clamp_kernel(DType dtype);
-// The f32 log and tanh loops (fast_math.h), exposed for their accuracy tests and the bench.
+// The f32 exp, log and tanh loops (fast_math.h, elementwise.cc), exposed for their accuracy tests and the bench.
+void exp_f32_kernel(const void* in, void* out, int64_t n);
 void log_f32_kernel(const void* in, void* out, int64_t n);
 void tanh_f32_kernel(const void* in, void* out, int64_t n);
 // select(pred, a, b) on elements of `elem_size` bytes; pred_step is 0 for a scalar predicate.

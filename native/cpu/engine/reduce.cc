@@ -136,6 +136,14 @@ Compute<T> fold_row(const T* x, int64_t n, Compute<T> acc) {
       return acc;
     }
   }
+  if constexpr ((S == Simple::kMax) && std::is_same_v<T, float>) {
+    // The vectorised max is the fold's value unless a NaN (which one propagates) or a zero (+0 beats -0) decides.
+    if (n >= 64) {
+      bool any_nan = false;
+      const float m = block_max_ignoring_nan(x, n, &any_nan);
+      if (!any_nan && m != 0.0f) return combine<C, S>(acc, m);
+    }
+  }
   for (int64_t i = 0; i < n; ++i) acc = combine<C, S>(acc, load(x[i]));
   return acc;
 }
@@ -215,14 +223,15 @@ SimpleFn simple_kernel(Simple s, DType dtype) {
 
 }  // namespace
 
-std::unique_ptr<Step> make_reduce_step(const ir::Function& fn, const ir::Op& op) {
+std::unique_ptr<Step> make_reduce_step(const ir::Function& fn, const ir::Op& op, bool positional_index) {
   const size_t n = op.operands.size() / 2;
   const TensorType& in_type = value_type(fn, op.operands[0]);
   const ReduceShape shape = reduce_shape(in_type.dims, ir::int_list_attr(op, "dimensions"));
   std::vector<size_t> out_bytes, elem_sizes;
   std::vector<CopyPlan> transposes;
   for (size_t i = 0; i < n; ++i) {
-    const TensorType& t = value_type(fn, op.operands[i]);
+    // A positional index operand stands in for an iota the planner dropped: its type is the init's.
+    const TensorType& t = value_type(fn, op.operands[n + i]);
     elem_sizes.push_back(dtype_size(t.dtype));
     out_bytes.push_back(value_type(fn, op.results[i]).byte_size());
     if (shape.needs_transpose) {
@@ -240,7 +249,8 @@ std::unique_ptr<Step> make_reduce_step(const ir::Function& fn, const ir::Op& op)
       simple_fn(in[0], init[0], out[0], outer, R, inner);
     };
   }
-  if (!runner && n == 2) runner = make_select_reduce(fn, op);
+  if (!runner && n == 2) runner = make_select_reduce(fn, op, positional_index);
+  if (positional_index && !runner) ir::op_error(op, "has a positional index but no select-style body");
   if (!runner) runner = make_generic_reduce(fn, op);
 
   const int64_t in_count = in_type.num_elements();
@@ -250,7 +260,7 @@ std::unique_ptr<Step> make_reduce_step(const ir::Function& fn, const ir::Op& op)
       std::vector<void*> outputs(n);
       std::vector<std::shared_ptr<Storage>> temps;
       for (size_t i = 0; i < n; ++i) {
-        inputs[i] = ctx.in(s.inputs[i]);
+        inputs[i] = positional_index && i == 1 ? nullptr : ctx.in(s.inputs[i]);
         inits[i] = ctx.in(s.inputs[n + i]);
         if (shape.needs_transpose) {
           temps.push_back(std::make_shared<Storage>(size_t(in_count) * elem_sizes[i], Storage::Uninitialized{}));

@@ -42,7 +42,9 @@ inline auto comparable(V x) {
   else return x;
 }
 
-template <class V, class I>
+// kPositional: the index operand is an iota along the (single) reduced dim that the planner did not materialise;
+// the index of element r of a row is r.
+template <class V, class I, bool kPositional>
 void select_reduce_loop(const std::array<uint8_t, 18>& take_elem, const void* values_raw, const void* indices_raw,
                         const void* init_v, const void* init_i, void* out_v_raw, void* out_i_raw, int64_t outer,
                         int64_t R, int64_t inner) {
@@ -61,7 +63,9 @@ void select_reduce_loop(const std::array<uint8_t, 18>& take_elem, const void* va
       const int64_t base = o * R * inner + j;
       for (int64_t r = 0; r < R; ++r) {
         const V ev = values[base + r * inner];
-        const I ei = indices[base + r * inner];
+        I ei;
+        if constexpr (kPositional) ei = I(r);
+        else ei = indices[base + r * inner];
         const auto ec = comparable(ev);
         int cls = value_class(best_c, ec) * kIndexClasses + (best_i < ei ? 0 : best_i == ei ? 1 : 2);
         if (take_elem[cls]) {
@@ -72,6 +76,104 @@ void select_reduce_loop(const std::array<uint8_t, 18>& take_elem, const void* va
       }
       out_v[t] = best_v;
       out_i[t] = best_i;
+    }
+  });
+}
+
+// The decision table of argmax with NaN as the largest value and the first index winning ties (two NaNs tie),
+// the body src/ops/reduce.ts lowers. Entries where both indices are equal are left out: along a row only the
+// init and element 0 share an index, and those two are combined through the body's own table.
+bool is_first_nan_max_table(const std::array<uint8_t, 18>& table) {
+  // take the element when: it is larger, it ties with a lower index, it is the only NaN, or both are NaN and its
+  // index is lower. Value classes: 0 a<b, 1 a==b, 2 a>b, 3 only a NaN, 4 only b NaN, 5 both NaN.
+  static constexpr uint8_t want[6][2] = {{1, 1}, {0, 1}, {0, 0}, {0, 0}, {1, 1}, {0, 1}};
+  for (int vc = 0; vc < 6; ++vc) {
+    if (table[vc * kIndexClasses + 0] != want[vc][0] || table[vc * kIndexClasses + 2] != want[vc][1]) return false;
+  }
+  return true;
+}
+
+// The largest f32 of b[0, len) with NaN ignored (b[0] when all are NaN), and whether any is NaN. GCC does not
+// vectorise this as a plain loop (the compares become branches), so it is written in vector extensions, 16 lanes,
+// and compiled per SIMD width (function multiversioning, as the f32 log and tanh loops).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+float max_ignoring_nan_impl(const float* b, int64_t len, bool* any_nan) {
+  typedef float VF __attribute__((vector_size(64)));
+  typedef int32_t VI __attribute__((vector_size(64)));
+  constexpr int64_t kLanes = 16;
+  VF m;
+  for (int64_t k = 0; k < kLanes; ++k) m[k] = b[0];
+  VI nan = {};
+  int64_t i = 0;
+  for (; i + kLanes <= len; i += kLanes) {
+    VF v;
+    std::memcpy(&v, b + i, sizeof v);
+    m = v > m ? v : m;  // a NaN v leaves m
+    nan |= v != v;
+  }
+  float best = b[0];
+  bool bad = false;
+  for (int64_t k = 0; k < kLanes; ++k) {
+    best = m[k] > best ? m[k] : best;
+    bad = bad || nan[k] != 0;
+  }
+  for (; i < len; ++i) {
+    best = b[i] > best ? b[i] : best;
+    bad = bad || b[i] != b[i];
+  }
+  *any_nan = bad;
+  return best;
+}
+
+// Position of a row's largest f32 under that order: the first NaN if any, else the first of the largest values.
+// Per block of kBlock: the vectorised max and NaN flag, then a rescan of the block, still in L1, only when it holds
+// a NaN or beats the best so far; one pass over the row from memory.
+int64_t first_nan_max_position(const float* x, int64_t n) {
+  constexpr int64_t kBlock = 2048;
+  int64_t best = 0;
+  float best_value = x[0];
+  if (best_value != best_value) return 0;
+  for (int64_t lo = 0; lo < n; lo += kBlock) {
+    const int64_t len = std::min(kBlock, n - lo);
+    const float* b = x + lo;
+    bool any_nan = false;
+    const float block_max = max_ignoring_nan_impl(b, len, &any_nan);
+    if (any_nan) {
+      for (int64_t j = 0; j < len; ++j) {
+        if (b[j] != b[j]) return lo + j;  // no earlier block held a NaN
+      }
+    }
+    if (block_max > best_value) {
+      for (int64_t j = 0; j < len; ++j) {
+        if (b[j] == block_max) {
+          best = lo + j;
+          best_value = b[j];
+          break;
+        }
+      }
+    }
+  }
+  return best;
+}
+
+// Rows of f32 values with positional indices under the first-NaN-max table: the largest element of each row by
+// first_nan_max_position, then that element against the init through the table. The table is a total order on
+// (value, index) pairs once indices differ, so this is the result of folding init, x[0], x[1], ... in order.
+template <class I>
+void first_nan_max_rows(const std::array<uint8_t, 18>& table, const float* values, float v0, I i0, float* out_v,
+                        I* out_i, int64_t rows, int64_t R) {
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(R, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const float* x = values + row * R;
+      const int64_t p = first_nan_max_position(x, R);
+      const float ev = x[p];
+      const I ei = I(p);
+      const int cls = value_class(v0, ev) * kIndexClasses + (i0 < ei ? 0 : i0 == ei ? 1 : 2);
+      const bool take = table[cls];
+      out_v[row] = take ? ev : v0;
+      out_i[row] = take ? ei : i0;
     }
   });
 }
@@ -141,7 +243,7 @@ void representative_values(int cls, V* a, V* b) {
 }
 
 template <class V, class I>
-ReduceRunner build_select_reduce(const ScalarProgram& program) {
+ReduceRunner build_select_reduce(const ScalarProgram& program, bool positional) {
   constexpr int kValueClasses = kIsFloat<V> ? 6 : 3;
   std::array<uint8_t, 18> table{};
   std::vector<uint64_t> regs = program.initial_registers();
@@ -168,15 +270,32 @@ ReduceRunner build_select_reduce(const ScalarProgram& program) {
       table[vc * kIndexClasses + ic] = !is_a;
     }
   }
-  return [table](const std::vector<const void*>& in, const std::vector<const void*>& init,
-                 const std::vector<void*>& out, RunContext&, int64_t outer, int64_t R, int64_t inner) {
-    select_reduce_loop<V, I>(table, in[0], in[1], init[0], init[1], out[0], out[1], outer, R, inner);
+  if (!positional) {
+    return [table](const std::vector<const void*>& in, const std::vector<const void*>& init,
+                   const std::vector<void*>& out, RunContext&, int64_t outer, int64_t R, int64_t inner) {
+      select_reduce_loop<V, I, false>(table, in[0], in[1], init[0], init[1], out[0], out[1], outer, R, inner);
+    };
+  }
+  const bool first_nan_max = std::is_same_v<V, float> && is_first_nan_max_table(table);
+  return [table, first_nan_max](const std::vector<const void*>& in, const std::vector<const void*>& init,
+                                const std::vector<void*>& out, RunContext&, int64_t outer, int64_t R, int64_t inner) {
+    if constexpr (std::is_same_v<V, float>) {
+      if (first_nan_max && inner == 1) {
+        first_nan_max_rows<I>(table, static_cast<const float*>(in[0]), *static_cast<const float*>(init[0]),
+                              *static_cast<const I*>(init[1]), static_cast<float*>(out[0]), static_cast<I*>(out[1]),
+                              outer, R);
+        return;
+      }
+    }
+    select_reduce_loop<V, I, true>(table, in[0], nullptr, init[0], init[1], out[0], out[1], outer, R, inner);
   };
 }
 
 }  // namespace
 
-ReduceRunner make_select_reduce(const ir::Function& fn, const ir::Op& op) {
+float block_max_ignoring_nan(const float* b, int64_t len, bool* any_nan) { return max_ignoring_nan_impl(b, len, any_nan); }
+
+ReduceRunner make_select_reduce(const ir::Function& fn, const ir::Op& op, bool positional) {
   const ir::Region& body = op.regions[0];
   if (body.args.size() != 4 || !is_select_style(fn, body)) return nullptr;
   ScalarProgram program(fn, body);
@@ -191,7 +310,7 @@ ReduceRunner make_select_reduce(const ir::Function& fn, const ir::Op& op) {
     } else {
       return dispatch_dtype(it, [&](auto itag) -> ReduceRunner {
         using I = decltype(itag);
-        if constexpr (kIsInt<I>) return build_select_reduce<V, I>(program);
+        if constexpr (kIsInt<I>) return build_select_reduce<V, I>(program, positional);
         else return nullptr;
       });
     }

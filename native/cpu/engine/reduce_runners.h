@@ -13,7 +13,10 @@ using ReduceRunner = std::function<void(const std::vector<const void*>& inputs, 
                                         int64_t inner)>;
 
 // A body over (value, index) pairs that only compares and selects: nullptr (empty) when the body is anything else.
-ReduceRunner make_select_reduce(const ir::Function& fn, const ir::Op& op);
+// positional: the index operand is an iota along the one reduced dim, not materialised (index = position).
+ReduceRunner make_select_reduce(const ir::Function& fn, const ir::Op& op, bool positional);
+// The largest f32 of b[0, len) with NaN ignored (b[0] when all are NaN), and whether any element is NaN; vectorised.
+float block_max_ignoring_nan(const float* b, int64_t len, bool* any_nan);
 // Any body, one element at a time through the scalar interpreter.
 ReduceRunner make_generic_reduce(const ir::Function& fn, const ir::Op& op);
 

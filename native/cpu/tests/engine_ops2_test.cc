@@ -1,4 +1,5 @@
 // reduce, dot_general, gather, scatter and while with hand-computed cases.
+#include <cmath>
 #include <limits>
 
 #include "test_harness.h"
@@ -93,6 +94,28 @@ TEST(reduce_simple_bodies) {
                {3, 7});
 }
 
+// issue 7: f32 max over long rows takes a vectorised pass; NaN and zero maxima keep the in-order fold's answer.
+TEST(reduce_max_long_rows) {
+  const int rows = 4, cols = 3001;
+  std::vector<double> v(rows * cols);
+  for (int i = 0; i < rows * cols; ++i) v[i] = -double((i * 7919) % 1013) - 1;
+  v[0 * cols + 3000] = 7.5;                                    // in the tail after the 16-lane blocks
+  v[1 * cols + 1500] = kNaN;                                   // NaN propagates
+  v[1 * cols + 10] = 100;
+  for (int c = 0; c < cols; c += 7) v[2 * cols + c] = c % 2 ? 0.0 : -0.0;  // the maximum is a zero: +0 wins
+  for (int c = 0; c < cols; ++c) v[3 * cols + c] = -std::numeric_limits<double>::infinity();
+  Tensor out = run_module(reduce_module("tensor<4x3001xf32>", "tensor<4xf32>", "1", "maximum"),
+                          {f32({rows, cols}, v), f32({}, {-std::numeric_limits<double>::infinity()})})[0];
+  const float* got = static_cast<const float*>(out.storage->data());
+  CHECK(got[0] == 7.5f);
+  CHECK(std::isnan(got[1]));
+  CHECK(got[2] == 0.0f && !std::signbit(got[2]));
+  CHECK(std::isinf(got[3]) && got[3] < 0);
+  // The init takes part: a larger init wins over every row.
+  CHECK_VALUES(run_module(reduce_module("tensor<4x3001xf32>", "tensor<4xf32>", "1", "maximum"),
+                          {f32({rows, cols}, v), f32({}, {1000})})[0], {1000, kNaN, 1000, 1000});
+}
+
 TEST(reduce_argmax_and_argmin) {
   Tensor x = f32({3, 4}, {1, 5, 5, 2, -1, -3, -3, -2, 0, kNaN, 7, 7});
   // This body lets a NaN element replace the accumulator but never keep it against the next number.
@@ -111,6 +134,101 @@ TEST(reduce_argmax_and_argmin) {
     want.push_back(best);
   }
   CHECK_VALUES(run_module(argmax_module("GT", rows, cols), {f32({rows, cols}, v)})[0], want);
+}
+
+namespace {
+
+// argmax as src/ops/reduce.ts lowers it: NaN is the largest value, ties and two NaNs go to the lower index. With
+// `keep_iota` the iota is also returned, so the planner must materialise it (the table loop over stored indices);
+// without, the reduce reads each index from its position (and f32 rows take the blocked scan).
+std::string nan_argmax_module(int rows, int cols, bool keep_iota, const char* init = "0xFF800000") {
+  const std::string vt = "tensor<" + std::to_string(rows) + "x" + std::to_string(cols) + "xf32>";
+  const std::string it = "tensor<" + std::to_string(rows) + "x" + std::to_string(cols) + "xi32>";
+  const std::string ot = "tensor<" + std::to_string(rows) + "xi32>";
+  const std::string f = "tensor<f32>", i = "tensor<i32>", b = "tensor<i1>";
+  auto cmp = [&](const std::string& r, const std::string& x, const std::string& y, const char* dir, const std::string& t) {
+    return "      " + r + " = \"stablehlo.compare\"(" + x + ", " + y +
+           ") {comparison_direction = #stablehlo<comparison_direction " + dir + ">} : (" + t + ", " + t + ") -> " + b + "\n";
+  };
+  auto bin = [&](const std::string& r, const char* op, const std::string& x, const std::string& y) {
+    return "      " + r + " = \"stablehlo." + op + "\"(" + x + ", " + y + ") : (" + b + ", " + b + ") -> " + b + "\n";
+  };
+  auto neg = [&](const std::string& r, const std::string& x) {
+    return "      " + r + " = \"stablehlo.not\"(" + x + ") : (" + b + ") -> " + b + "\n";
+  };
+  return module("%x: " + vt, keep_iota ? "(" + ot + ", " + it + ")" : ot,
+                "    %iota = \"stablehlo.iota\"() {iota_dimension = 1 : i64} : () -> " + it + "\n"
+                "    %init = \"stablehlo.constant\"() {value = dense<" + std::string(init) + "> : " + f + "} : () -> " + f + "\n"
+                "    %zero = \"stablehlo.constant\"() {value = dense<0> : " + i + "} : () -> " + i + "\n"
+                "    %r:2 = \"stablehlo.reduce\"(%x, %iota, %init, %zero) ({\n"
+                "    ^bb0(%av: " + f + ", %ai: " + i + ", %bv: " + f + ", %bi: " + i + "):\n" +
+                cmp("%gt", "%av", "%bv", "GT", f) + cmp("%eq", "%av", "%bv", "EQ", f) + cmp("%lt", "%ai", "%bi", "LT", i) +
+                bin("%tie", "and", "%eq", "%lt") + bin("%w0", "or", "%gt", "%tie") + cmp("%an", "%av", "%av", "NE", f) +
+                cmp("%bn", "%bv", "%bv", "NE", f) + bin("%both", "and", "%an", "%bn") + neg("%nbn", "%bn") +
+                bin("%aonly", "and", "%an", "%nbn") + bin("%ntie", "and", "%both", "%lt") + bin("%w1", "and", "%w0", "%nbn") +
+                bin("%w2", "or", "%ntie", "%w1") + bin("%wins", "or", "%aonly", "%w2") +
+                "      %v = \"stablehlo.select\"(%wins, %av, %bv) : (" + b + ", " + f + ", " + f + ") -> " + f + "\n"
+                "      %k = \"stablehlo.select\"(%wins, %ai, %bi) : (" + b + ", " + i + ", " + i + ") -> " + i + "\n"
+                "      \"stablehlo.return\"(%v, %k) : (" + f + ", " + i + ") -> ()\n"
+                "    }) {dimensions = array<i64: 1>} : (" + vt + ", " + it + ", " + f + ", " + i + ") -> (tensor<" +
+                    std::to_string(rows) + "xf32>, " + ot + ")\n" +
+                (keep_iota ? "    \"func.return\"(%r#1, %iota) : (" + ot + ", " + it + ") -> ()"
+                           : "    \"func.return\"(%r#1) : (" + ot + ") -> ()"));
+}
+
+// The first NaN of a row, else the first of its largest values (init -inf at index 0 never wins alone).
+std::vector<double> plain_nan_argmax(const std::vector<double>& v, int rows, int cols) {
+  std::vector<double> want;
+  for (int r = 0; r < rows; ++r) {
+    int best = 0;
+    for (int c = 1; c < cols; ++c) {
+      const double x = v[r * cols + c], y = v[r * cols + best];
+      if (std::isnan(y)) break;
+      if (std::isnan(x) || x > y) best = c;
+    }
+    want.push_back(best);
+  }
+  return want;
+}
+
+}  // namespace
+
+// The sampler's greedy argmax over [B, V] logits (issue 7): the index from the position, never an iota tensor.
+TEST(reduce_argmax_positional_index) {
+  const double inf = std::numeric_limits<double>::infinity();
+  // Rows longer than a 2048-element block and not a multiple of 16, so blocks, lanes and tails all matter.
+  const int rows = 10, cols = 5000;
+  std::vector<double> v(rows * cols);
+  for (int i = 0; i < rows * cols; ++i) v[i] = double((i * 7919) % 1013) - 500;
+  auto at = [&](int r, int c) -> double& { return v[r * cols + c]; };
+  at(0, 4321) = 900; at(0, 4999) = 900;                   // tie in the tail of the last block: first wins
+  at(1, 10) = 900; at(1, 3000) = 900;                     // tie across blocks
+  at(2, 2047) = 901; at(2, 2048) = 901;                   // tie across a block edge
+  at(3, 4000) = kNaN; at(3, 4500) = kNaN; at(3, 5) = 2e3; // first NaN beats a larger number before it
+  at(4, 0) = kNaN;                                        // NaN first
+  at(5, 4999) = kNaN;                                     // NaN last
+  for (int c = 0; c < cols; ++c) at(6, c) = -inf;          // all -inf: index 0
+  for (int c = 0; c < cols; ++c) at(7, c) = c % 2 ? 0.0 : -0.0;  // +0 and -0 tie: index 0
+  at(8, 4999) = 1e4;                                      // largest in the tail
+  for (int c = 0; c < cols; ++c) at(9, c) = c == 3 ? inf : -inf;
+  const std::vector<double> want = plain_nan_argmax(v, rows, cols);
+  CHECK_VALUES(run_module(nan_argmax_module(rows, cols, false), {f32({rows, cols}, v)})[0], want);
+  auto kept = run_module(nan_argmax_module(rows, cols, true), {f32({rows, cols}, v)});
+  CHECK_VALUES(kept[0], want);
+  std::vector<double> idx(rows * cols);
+  for (int i = 0; i < rows * cols; ++i) idx[i] = i % cols;
+  CHECK_VALUES(kept[1], idx);
+  // Rows shorter than one vector of lanes.
+  const std::vector<double> small = {3, kNaN, 3, -1, 2, 2};
+  CHECK_VALUES(run_module(nan_argmax_module(2, 3, false), {f32({2, 3}, small)})[0], {1, 1});
+  // The init takes part: a +inf init at index 0 beats every finite row (the table decides init against x[0]).
+  CHECK_VALUES(run_module(nan_argmax_module(2, 3, false, "0x7F800000"), {f32({2, 3}, {1, 2, 3, 4, kNaN, 5})})[0],
+               {0, 1});
+  // A body without the NaN rule has no blocked scan: the table loop with positional indices.
+  std::vector<double> plain(5 * 1000);
+  for (int i = 0; i < 5000; ++i) plain[i] = double((i * 7919) % 1013);
+  CHECK_VALUES(run_module(argmax_module("GT", 5, 1000), {f32({5, 1000}, plain)})[0],
+               plain_nan_argmax(plain, 5, 1000));
 }
 
 TEST(reduce_generic_body) {

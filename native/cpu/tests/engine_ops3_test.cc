@@ -334,3 +334,75 @@ TEST(syntax_variants) {
       "}\n";
   CHECK_VALUES(run_module(text, {f32({2}, {2, 4})})[0], {1, 2});
 }
+
+namespace {
+
+// `op`(lhs, rhs) where one side is broadcast_in_dim(%s) to `out` dims: `bcast_first` puts the broadcast on the left.
+// With `also_return` the broadcast is returned too, so it is written out as before (no fusion).
+std::string broadcast_binary_module(const std::string& st, const std::string& xt, const std::string& yt,
+                                    const std::string& bdims, const std::string& op, bool bcast_first,
+                                    bool also_return = false, const std::string& extra = "") {
+  const std::string lhs = bcast_first ? "%b" : "%x", rhs = bcast_first ? "%x" : "%b";
+  return module("%s: " + st + ", %x: " + xt, also_return ? "(" + yt + ", " + xt + ")" : yt,
+                "    %b = \"stablehlo.broadcast_in_dim\"(%s) {broadcast_dimensions = array<i64: " + bdims + ">} : (" + st +
+                    ") -> " + xt + "\n    %y = \"stablehlo." + op + "\"(" + lhs + ", " + rhs + ")" + extra + " : (" + xt +
+                    ", " + xt + ") -> " + yt + "\n" +
+                    (also_return ? "    \"func.return\"(%y, %b) : (" + yt + ", " + xt + ") -> ()"
+                                 : "    \"func.return\"(%y) : (" + yt + ") -> ()"));
+}
+
+}  // namespace
+
+// issue 7: a broadcast read by one binary op is not written out; the op reads its source per row.
+TEST(binary_ops_read_broadcast_sources) {
+  // [3, 1] -> [3, 40000] per row (rows cross the threads' chunks and the 512-element splat), [40000] -> [3, 40000].
+  const int B = 3, V = 40000;
+  std::vector<double> x(B * V), col(B), row(V);
+  for (int i = 0; i < B * V; ++i) x[i] = double((i * 37) % 101) * 0.5 - 20;
+  for (int b = 0; b < B; ++b) col[b] = 3.25 * (b + 1);
+  for (int v = 0; v < V; ++v) row[v] = double(v % 13) - 6;
+  const std::string xt = "tensor<3x40000xf32>";
+  std::vector<double> want_col_sub(B * V), want_sub_col(B * V), want_row_sub(B * V), want_lt(B * V);
+  for (int b = 0; b < B; ++b) {
+    for (int v = 0; v < V; ++v) {
+      const int i = b * V + v;
+      want_col_sub[i] = float(col[b]) - float(x[i]);
+      want_sub_col[i] = float(x[i]) - float(col[b]);
+      want_row_sub[i] = float(row[v]) - float(x[i]);
+      want_lt[i] = x[i] < col[b];
+    }
+  }
+  for (bool keep : {false, true}) {
+    CHECK_VALUES(run_module(broadcast_binary_module("tensor<3x1xf32>", xt, xt, "0, 1", "subtract", true, keep),
+                            {f32({B, 1}, col), f32({B, V}, x)})[0], want_col_sub);
+    CHECK_VALUES(run_module(broadcast_binary_module("tensor<3xf32>", xt, xt, "0", "subtract", false, keep),
+                            {f32({B}, col), f32({B, V}, x)})[0], want_sub_col);
+    CHECK_VALUES(run_module(broadcast_binary_module("tensor<40000xf32>", xt, xt, "1", "subtract", true, keep),
+                            {f32({V}, row), f32({B, V}, x)})[0], want_row_sub);
+    // A compare writes bools: output elements are narrower than the inputs.
+    CHECK_VALUES(run_module(broadcast_binary_module("tensor<3xf32>", xt, "tensor<3x40000xi1>", "0", "compare", false,
+                                                    keep, " {comparison_direction = #stablehlo<comparison_direction LT>}"),
+                            {f32({B}, col), f32({B, V}, x)})[0], want_lt);
+  }
+  // A transposing broadcast ([2, 3] -> [3, 2, 40]: source dims to output dims 1 and 0) is neither row form.
+  std::vector<double> s = {1, 2, 3, 4, 5, 6}, x2(3 * 2 * 40, 0.5), want2(3 * 2 * 40);
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 2; ++j) {
+      for (int k = 0; k < 40; ++k) want2[(i * 2 + j) * 40 + k] = s[j * 3 + i] * 0.5;
+    }
+  }
+  CHECK_VALUES(run_module(broadcast_binary_module("tensor<2x3xf32>", "tensor<3x2x40xf32>", "tensor<3x2x40xf32>", "1, 0",
+                                                  "multiply", false),
+                          {f32({2, 3}, s), f32({3, 2, 40}, x2)})[0], want2);
+  // [2, 1, 40] -> [2, 3, 40] repeats the middle dim: neither form either.
+  std::vector<double> s3(80), x3(240, 2), want3(240);
+  for (int i = 0; i < 80; ++i) s3[i] = i;
+  for (int a = 0; a < 2; ++a) {
+    for (int m = 0; m < 3; ++m) {
+      for (int k = 0; k < 40; ++k) want3[(a * 3 + m) * 40 + k] = s3[a * 40 + k] + 2;
+    }
+  }
+  CHECK_VALUES(run_module(broadcast_binary_module("tensor<2x1x40xf32>", "tensor<2x3x40xf32>", "tensor<2x3x40xf32>",
+                                                  "0, 1, 2", "add", true),
+                          {f32({2, 1, 40}, s3), f32({2, 3, 40}, x3)})[0], want3);
+}
