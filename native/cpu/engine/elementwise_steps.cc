@@ -27,6 +27,14 @@ std::unique_ptr<Step> lambda_step(std::function<void(RunContext&, const Step&)> 
   return step;
 }
 
+// The kernel of a binary elementwise op or a compare on operands of `in_dtype` (an error at the op if none).
+BinaryFn binary_or_compare_kernel(const ir::Op& op, DType in_dtype) {
+  BinaryFn kernel = op.kind == OpKind::kCompare ? compare_kernel(ir::compare_direction(op), ir::compare_type(op), in_dtype)
+                                                : binary_kernel(op.kind, in_dtype);
+  if (!kernel) ir::op_error(op, std::string("has no kernel for ") + dtype_name(in_dtype));
+  return kernel;
+}
+
 }  // namespace
 
 std::unique_ptr<Step> make_elementwise_step(const ir::Function& fn, const ir::Op& op) {
@@ -54,10 +62,7 @@ std::unique_ptr<Step> make_elementwise_step(const ir::Function& fn, const ir::Op
   if (ir::is_binary_elementwise(op.kind) || op.kind == OpKind::kCompare) {
     const DType in_dtype = value_type(fn, op.operands[0]).dtype;
     const size_t in_es = dtype_size(in_dtype);
-    BinaryFn kernel = op.kind == OpKind::kCompare
-                          ? compare_kernel(ir::compare_direction(op), ir::compare_type(op), in_dtype)
-                          : binary_kernel(op.kind, in_dtype);
-    if (!kernel) ir::op_error(op, std::string("has no kernel for ") + dtype_name(in_dtype));
+    const BinaryFn kernel = binary_or_compare_kernel(op, in_dtype);
     return lambda_step([=](RunContext& ctx, const Step& s) {
       const void* a = ctx.in(s.inputs[0]);
       const void* b = ctx.in(s.inputs[1]);
@@ -153,10 +158,7 @@ std::unique_ptr<Step> make_broadcast_binary_step(const ir::Function& fn, const i
   const size_t out_es = dtype_size(out_type.dtype);
   const DType in_dtype = value_type(fn, op.operands[0]).dtype;
   const size_t in_es = dtype_size(in_dtype);
-  BinaryFn kernel = op.kind == OpKind::kCompare
-                        ? compare_kernel(ir::compare_direction(op), ir::compare_type(op), in_dtype)
-                        : binary_kernel(op.kind, in_dtype);
-  if (!kernel) ir::op_error(op, std::string("has no kernel for ") + dtype_name(in_dtype));
+  const BinaryFn kernel = binary_or_compare_kernel(op, in_dtype);
   const int full = 1 - b.position;  // the operand with the output's shape
   const int64_t inner = b.inner;
   const bool per_row = b.kind == BroadcastOperand::kPerRow;
