@@ -21,6 +21,8 @@ export interface DataSourceOptions {
   heldOutBy?: HeldOutBy;
   /** Share of the arithmetic facts built-in training tasks draw from (default 1: all). */
   factsFraction?: number;
+  /** Chance that a built-in training task outside the factsFraction share is kept (default 0). */
+  otherFactsRate?: number;
   onBadRow: "error" | "skip";
   seed: number;
 }
@@ -47,7 +49,7 @@ async function readFile(kind: Exclude<DataSourceKind, "builtin">, file: string, 
 
 export async function loadDataSources(options: DataSourceOptions): Promise<DataSources> {
   const builtin = (split: "train" | "heldout", size: number) =>
-    builtinTasks({ seed: options.seed, split, size, levels: options.levels, heldOutFraction: options.heldOutFraction, heldOutBy: options.heldOutBy, ...(options.factsFraction === undefined ? {} : { factsFraction: options.factsFraction }) });
+    builtinTasks({ seed: options.seed, split, size, levels: options.levels, heldOutFraction: options.heldOutFraction, heldOutBy: options.heldOutBy, ...(options.factsFraction === undefined ? {} : { factsFraction: options.factsFraction }), ...(options.otherFactsRate === undefined ? {} : { otherFactsRate: options.otherFactsRate }) });
   const reports: DataSources["reports"] = {};
   let train: Dataset<Example>;
   if (options.source === "builtin") {

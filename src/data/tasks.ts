@@ -36,6 +36,10 @@ export interface TaskOptions {
    * fixed hash of the fact decides, the same for every seed; the held-out split is never narrowed, so a model
    * trained on a share is evaluated on every fact (e.g. worked solutions for some facts, GRPO on all). */
   factsFraction?: number;
+  /** Chance, in [0, 1], that a training problem whose fact lies outside the `factsFraction` share is kept anyway
+   * (default 0: never). Between 0 and 1 those facts are rare rather than absent: worked solutions that cover
+   * some facts thinly, as real SFT sets cover their task distribution unevenly. */
+  otherFactsRate?: number;
 }
 
 /** What a template draws: the numbers that define the problem, its text, answer and solution steps. */
@@ -299,6 +303,7 @@ function checkOptions(options: TaskOptions): Required<TaskOptions> {
   const heldOutFraction = options.heldOutFraction ?? 0.1;
   const heldOutBy = options.heldOutBy ?? "numbers";
   const factsFraction = options.factsFraction ?? 1;
+  const otherFactsRate = options.otherFactsRate ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`tasks: seed must be a non-negative integer, got ${seed}`);
   if (split !== "train" && split !== "heldout") throw new RangeError(`tasks: split must be "train" or "heldout", got ${String(split)}`);
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`tasks: size must be a non-negative integer, got ${size}`);
@@ -306,7 +311,8 @@ function checkOptions(options: TaskOptions): Required<TaskOptions> {
   if (!(heldOutFraction > 0 && heldOutFraction < 1)) throw new RangeError(`tasks: heldOutFraction must be in (0, 1), got ${heldOutFraction}`);
   if (!HELD_OUT_BY.includes(heldOutBy)) throw new RangeError(`tasks: heldOutBy must be "numbers" or "text", got ${String(heldOutBy)}`);
   if (!(factsFraction > 0 && factsFraction <= 1)) throw new RangeError(`tasks: factsFraction must be in (0, 1], got ${factsFraction}`);
-  return { seed, split, size, levels, heldOutFraction, heldOutBy, factsFraction };
+  if (!(otherFactsRate >= 0 && otherFactsRate <= 1)) throw new RangeError(`tasks: otherFactsRate must be in [0, 1], got ${otherFactsRate}`);
+  return { seed, split, size, levels, heldOutFraction, heldOutBy, factsFraction, otherFactsRate };
 }
 
 /** The task at `index` of the split described by `options` (random access; independent of `options.size`). */
@@ -319,7 +325,10 @@ export function taskAt(options: TaskOptions, index: number): Example {
     const template = rng.pick(LEVEL_TEMPLATES[level]);
     const drawn = template.draw(rng, level);
     if (splitOf(template.name, drawn.numbers, o.heldOutFraction, o.heldOutBy, drawn.question) !== o.split) continue;
-    if (o.split === "train" && !inFactsShare(template.name, drawn.numbers, o.factsFraction)) continue;
+    if (o.split === "train" && !inFactsShare(template.name, drawn.numbers, o.factsFraction)) {
+      // Kept at otherFactsRate: the coin comes from this attempt's own stream, so the set stays seeded.
+      if (!(o.otherFactsRate > 0 && rng.nextU32() / 2 ** 32 < o.otherFactsRate)) continue;
+    }
     if (!Number.isSafeInteger(drawn.answer) || drawn.answer < 0) throw new Error(`tasks: template ${template.name} drew a non-integer answer ${drawn.answer}`);
     return {
       id: `builtin:${o.split}:${o.seed}:${index}`,

@@ -65,6 +65,11 @@ export const configSchema = z.strictObject({
       .gt(0)
       .max(1)
       .describe("Share of the arithmetic facts (template and numbers) built-in training tasks draw from; held-out tasks cover every fact"),
+    otherFactsRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .describe("Chance that a built-in training task whose fact is outside factsFraction is kept anyway (0: never; between 0 and 1 those facts are rare, not absent)"),
     onBadRow: z.enum(["error", "skip"]).describe("A malformed row stops the run (error) or is skipped and counted"),
     shuffle: z.boolean().describe("Shuffle the training order each epoch"),
   }),
@@ -136,7 +141,7 @@ export function defaultConfig(stage: Stage): TrainConfigInput {
     run: { name: stage, dir: "runs", seed: 0, device: "cpu", timeBudget: null, resumeFrom: null },
     model: { preset: "gemma3-1b", dir: null, dtype: "bf16" },
     lora: { enabled: true, rank: 32, alpha: 32, targets: ["q", "kv", "o", "gate", "up", "down"] },
-    data: { source: "builtin", path: null, evalPath: null, levels: [1, 2, 3], trainSize: 10_000, evalSize: 200, heldOutFraction: 0.1, heldOutBy: "numbers", factsFraction: 1, onBadRow: "error", shuffle: true },
+    data: { source: "builtin", path: null, evalPath: null, levels: [1, 2, 3], trainSize: 10_000, evalSize: 200, heldOutFraction: 0.1, heldOutBy: "numbers", factsFraction: 1, otherFactsRate: 0, onBadRow: "error", shuffle: true },
     sampling: { temperature: 0.9, topK: 50, topP: 1, maxPromptLength: 256, maxCompletionLength: 768 },
     grpo: {
       G: 4,
