@@ -165,6 +165,28 @@ describe("built-in tasks", () => {
     expect(() => generateTasks({ seed: 1, split: "train", size: 1, factsFraction: 1.5 })).toThrow(/factsFraction/);
   });
 
+  it("otherFactsRate keeps facts outside the share at that rate, seeded; 0 is the plain share (issue 8 demo)", () => {
+    const options = { levels: [0] as const, heldOutBy: "text" as const, factsFraction: 0.5 };
+    const outsideShare = (t: Example) => !inFactsShare(t.template!, numbersOf(t), 0.5);
+    const size = 4000;
+    const skewed = generateTasks({ seed: 3, split: "train", size, otherFactsRate: 0.2, ...options });
+    expect(generateTasks({ seed: 3, split: "train", size: 40, otherFactsRate: 0.2, ...options })).toEqual(skewed.slice(0, 40));
+    // Both halves of the facts are drawn alike before the coin, so outside facts make up r(1-f) / (f + r(1-f)) of
+    // the tasks, with f the share of draws inside (about one half): 1/6 at r = 0.2. Binomial sd at n = 4000: 0.006.
+    const inside = generateTasks({ seed: 3, split: "train", size: 400, ...options, factsFraction: 1 }).filter((t) => !outsideShare(t)).length / 400;
+    const expected = (0.2 * (1 - inside)) / (inside + 0.2 * (1 - inside));
+    const share = skewed.filter(outsideShare).length / size;
+    expect(Math.abs(share - expected), `outside share ${share} against ${expected}`).toBeLessThan(0.03);
+    // Every fact still occurs: rare, not absent.
+    const fact = (t: Example) => `${t.template}|${numbersOf(t).join(",")}`;
+    expect(new Set(skewed.map(fact)).size).toBeGreaterThan(155);
+    expect(generateTasks({ seed: 3, split: "train", size: 50, otherFactsRate: 0, ...options })).toEqual(generateTasks({ seed: 3, split: "train", size: 50, ...options }));
+    expect(generateTasks({ seed: 3, split: "train", size: 200, otherFactsRate: 0, ...options }).some(outsideShare)).toBe(false);
+    expect(generateTasks({ seed: 3, split: "heldout", size: 50, otherFactsRate: 0.2, ...options })).toEqual(generateTasks({ seed: 3, split: "heldout", size: 50, ...options }));
+    expect(() => generateTasks({ seed: 1, split: "train", size: 1, otherFactsRate: -0.1 })).toThrow(/otherFactsRate must be in \[0, 1\], got -0.1/);
+    expect(() => generateTasks({ seed: 1, split: "train", size: 1, otherFactsRate: 2 })).toThrow(/otherFactsRate/);
+  });
+
   it("formats worked solutions as <reasoning>...</reasoning><answer>n</answer>", () => {
     const text = workedSolution(train[0]!);
     expect(text).toMatch(/^<reasoning>[^<]+<\/reasoning><answer>\d+<\/answer>$/);
