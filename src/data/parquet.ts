@@ -15,6 +15,9 @@ import { readSourceFile } from "./jsonl.js";
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { pathToFileURL } = require("node:url");
+// A decode can fail in two places at once (two column chunks, say): the first failure is reported below and a
+// second, unawaited rejection must not end the thread with an error nobody is waiting for.
+process.on("unhandledRejection", () => {});
 const modules = Promise.all([
   import(pathToFileURL(workerData.hyparquet).href),
   import(pathToFileURL(workerData.compressors).href),
@@ -75,6 +78,13 @@ class ParquetDecoder {
       eval: true,
       workerData: { hyparquet: require.resolve("hyparquet"), compressors: require.resolve("hyparquet-compressors") },
     });
+    // An error or exit after its request has been answered (or timed out) has no per-request listener left: without
+    // these, an 'error' event would be thrown in the caller's thread. The worker is then replaced on next use.
+    const retire = () => {
+      if (this.worker === worker) this.worker = undefined;
+    };
+    worker.on("error", retire);
+    worker.on("exit", retire);
     worker.unref();
     return worker;
   }

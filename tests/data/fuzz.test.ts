@@ -53,6 +53,23 @@ describe("reader fuzzing", () => {
     expect(read).toBeGreaterThan(0);
   });
 
+  it("a second failure inside the decoder, after the first was answered, never reaches the caller", async () => {
+    // This mutation makes the snappy decoder fail twice: one failure is the answer, the other used to arrive as an
+    // 'error' event with no listener left and was thrown in the caller's thread.
+    const original = readFileSync(new URL("gsm8k_sample.parquet", FIXTURES));
+    const uncaught: unknown[] = [];
+    const record = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", record);
+    try {
+      await expect(parseParquetRows(mutate(original, 2, 1838), "twice.parquet", undefined, { timeoutMs: 5000 })).rejects.toThrow(/^twice\.parquet: not a readable Parquet file/);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await parseParquetRows(original, "ok.parquet", ["answer"])).not.toHaveLength(0);
+    } finally {
+      process.off("uncaughtException", record);
+    }
+    expect(uncaught.map(String)).toEqual([]);
+  });
+
   it("a file that makes the decoder loop times out with a DataError, and the next file decodes", async () => {
     // This mutation corrupts a run-length header into a ~2^31 run count; hyparquet 1.31 then loops for minutes.
     const original = readFileSync(new URL("gsm8k_sample.parquet", FIXTURES));
