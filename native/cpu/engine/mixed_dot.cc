@@ -22,6 +22,27 @@ void small_dot_scalar(const SmallDotArgs& args, int64_t n_begin, int64_t n_end) 
   small_dot_range(args, n_begin, n_end);
 }
 
+void run_range(RangeKernel kernel, const SmallDotArgs& args) {
+  if (args.K == 0) {
+    for (int64_t m = 0; m < args.M; ++m) std::fill_n(args.C + m * args.ldc, args.N, 0.0f);
+    return;
+  }
+  const int64_t split = args.n_major ? kSplitRows : kSplitColumns;
+  const int64_t blocks = (args.N + split - 1) / split;
+  const int64_t block_bytes = split * args.K * (args.bf16 ? 2 : 4);
+  // Chunks of about kChunkBytes of weight, pulled by the threads as they finish: a thread that is descheduled
+  // (a shared machine) or slower delays the dot by one small chunk, not by a fixed half of it. Small weights
+  // still split into at least two chunks per thread; tiny ones run on the caller.
+  constexpr int64_t kChunkBytes = 256 << 10, kInlineWeights = 32 << 10;
+  int64_t grain = std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(block_bytes, 1));
+  grain = std::min(grain, std::max<int64_t>(1, blocks / (2 * int64_t(num_threads()))));
+  if (args.N * args.K < kInlineWeights) grain = blocks;
+  parallel_for(
+      blocks, grain,
+      [&](int64_t b0, int64_t b1) { kernel(args, b0 * split, std::min(args.N, b1 * split)); },
+      /*chunks_per_thread=*/256);
+}
+
 }  // namespace mixed
 
 namespace {
@@ -73,27 +94,6 @@ SmallDotArgs make_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t 
                       n_major ? w.n_stride : w.k_stride, C, ldc};
 }
 
-void run_lane(RangeKernel kernel, const SmallDotArgs& args) {
-  if (args.K == 0) {
-    for (int64_t m = 0; m < args.M; ++m) std::fill_n(args.C + m * args.ldc, args.N, 0.0f);
-    return;
-  }
-  const int64_t split = args.n_major ? mixed::kSplitRows : mixed::kSplitColumns;
-  const int64_t blocks = (args.N + split - 1) / split;
-  const int64_t block_bytes = split * args.K * (args.bf16 ? 2 : 4);
-  // Chunks of about kChunkBytes of weight, pulled by the threads as they finish: a thread that is descheduled
-  // (a shared machine) or slower delays the dot by one small chunk, not by a fixed half of it. Small weights
-  // still split into at least two chunks per thread; tiny ones run on the caller.
-  constexpr int64_t kChunkBytes = 256 << 10, kInlineWeights = 32 << 10;
-  int64_t grain = std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(block_bytes, 1));
-  grain = std::min(grain, std::max<int64_t>(1, blocks / (2 * int64_t(num_threads()))));
-  if (args.N * args.K < kInlineWeights) grain = blocks;
-  parallel_for(
-      blocks, grain,
-      [&](int64_t b0, int64_t b1) { kernel(args, b0 * split, std::min(args.N, b1 * split)); },
-      /*chunks_per_thread=*/256);
-}
-
 // f32 bytes of one widened panel: a few times L2, so sgemm's own blocking has room and A is repacked rarely.
 constexpr int64_t kPanelFloats = int64_t(4) << 20 >> 2;
 
@@ -118,7 +118,7 @@ std::string small_rows_isa() { return chosen_lane().name; }
 void small_rows_dot(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const WeightView& w, float* C,
                     int64_t ldc) {
   if (M <= 0 || N <= 0) return;
-  run_lane(chosen_lane().kernel, make_args(M, N, K, A, lda, w, C, ldc));
+  mixed::run_range(chosen_lane().kernel, make_args(M, N, K, A, lda, w, C, ldc));
 }
 
 bool small_rows_dot_on(const std::string& isa, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
@@ -126,7 +126,7 @@ bool small_rows_dot_on(const std::string& isa, int64_t M, int64_t N, int64_t K, 
   for (const Lane& l : kLanes) {
     if (isa != l.name) continue;
     if (!l.supported()) return false;
-    if (M > 0 && N > 0) run_lane(l.kernel, make_args(M, N, K, A, lda, w, C, ldc));
+    if (M > 0 && N > 0) mixed::run_range(l.kernel, make_args(M, N, K, A, lda, w, C, ldc));
     return true;
   }
   throw std::invalid_argument("unknown instruction set " + isa);

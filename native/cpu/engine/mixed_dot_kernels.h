@@ -1,7 +1,8 @@
 // The few-row dot kernels, written once over a vector type and compiled three times: in mixed_dot_avx512.cc
 // (built with -mavx512f -mavx512bw), mixed_dot_avx2.cc (-mavx2 -mfma) and mixed_dot.cc (no flags, the scalar
-// lane). Everything here is inline in an anonymous namespace and uses no library templates, so no instruction of
-// a wider set can leak into code that another translation unit shares (the linker merges inline functions).
+// lane); bench/native/bf16_pairs.cc also builds on it. Everything here is inline in an anonymous namespace and
+// uses no library templates, so no instruction of a wider set can leak into code that another translation unit
+// shares (the linker merges inline functions).
 #pragma once
 
 #include <cstdint>
@@ -36,6 +37,10 @@ constexpr int64_t kSplitRows = 48, kSplitColumns = 64;
 void small_dot_avx512(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 void small_dot_avx2(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 void small_dot_scalar(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
+
+// The whole product through one range kernel, split over the engine's threads (mixed_dot.cc); a zero K writes
+// zeros. Benches reach kernels of their own through it.
+void run_range(RangeKernel kernel, const SmallDotArgs& args);
 
 namespace {
 
@@ -154,6 +159,21 @@ constexpr int64_t kPrefetchBytes = 16 << 10;
 // (48 KiB on the CPUs seen); past it the K range is cut into slices, each swept over all rows of the call.
 constexpr int64_t kL1Budget = 44 << 10;
 
+// sums[i * R + j] = the sum of acc[i][j]'s lanes, eight accumulators at a time while eight remain.
+template <int MR, int R>
+inline void horizontal_sums(const Vec::T (&acc)[MR][R], float* sums) {
+  constexpr int kEights = MR * R / 8;
+#pragma GCC unroll 8
+  for (int g = 0; g < kEights; ++g) {
+    Vec::T eight[8];
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; ++t) eight[t] = acc[(8 * g + t) / R][(8 * g + t) % R];
+    Vec::sum8(eight, sums + 8 * g);
+  }
+#pragma GCC unroll 8
+  for (int q = 8 * kEights; q < MR * R; ++q) sums[q] = Vec::sum(acc[q / R][q % R]);
+}
+
 // N x K weights: C[m, n] (+)= dot(A row m, W row n) over k in [k_begin, k_end) for MR rows of A and R rows of W
 // at once, vectors along K and the elements past the last whole vector of K one at a time. k_begin is a multiple
 // of the vector width; `add` adds to C (a later K slice) instead of storing. `ahead` is the prefetch distance
@@ -181,18 +201,8 @@ inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0, int64_t k_be
       for (int j = 0; j < R; ++j) acc[i][j] = V::fma(xi, b[j], acc[i][j]);
     }
   }
-  // Horizontal sums, eight accumulators at a time while eight remain.
   float sums[MR * R];
-  constexpr int kEights = MR * R / 8;
-#pragma GCC unroll 8
-  for (int g = 0; g < kEights; ++g) {
-    typename V::T eight[8];
-#pragma GCC unroll 8
-    for (int t = 0; t < 8; ++t) eight[t] = acc[(8 * g + t) / R][(8 * g + t) % R];
-    V::sum8(eight, sums + 8 * g);
-  }
-#pragma GCC unroll 8
-  for (int q = 8 * kEights; q < MR * R; ++q) sums[q] = V::sum(acc[q / R][q % R]);
+  horizontal_sums<MR, R>(acc, sums);
   for (int i = 0; i < MR; ++i) {
     for (int j = 0; j < R; ++j) {
       float s = sums[i * R + j];
@@ -203,33 +213,50 @@ inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0, int64_t k_be
   }
 }
 
-template <class E, int MR>
-inline void n_major_rows(const SmallDotArgs& a, int64_t m0, int64_t n_begin, int64_t n_end) {
-  constexpr int R = Vec::kWeightRows;
-  constexpr int64_t row_bytes = MR * 4 + R * int64_t(sizeof(E));  // per element of K
-  if (MR < 4 || Vec::kWidth == 1 || a.K * row_bytes <= kL1Budget) {
-    // One pass along each row; prefetch kPrefetchBytes ahead in it (in bytes, so that a bf16 row has as much
-    // memory in flight as an f32 one).
-    const int64_t ahead = kPrefetchBytes / int64_t(sizeof(E));
-    int64_t n = n_begin;
-    for (; n + R <= n_end; n += R) dot_rows<E, MR, R>(a, m0, n, 0, a.K, false, ahead);
-    for (; n < n_end; ++n) dot_rows<E, MR, 1>(a, m0, n, 0, a.K, false, ahead);
-    return;
+// A count of weight rows as a type, for the blocks that sweep_rows calls.
+template <int N>
+struct Rows {
+  static constexpr int value = N;
+};
+
+// Rows [n_begin, n_end) of an N x K weight, R at a time and then singly, through
+// block(Rows<R or 1>, n, k_begin, k_end, add, ahead), which forms the sums over [k_begin, k_end) and stores them
+// in C (add: adds them). `row_bytes`: activation bytes of the block's rows of A plus weight bytes of R rows, per
+// element of K.
+//   - In one pass along each row while that fits kL1Budget (or `may_slice` is false), with the prefetch `ahead`
+//     elements ahead in the row.
+//   - Deep rows: the activations of a whole row would not stay in L1 beside the weights and would come from L2
+//     again for every block of R weight rows. The rows are swept once per K slice (slices of equal length,
+//     multiples of `step`), and the prefetch reaches the same slice two row blocks ahead. Sums are formed per
+//     slice and added to C in order.
+template <int R, class Block>
+inline void sweep_rows(const SmallDotArgs& a, int64_t n_begin, int64_t n_end, int64_t row_bytes, bool may_slice,
+                       int64_t step, int64_t ahead, Block block) {
+  int64_t slice = a.K;
+  if (may_slice && a.K * row_bytes > kL1Budget) {
+    const int64_t slices = (a.K * row_bytes + kL1Budget - 1) / kL1Budget;
+    slice = ((a.K + slices - 1) / slices + step - 1) / step * step;
+    ahead = 2 * R * a.ldw;
   }
-  // Deep rows at four or more rows of A: the activations of a whole row would not stay in L1 beside the
-  // weights and would come from L2 again for every block of R weight rows. The call's rows are swept once per K
-  // slice (slices of equal length), and the prefetch reaches the same slice two row blocks ahead. Sums are
-  // formed per slice and added to C in order.
-  const int64_t slices = (a.K * row_bytes + kL1Budget - 1) / kL1Budget;
-  const int64_t slice = ((a.K + slices - 1) / slices + Vec::kWidth - 1) / Vec::kWidth * Vec::kWidth;
-  const int64_t ahead = 2 * R * a.ldw;
   for (int64_t k0 = 0; k0 < a.K; k0 += slice) {
     const int64_t k1 = a.K - k0 <= slice ? a.K : k0 + slice;
     int64_t n = n_begin;
-    for (; n + R <= n_end; n += R) dot_rows<E, MR, R>(a, m0, n, k0, k1, k0 > 0, ahead);
-    for (; n < n_end; ++n) dot_rows<E, MR, 1>(a, m0, n, k0, k1, k0 > 0, ahead);
+    for (; n + R <= n_end; n += R) block(Rows<R>(), n, k0, k1, k0 > 0, ahead);
+    for (; n < n_end; ++n) block(Rows<1>(), n, k0, k1, k0 > 0, ahead);
     if (k1 == a.K) break;
   }
+}
+
+template <class E, int MR>
+inline void n_major_rows(const SmallDotArgs& a, int64_t m0, int64_t n_begin, int64_t n_end) {
+  constexpr int R = Vec::kWeightRows;
+  // K slices from four rows of A up (vectors only). The prefetch distance is in bytes, so that a bf16 row has as
+  // much memory in flight as an f32 one.
+  sweep_rows<R>(a, n_begin, n_end, MR * 4 + R * int64_t(sizeof(E)), MR >= 4 && Vec::kWidth > 1, Vec::kWidth,
+                kPrefetchBytes / int64_t(sizeof(E)),
+                [&](auto rows, int64_t n, int64_t k0, int64_t k1, bool add, int64_t ahead) {
+                  dot_rows<E, MR, decltype(rows)::value>(a, m0, n, k0, k1, add, ahead);
+                });
 }
 
 // K x N weights: C[m, n0 .. n0 + VC * width) accumulates A[m, k] * W row k for MR rows of A.
