@@ -25,6 +25,9 @@ export interface DataSourceOptions {
   otherFactsRate?: number;
   onBadRow: "error" | "skip";
   seed: number;
+  /** Seed of the built-in held-out tasks (default: `seed`). A fixed one evaluates runs of different seeds on the
+   * same tasks, so their accuracies differ only by training. */
+  evalSeed?: number | null;
 }
 
 export interface DataSources {
@@ -49,7 +52,7 @@ async function readFile(kind: Exclude<DataSourceKind, "builtin">, file: string, 
 
 export async function loadDataSources(options: DataSourceOptions): Promise<DataSources> {
   const builtin = (split: "train" | "heldout", size: number) =>
-    builtinTasks({ seed: options.seed, split, size, levels: options.levels, heldOutFraction: options.heldOutFraction, heldOutBy: options.heldOutBy, ...(options.factsFraction === undefined ? {} : { factsFraction: options.factsFraction }), ...(options.otherFactsRate === undefined ? {} : { otherFactsRate: options.otherFactsRate }) });
+    builtinTasks({ seed: split === "heldout" ? (options.evalSeed ?? options.seed) : options.seed, split, size, levels: options.levels, heldOutFraction: options.heldOutFraction, heldOutBy: options.heldOutBy, ...(options.factsFraction === undefined ? {} : { factsFraction: options.factsFraction }), ...(options.otherFactsRate === undefined ? {} : { otherFactsRate: options.otherFactsRate }) });
   const reports: DataSources["reports"] = {};
   let train: Dataset<Example>;
   if (options.source === "builtin") {

@@ -65,6 +65,9 @@ export const configSchema = z.strictObject({
       .gt(0)
       .max(1)
       .describe("Share of the arithmetic facts (template and numbers) built-in training tasks draw from; held-out tasks cover every fact"),
+    evalSeed: int(0)
+      .nullable()
+      .describe("Seed of the built-in held-out tasks; null: run.seed. Fixed, runs of different seeds are evaluated on the same tasks"),
     otherFactsRate: z
       .number()
       .min(0)
@@ -141,7 +144,7 @@ export function defaultConfig(stage: Stage): TrainConfigInput {
     run: { name: stage, dir: "runs", seed: 0, device: "cpu", timeBudget: null, resumeFrom: null },
     model: { preset: "gemma3-1b", dir: null, dtype: "bf16" },
     lora: { enabled: true, rank: 32, alpha: 32, targets: ["q", "kv", "o", "gate", "up", "down"] },
-    data: { source: "builtin", path: null, evalPath: null, levels: [1, 2, 3], trainSize: 10_000, evalSize: 200, heldOutFraction: 0.1, heldOutBy: "numbers", factsFraction: 1, otherFactsRate: 0, onBadRow: "error", shuffle: true },
+    data: { source: "builtin", path: null, evalPath: null, levels: [1, 2, 3], trainSize: 10_000, evalSize: 200, heldOutFraction: 0.1, heldOutBy: "numbers", factsFraction: 1, otherFactsRate: 0, evalSeed: null, onBadRow: "error", shuffle: true },
     sampling: { temperature: 0.9, topK: 50, topP: 1, maxPromptLength: 256, maxCompletionLength: 768 },
     grpo: {
       G: 4,

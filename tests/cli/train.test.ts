@@ -24,7 +24,7 @@ describe("grpo-xla train", () => {
   it("runs the cpu recipe's SFT then GRPO (reduced), the second stage on the first's merged model", async () => {
     const runs = join(root, "runs");
     const result = await runCli([
-      "train", "--recipe", "cpu", "--sft-steps", "3", "--grpo-steps", "2", "--quiet",
+      "train", "--recipe", "cpu", "--sft-steps", "3", "--grpo-steps", "2", "--optim.batchSize", "2", "--quiet",
       "--set", `run.dir=${runs}`, "--log.every", "1", "--eval.every", "0", "--data.evalSize", "4", "--sampling.maxCompletionLength", "24",
     ]);
     expect(result.status, result.stderr).toBe(0);

@@ -144,6 +144,22 @@ describe("data sources from the config's data section", () => {
     expect(reports).toEqual({});
   });
 
+  it("built-in: evalSeed draws the held-out tasks of that seed whatever the run's seed; training keeps the run's (issue 8)", async () => {
+    const questions = (d: { size: number; get(i: number): { question: string } }) => Array.from({ length: d.size }, (_, i) => d.get(i).question);
+    const [four, five, fixedFour, fixedFive] = await Promise.all([
+      loadDataSources({ ...base, source: "builtin" }),
+      loadDataSources({ ...base, source: "builtin", seed: 5 }),
+      loadDataSources({ ...base, source: "builtin", evalSeed: 9 }),
+      loadDataSources({ ...base, source: "builtin", seed: 5, evalSeed: 9 }),
+    ]);
+    expect(questions(four.eval)).not.toEqual(questions(five.eval));
+    expect(questions(fixedFour.eval)).toEqual(questions(fixedFive.eval));
+    expect(questions(fixedFour.eval)).toEqual(questions((await loadDataSources({ ...base, source: "builtin", seed: 9 })).eval));
+    expect(questions(fixedFour.train)).toEqual(questions(four.train));
+    expect(questions(fixedFive.train)).toEqual(questions(five.train));
+    expect(questions((await loadDataSources({ ...base, source: "builtin", evalSeed: null })).eval)).toEqual(questions(four.eval));
+  });
+
   it("files: GSM8K JSONL/Parquet and SFT JSONL, with a file or built-in held-out set", async () => {
     const jsonl = await loadDataSources({ ...base, source: "gsm8k-jsonl", path: GSM8K_JSONL, evalPath: GSM8K_JSONL, evalSize: 3 });
     expect([jsonl.train.size, jsonl.eval.size]).toEqual([8, 3]);
