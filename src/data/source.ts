@@ -51,8 +51,9 @@ async function readFile(kind: Exclude<DataSourceKind, "builtin">, file: string, 
 }
 
 export async function loadDataSources(options: DataSourceOptions): Promise<DataSources> {
+  const { levels, heldOutFraction, heldOutBy, factsFraction, otherFactsRate } = options;
   const builtin = (split: "train" | "heldout", size: number) =>
-    builtinTasks({ seed: split === "heldout" ? (options.evalSeed ?? options.seed) : options.seed, split, size, levels: options.levels, heldOutFraction: options.heldOutFraction, heldOutBy: options.heldOutBy, ...(options.factsFraction === undefined ? {} : { factsFraction: options.factsFraction }), ...(options.otherFactsRate === undefined ? {} : { otherFactsRate: options.otherFactsRate }) });
+    builtinTasks({ seed: split === "heldout" ? (options.evalSeed ?? options.seed) : options.seed, split, size, levels, heldOutFraction, heldOutBy, factsFraction, otherFactsRate });
   const reports: DataSources["reports"] = {};
   let train: Dataset<Example>;
   if (options.source === "builtin") {

@@ -21,6 +21,40 @@
 
 namespace grpo::cpu {
 
+// The largest f32 of b[0, len) with NaN ignored (b[0] when all are NaN), and whether any is NaN. GCC does not
+// vectorise this as a plain loop (the compares become branches), so it is written in vector extensions, 16 lanes,
+// and compiled per SIMD width (function multiversioning, as the f32 log and tanh loops).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+float block_max_ignoring_nan(const float* b, int64_t len, bool* any_nan) {
+  typedef float VF __attribute__((vector_size(64)));
+  typedef int32_t VI __attribute__((vector_size(64)));
+  constexpr int64_t kLanes = 16;
+  VF m;
+  for (int64_t k = 0; k < kLanes; ++k) m[k] = b[0];
+  VI nan = {};
+  int64_t i = 0;
+  for (; i + kLanes <= len; i += kLanes) {
+    VF v;
+    std::memcpy(&v, b + i, sizeof v);
+    m = v > m ? v : m;  // a NaN v leaves m
+    nan |= v != v;
+  }
+  float best = b[0];
+  bool bad = false;
+  for (int64_t k = 0; k < kLanes; ++k) {
+    best = m[k] > best ? m[k] : best;
+    bad = bad || nan[k] != 0;
+  }
+  for (; i < len; ++i) {
+    best = b[i] > best ? b[i] : best;
+    bad = bad || b[i] != b[i];
+  }
+  *any_nan = bad;
+  return best;
+}
+
 namespace {
 
 using ir::OpKind;
@@ -93,40 +127,6 @@ bool is_first_nan_max_table(const std::array<uint8_t, 18>& table) {
   return true;
 }
 
-// The largest f32 of b[0, len) with NaN ignored (b[0] when all are NaN), and whether any is NaN. GCC does not
-// vectorise this as a plain loop (the compares become branches), so it is written in vector extensions, 16 lanes,
-// and compiled per SIMD width (function multiversioning, as the f32 log and tanh loops).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-float max_ignoring_nan_impl(const float* b, int64_t len, bool* any_nan) {
-  typedef float VF __attribute__((vector_size(64)));
-  typedef int32_t VI __attribute__((vector_size(64)));
-  constexpr int64_t kLanes = 16;
-  VF m;
-  for (int64_t k = 0; k < kLanes; ++k) m[k] = b[0];
-  VI nan = {};
-  int64_t i = 0;
-  for (; i + kLanes <= len; i += kLanes) {
-    VF v;
-    std::memcpy(&v, b + i, sizeof v);
-    m = v > m ? v : m;  // a NaN v leaves m
-    nan |= v != v;
-  }
-  float best = b[0];
-  bool bad = false;
-  for (int64_t k = 0; k < kLanes; ++k) {
-    best = m[k] > best ? m[k] : best;
-    bad = bad || nan[k] != 0;
-  }
-  for (; i < len; ++i) {
-    best = b[i] > best ? b[i] : best;
-    bad = bad || b[i] != b[i];
-  }
-  *any_nan = bad;
-  return best;
-}
-
 // Position of a row's largest f32 under that order: the first NaN if any, else the first of the largest values.
 // Per block of kBlock: the vectorised max and NaN flag, then a rescan of the block, still in L1, only when it holds
 // a NaN or beats the best so far; one pass over the row from memory.
@@ -139,7 +139,7 @@ int64_t first_nan_max_position(const float* x, int64_t n) {
     const int64_t len = std::min(kBlock, n - lo);
     const float* b = x + lo;
     bool any_nan = false;
-    const float block_max = max_ignoring_nan_impl(b, len, &any_nan);
+    const float block_max = block_max_ignoring_nan(b, len, &any_nan);
     if (any_nan) {
       for (int64_t j = 0; j < len; ++j) {
         if (b[j] != b[j]) return lo + j;  // no earlier block held a NaN
@@ -292,8 +292,6 @@ ReduceRunner build_select_reduce(const ScalarProgram& program, bool positional) 
 }
 
 }  // namespace
-
-float block_max_ignoring_nan(const float* b, int64_t len, bool* any_nan) { return max_ignoring_nan_impl(b, len, any_nan); }
 
 ReduceRunner make_select_reduce(const ir::Function& fn, const ir::Op& op, bool positional) {
   const ir::Region& body = op.regions[0];
