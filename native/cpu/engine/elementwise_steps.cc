@@ -5,6 +5,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3", "no-trapping-math")
 #endif
+#include <algorithm>
 #include <cstring>
 
 #include "attrs.h"
@@ -33,6 +34,18 @@ BinaryFn binary_or_compare_kernel(const ir::Op& op, DType in_dtype) {
                                                 : binary_kernel(op.kind, in_dtype);
   if (!kernel) ir::op_error(op, std::string("has no kernel for ") + dtype_name(in_dtype));
   return kernel;
+}
+
+// dst = `count` copies of the `es`-byte element at src, in doubling runs (a row of 512 floats: ten copies, where
+// one memcpy per element took a microsecond, more than the op itself on the short rows of a decode step).
+void fill_copies(char* dst, const void* src, size_t es, int64_t count) {
+  if (count <= 0) return;
+  std::memcpy(dst, src, es);
+  for (int64_t filled = 1; filled < count;) {
+    const int64_t k = std::min(filled, count - filled);
+    std::memcpy(dst + filled * es, dst, size_t(k) * es);
+    filled += k;
+  }
 }
 
 }  // namespace
@@ -171,7 +184,9 @@ std::unique_ptr<Step> make_broadcast_binary_step(const ir::Function& fn, const i
       else kernel(bs, xs, ys, count);
     };
     parallel_for(n, kParallelGrain, [&](int64_t lo, int64_t hi) {
+      // One source element for a whole row: a run of copies of it (no longer than the row) stands in for the row.
       constexpr int64_t kSplat = 512;
+      const int64_t splat_len = std::min(kSplat, inner);
       alignas(64) char splat[kSplat * 8];
       int64_t splat_row = -1;
       for (int64_t pos = lo; pos < hi;) {
@@ -180,13 +195,12 @@ std::unique_ptr<Step> make_broadcast_binary_step(const ir::Function& fn, const i
         if (!per_row) {
           call(at(x, pos * in_es), at(src, col * in_es), at(y, pos * out_es), len);
         } else {
-          // One source element for the whole row: a short run of copies of it stands in for the row.
           if (splat_row != row) {
-            for (int64_t k = 0; k < kSplat; ++k) std::memcpy(splat + k * in_es, at(src, row * in_es), in_es);
+            fill_copies(splat, at(src, row * in_es), in_es, splat_len);
             splat_row = row;
           }
-          for (int64_t c = 0; c < len; c += kSplat) {
-            const int64_t m = std::min(kSplat, len - c);
+          for (int64_t c = 0; c < len; c += splat_len) {
+            const int64_t m = std::min(splat_len, len - c);
             call(at(x, (pos + c) * in_es), splat, at(y, (pos + c) * out_es), m);
           }
         }

@@ -43,7 +43,7 @@ std::string tensor_size_error(const TensorType& type);
 // One block of host memory: the plugin's device memory. Every live Storage counts towards bytes_in_use().
 class Storage {
  public:
-  explicit Storage(size_t bytes);  // zero-filled, 64-byte aligned
+  explicit Storage(size_t bytes);  // zero-filled, 64-byte aligned (2 MiB from 2 MiB up: types.cc)
   // Skips the zero fill: for outputs the engine overwrites completely anyway.
   struct Uninitialized {};
   Storage(size_t bytes, Uninitialized);

@@ -13,7 +13,7 @@ namespace grpo::cpu {
 namespace {
 
 // GRPO_XLA_CPU_PROFILE=1: every step's wall time, summed per op and source line, printed to stderr at exit (the
-// 400 costliest, then totals per op). A while step's time includes its body's, so a sum over the totals counts
+// 400 costliest, or the N costliest with GRPO_XLA_CPU_PROFILE=N for N > 1, then totals per op). A while step's time includes its body's, so a sum over the totals counts
 // a loop's body twice. For finding where a program's time goes.
 class Profile {
  public:
@@ -44,11 +44,13 @@ class Profile {
     std::vector<std::pair<std::string, Entry>> sorted(entries_.begin(), entries_.end());
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
     std::fprintf(stderr, "engine profile (seconds, calls, op):\n");
-    for (size_t i = 0; i < sorted.size() && i < 400; ++i) {
-      std::fprintf(stderr, "%10.3f %8lld  %s\n", sorted[i].second.seconds, (long long)sorted[i].second.calls,
+    const long asked = std::atol(std::getenv("GRPO_XLA_CPU_PROFILE"));
+    const size_t lines = asked > 1 ? size_t(asked) : 400;
+    for (size_t i = 0; i < sorted.size() && i < lines; ++i) {
+      std::fprintf(stderr, "%10.6f %8lld  %s\n", sorted[i].second.seconds, (long long)sorted[i].second.calls,
                    sorted[i].first.c_str());
     }
-    // The list above is cut at 400 lines (a decode loop body alone has more); the totals per op are not.
+    // The list above is cut (a decode loop body alone has more than 400 lines); the totals per op are not.
     std::map<std::string, Entry> per_op;
     for (const auto& [where, e] : entries_) {
       Entry& total = per_op[where.substr(0, where.find(" at line "))];

@@ -168,6 +168,27 @@ TEST(donation_reuses_argument_storage) {
   CHECK_VALUES(w2, std::vector<double>(64 * 64, 2));
 }
 
+// Blocks of 2 MiB and more start on a 2 MiB boundary (for transparent huge pages), smaller ones on 64 bytes; either
+// is zeroed when asked, and the byte counts come back on release.
+TEST(storage_alignment_and_accounting) {
+  const int64_t before = bytes_in_use();
+  for (size_t bytes : {size_t(100), size_t(2) << 20, (size_t(5) << 20) + 12}) {
+    {
+      Storage s(bytes);
+      const auto address = reinterpret_cast<uintptr_t>(s.data());
+      CHECK(address % 64 == 0);
+      if (bytes >= (size_t(2) << 20)) CHECK(address % (size_t(2) << 20) == 0);
+      CHECK(bytes_in_use() == before + int64_t(bytes));
+      const auto* p = static_cast<const unsigned char*>(s.data());
+      bool zero = true;
+      for (size_t i = 0; i < bytes; i += 4093) zero = zero && p[i] == 0;
+      CHECK(zero && p[bytes - 1] == 0);
+      std::memset(s.data(), 0xab, bytes);  // every byte is writable, to the last one
+    }
+    CHECK(bytes_in_use() == before);
+  }
+}
+
 TEST(donation_through_while_kv_cache) {
   // A KV-cache style loop: write row i of the donated cache each iteration.
   std::string text = module(
@@ -383,6 +404,18 @@ TEST(binary_ops_read_broadcast_sources) {
     CHECK_VALUES(run_module(broadcast_binary_module("tensor<3xf32>", xt, "tensor<3x40000xi1>", "0", "compare", false,
                                                     keep, " {comparison_direction = #stablehlo<comparison_direction LT>}"),
                             {f32({B}, col), f32({B, V}, x)})[0], want_lt);
+  }
+  // Rows shorter than the 512-element splat (19: the attention scores of a decode step) and rows that take a whole
+  // splat and then part of one (1000): every row must see its own source element, over its whole length.
+  for (int inner : {19, 1000}) {
+    const int rows = 6;
+    std::vector<double> xs(rows * inner), src(rows), want(rows * inner);
+    for (int i = 0; i < rows * inner; ++i) xs[i] = double(i % 17) + 1;
+    for (int r = 0; r < rows; ++r) src[r] = 0.5 * (r + 2);
+    for (int i = 0; i < rows * inner; ++i) want[i] = float(xs[i]) / float(src[i / inner]);
+    const std::string t = "tensor<6x" + std::to_string(inner) + "xf32>";
+    CHECK_VALUES(run_module(broadcast_binary_module("tensor<6x1xf32>", t, t, "0, 1", "divide", false),
+                            {f32({rows, 1}, src), f32({rows, inner}, xs)})[0], want);
   }
   // A transposing broadcast ([2, 3] -> [3, 2, 40]: source dims to output dims 1 and 0) is neither row form.
   std::vector<double> s = {1, 2, 3, 4, 5, 6}, x2(3 * 2 * 40, 0.5), want2(3 * 2 * 40);
