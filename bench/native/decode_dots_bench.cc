@@ -49,7 +49,9 @@ std::string option(int argc, char** argv, const std::string& name, const std::st
 // Bytes per second of an f32 sum over `bytes` split over the engine's threads (the best of five).
 double bandwidth(int64_t bytes) {
   const int64_t n = bytes / 4;
-  std::vector<float> x(size_t(n), 1.0f);
+  Storage buffer(size_t(bytes), Storage::Uninitialized{});  // placed as the weights are
+  float* x = static_cast<float*>(buffer.data());
+  for (int64_t i = 0; i < n; ++i) x[i] = float(i % 1021);
   double best = 1e30;
   for (int rep = 0; rep < 6; ++rep) {
     std::vector<double> partial(64, 0.0);
@@ -58,9 +60,9 @@ double bandwidth(int64_t bytes) {
       float s[16] = {};
       int64_t i = b;
       for (; i + 16 <= e; i += 16) {
-        for (int j = 0; j < 16; ++j) s[j] += x[size_t(i + j)];
+        for (int j = 0; j < 16; ++j) s[j] += x[i + j];
       }
-      for (; i < e; ++i) s[0] += x[size_t(i)];
+      for (; i < e; ++i) s[0] += x[i];
       float t = 0;
       for (float v : s) t += v;
       partial[size_t(b * 64 / n)] += t;
@@ -158,12 +160,13 @@ int main(int argc, char** argv) {
   }
   if (one.empty()) shapes.push_back({262144, 1152});
   const size_t es = bf16 ? 2 : 4;
-  std::vector<std::unique_ptr<uint8_t[]>> weights;
+  // Engine storage, as the model's weights have (2 MiB-aligned blocks on transparent huge pages).
+  std::vector<std::unique_ptr<Storage>> weights;
   int64_t total_bytes = 0, max_out = 0;
   uint32_t state = 1;
   for (const Shape& s : shapes) {
     const size_t bytes = size_t(s.out * s.in) * es;
-    weights.emplace_back(new uint8_t[bytes]);
+    weights.emplace_back(new Storage(bytes, Storage::Uninitialized{}));
     // Small random values with a random sign: bf16 as the top half of an f32, f32 as such.
     for (size_t i = 0; i < bytes; i += es) {
       state = state * 1664525u + 1013904223u;
@@ -172,9 +175,9 @@ int main(int argc, char** argv) {
       std::memcpy(&bits, &v, 4);
       if (bf16) {
         const uint16_t top = uint16_t(bits >> 16);
-        std::memcpy(weights.back().get() + i, &top, 2);
+        std::memcpy(static_cast<uint8_t*>(weights.back()->data()) + i, &top, 2);
       } else {
-        std::memcpy(weights.back().get() + i, &bits, 4);
+        std::memcpy(static_cast<uint8_t*>(weights.back()->data()) + i, &bits, 4);
       }
     }
     total_bytes += int64_t(bytes);
@@ -207,11 +210,11 @@ int main(int argc, char** argv) {
   for (size_t l = 0; l < cases; ++l) {
     std::printf("%s: error / sum |x w|:", lane_name(l).c_str());
     for (size_t w : {size_t(0), deepest}) {
-      if (!run_dot(lane_at(l), M, shapes[w], weights[w].get(), bf16, A.data(), C.data())) {
+      if (!run_dot(lane_at(l), M, shapes[w], weights[w]->data(), bf16, A.data(), C.data())) {
         std::fprintf(stderr, "\nlane %s is not on this CPU (or needs bf16 weights)\n", lane_name(l).c_str());
         return 1;
       }
-      std::printf(" %.3g (K = %lld)", relative_error(M, shapes[w], weights[w].get(), bf16, A.data(), C.data()),
+      std::printf(" %.3g (K = %lld)", relative_error(M, shapes[w], static_cast<const uint8_t*>(weights[w]->data()), bf16, A.data(), C.data()),
                   (long long)shapes[w].in);
     }
     std::printf("\n");
@@ -223,7 +226,7 @@ int main(int argc, char** argv) {
       for (int step = -1; step < steps; ++step) {
         if (step == 0) start = now();  // step -1 warms the pool and the pages
         for (size_t w = 0; w < shapes.size(); ++w) {
-          run_dot(lane_at(l), M, shapes[w], weights[w].get(), bf16, A.data(), C.data());
+          run_dot(lane_at(l), M, shapes[w], weights[w]->data(), bf16, A.data(), C.data());
         }
       }
       const double per_step = (now() - start) / steps;
