@@ -3,7 +3,9 @@
 //   - raw OpenBLAS sgemm GFLOP/s (build/Release/sgemm_bench, the engine's core type) and memory read bandwidth
 //     (memchr over 1 GiB in this process, and the engine's f32 sum over 1 GiB on every core; the higher counts);
 //   - prefill of a 512-token prompt (prompt -> KV cache -> first token) as GFLOP/s and a fraction of raw sgemm;
-//   - decode tokens/s at batch 1 and 8, with weight bytes read per second against the bandwidth;
+//   - decode tokens/s at batch 1 and 8, with weight bytes read per second against the bandwidth: against the
+//     best-of-five reading above, and run by run against a sustained reading taken just before and just after
+//     each timed run (windowBandwidth: the host's share of memory bandwidth moves within minutes);
 //   - for bf16 and f32 weights; bf16 runs first in a fresh process, so the peak RSS it reports is its own.
 // Options: --preset=gemma3-1b (default), --prompt=512, --tokens=6 (decode steps timed), --repeats=3 (timed runs of
 // each case, the fastest reported), --batches=1,8 (decode batch
@@ -54,6 +56,31 @@ export async function engineBandwidth(bytes: number): Promise<number> {
   return bytes / Math.min(...times);
 }
 
+/** Read bandwidth of the engine on every core over a sustained window: an f32 sum over a fresh 256 MiB buffer,
+ * `passes` times back to back, timed as a whole. The decode comparison takes one of these next to every timed
+ * decode run, reading as many bytes as that run reads: on a host whose memory is shared, the bandwidth left to
+ * this machine moves by half from one minute to the next (46-80 GB/s within minutes), and a best-of-five over
+ * 20 ms sums catches bursts that a 0.4 s decode run cannot. The buffer is freed at once, so it stays out of the
+ * generation's peak RSS (it is smaller than the generation's transient arrays). */
+export async function windowBandwidth(bytes: number): Promise<number> {
+  const chunk = 2 ** 28;
+  const passes = Math.max(4, Math.ceil(bytes / chunk));
+  const x = jit(() => np.ones([chunk / 4]), { device: "cpu" })() as DeviceArray;
+  const sum = jit((a: ArrayBase) => np.sum(a), { device: "cpu" });
+  await sum(x).ready(); // compiles, and brings the buffer's pages in
+  const start = performance.now();
+  let last: DeviceArray | undefined;
+  for (let pass = 0; pass < passes; pass++) {
+    last?.dispose();
+    last = sum(x) as DeviceArray;
+  }
+  await last!.ready();
+  const seconds = (performance.now() - start) / 1000;
+  last!.dispose();
+  x.dispose();
+  return (passes * chunk) / seconds;
+}
+
 function maxRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
@@ -63,8 +90,9 @@ interface DtypeResult {
   initSeconds: number;
   prefillSeconds: number;
   prefillGflops: number;
-  /** Per batch: the fastest of the timed runs (as the bandwidth is the fastest of its repetitions) and the slowest. */
-  decode: { batch: number; secondsPerStep: number; slowestPerStep: number }[];
+  /** Per batch: the fastest of the timed runs and the slowest; `shares`: each run's weight bytes per second over
+   * the higher of the two bandwidth windows read just before and just after it; `windows`: those readings. */
+  decode: { batch: number; secondsPerStep: number; slowestPerStep: number; shares: number[]; windows: number[] }[];
   weightBytes: number;
   peakRss: number;
 }
@@ -139,12 +167,17 @@ async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArr
     const options = { maxNewTokens: steps + 1, stopTokens: [] };
     await short.generate(prompts, options); // compile
     const perStep: number[] = [];
+    const windows: number[] = [];
+    const weightBytes = countParams(config) * (dtype === "bf16" ? 2 : 4);
     for (let rep = 0; rep < plan.repeats; rep++) {
+      windows.push(await windowBandwidth(steps * weightBytes));
       const run = await short.generate(prompts, options);
       if (run.steps !== steps) throw new Error(`decode ran ${run.steps} steps, expected ${steps}`);
       perStep.push(run.seconds.decode / steps);
     }
-    decode.push({ batch, secondsPerStep: Math.min(...perStep), slowestPerStep: Math.max(...perStep) });
+    windows.push(await windowBandwidth(steps * weightBytes));
+    const shares = perStep.map((t, i) => weightBytes / t / Math.max(windows[i]!, windows[i + 1]!));
+    decode.push({ batch, secondsPerStep: Math.min(...perStep), slowestPerStep: Math.max(...perStep), shares, windows });
   }
   return {
     dtype,
@@ -158,6 +191,12 @@ async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArr
 }
 
 const GB = 1e9;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 export async function runModelBench(args: string[]): Promise<void> {
   const name = option(args, "preset", "gemma3-1b");
@@ -211,9 +250,12 @@ export async function runModelBench(args: string[]): Promise<void> {
     }
     for (const d of r.decode) {
       const bytesPerSecond = r.weightBytes / d.secondsPerStep;
+      const percent = (x: number) => `${(100 * x).toFixed(0)}%`;
       console.log(
         `  decode batch ${d.batch}: ${(1 / d.secondsPerStep).toFixed(2)} steps/s (slowest of ${plan.repeats} runs ${(1 / d.slowestPerStep).toFixed(2)}) = ${(d.batch / d.secondsPerStep).toFixed(2)} tokens/s, ` +
-          `weights read ${(bytesPerSecond / GB).toFixed(2)} GB/s = ${((100 * bytesPerSecond) / bandwidth).toFixed(0)}% of measured bandwidth`,
+          `weights read ${(bytesPerSecond / GB).toFixed(2)} GB/s = ${percent(bytesPerSecond / bandwidth)} of the bandwidth above\n` +
+          `    each run against the bandwidth read beside it: ${d.shares.map(percent).join(", ")} (best ${percent(Math.max(...d.shares))}, median ${percent(median(d.shares))}; ` +
+          `windows ${d.windows.map((w) => (w / GB).toFixed(1)).join(", ")} GB/s)`,
       );
     }
   }

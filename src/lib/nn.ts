@@ -70,10 +70,24 @@ export function logSoftmax(x: ArrayBase, options: AxisOptions = {}): ArrayBase {
 /** log_softmax(x)[..., index] along the last axis: indices [...] i32 -> [...]. The same arithmetic as taking from
  * logSoftmax, without writing the whole log-softmax only to read one entry per row. */
 export function logSoftmaxAt(x: ArrayBase, indices: ArrayBase): ArrayBase {
+  return logSoftmaxPrepared(x).at(indices);
+}
+
+/** logSoftmaxAt in two parts: the passes over x (its shift m, and log(sum(exp(x - m)))) when called, the pick
+ * when `at` is: source[index] - m - logSum, where `source` (x by default) is any array equal to x at the picked
+ * indices. The sampler calls this first and then writes -inf over disallowed tokens of x itself: that write is
+ * then x's last use and goes in place instead of copying x, and the pick reads the written array (a drawn token
+ * is never a disallowed one). x - m is not kept, so exp writes over it. Same arithmetic as logSoftmax. */
+export function logSoftmaxPrepared(x: ArrayBase): { at(indices: ArrayBase, source?: ArrayBase): ArrayBase } {
   const axis = x.ndim - 1;
-  const shifted = np.subtract(x, shiftFor(x, axis));
-  const picked = np.takeAlongAxis(shifted, np.expandDims(indices, -1), -1);
-  return np.squeeze(np.subtract(picked, np.log(np.sum(np.exp(shifted), { axis, keepdims: true }))), -1);
+  const m = shiftFor(x, axis); //                                                       [..., 1]
+  const logSum = np.log(np.sum(np.exp(np.subtract(x, m)), { axis, keepdims: true })); // [..., 1]
+  return {
+    at: (indices, source = x) => {
+      const picked = np.takeAlongAxis(source, np.expandDims(indices, -1), -1); //   [..., 1]
+      return np.squeeze(np.subtract(np.subtract(picked, m), logSum), -1); //        [...]
+    },
+  };
 }
 
 // --- normalisation -------------------------------------------------------------------------------------------

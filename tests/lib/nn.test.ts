@@ -51,6 +51,18 @@ describe.each(["reference", "cpu"] as const)("on %s", (device) => {
       expect(at).toEqual(indices.map((t, i) => full[i * 7 + t]));
     });
 
+    it("logSoftmaxPrepared picks from any array equal to x at the indices, bit for bit (the sampler's in-place masking)", async () => {
+      const indices = [6, 0, 3, 3];
+      const full = await read(() => nn.logSoftmax(arr(x)));
+      // The source has -inf everywhere but at the picked entries, as the sampler's masked logits have at
+      // disallowed tokens: the normaliser still comes from x, the picked value from the source.
+      const masked = x.data.map((v, i) => (indices[Math.floor(i / 7)] === i % 7 ? v : -Infinity));
+      const prepared = await read(() => nn.logSoftmaxPrepared(arr(x)).at(np.array(indices, { dtype: "i32" }), np.array(masked, { shape: [4, 7] })));
+      expect(prepared).toEqual(indices.map((t, i) => full[i * 7 + t]));
+      const plain = await read(() => nn.logSoftmaxPrepared(arr(x)).at(np.array(indices, { dtype: "i32" })));
+      expect(plain).toEqual(prepared);
+    });
+
     it("reduces over another axis when asked", async () => {
       const columns = Array.from({ length: 7 }, (_, j) => Array.from({ length: 4 }, (_, i) => x.data[i * 7 + j]!));
       expect(await read(() => nn.logsumexp(arr(x), { axis: 0 }))).toBeAllclose(columns.map(jsLogsumexp), { rtol: 1e-6, atol: 1e-6 });

@@ -101,14 +101,11 @@ void* RunContext::alloc(int value, size_t bytes) {
     }
   }
   std::shared_ptr<Storage> storage;
-  for (size_t i = 0; i < pool_.size(); ++i) {
-    if (pool_[i]->size() == bytes) {
-      pool_bytes_ -= pool_[i]->size();
-      storage = std::move(pool_[i]);
-      pool_[i] = std::move(pool_.back());
-      pool_.pop_back();
-      break;
-    }
+  if (auto it = pool_.find(bytes); it != pool_.end() && !it->second.empty()) {
+    storage = std::move(it->second.back());
+    it->second.pop_back();
+    pool_bytes_ -= bytes;
+    --pool_entries_;
   }
   if (!storage) storage = std::make_shared<Storage>(bytes, Storage::Uninitialized{});
   Buf* b = new_buf(std::move(storage), true);
@@ -147,11 +144,13 @@ void RunContext::unref(Buf* b) {
         if (t.value == result_value && !t.storage) t.storage = b->storage;
       }
     }
-  } else if (b->writable && b->storage.use_count() == 1 && pool_.size() < kPoolMaxEntries &&
+  } else if (b->writable && b->storage.use_count() == 1 && pool_entries_ < kPoolMaxEntries &&
              pool_bytes_ + b->storage->size() <= kPoolMaxBytes) {
     // Kept (bounded) for the same-sized allocations a while loop makes every iteration; freed at the run's end.
     pool_bytes_ += b->storage->size();
-    pool_.push_back(std::move(b->storage));
+    ++pool_entries_;
+    const size_t size = b->storage->size();
+    pool_[size].push_back(std::move(b->storage));
   }
   b->storage.reset();
   free_bufs_.push_back(b);

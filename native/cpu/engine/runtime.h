@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ir.h"
@@ -79,9 +80,12 @@ class RunContext {
   std::vector<Buf*> slots_;
   std::deque<Buf> bufs_;
   std::vector<Buf*> free_bufs_;
-  std::vector<std::shared_ptr<Storage>> pool_;  // storage released during this run, reusable by size
-  size_t pool_bytes_ = 0;
-  static constexpr size_t kPoolMaxEntries = 32;
+  // Storage released during this run, by size, reusable by an allocation of that size.
+  std::unordered_map<size_t, std::vector<std::shared_ptr<Storage>>> pool_;
+  size_t pool_entries_ = 0, pool_bytes_ = 0;
+  // A decode step releases thousands of small arrays: with a few dozen entries the pool filled with them, and the
+  // sampler's 8 MB arrays were allocated afresh (and page-faulted in) every step.
+  static constexpr size_t kPoolMaxEntries = 1024;
   static constexpr size_t kPoolMaxBytes = size_t(64) << 20;
 };
 
