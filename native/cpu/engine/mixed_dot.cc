@@ -22,10 +22,22 @@ void small_dot_scalar(const SmallDotArgs& args, int64_t n_begin, int64_t n_end) 
   small_dot_range(args, n_begin, n_end);
 }
 
-void run_range(RangeKernel kernel, const SmallDotArgs& args) {
-  if (args.K == 0) {
-    for (int64_t m = 0; m < args.M; ++m) std::fill_n(args.C + m * args.ldc, args.N, 0.0f);
+void run_range(RangeKernel kernel, const SmallDotArgs& in) {
+  if (in.K == 0) {
+    for (int64_t m = 0; m < in.M; ++m) std::fill_n(in.C + m * in.ldc, in.N, 0.0f);
     return;
+  }
+  SmallDotArgs args = in;
+  // One row against a bf16 N x K weight: A's even and odd elements apart, once for the whole dot (dot_pairs).
+  thread_local std::vector<float> pairs;
+  if (args.M == 1 && args.bf16 && args.n_major && args.K >= 2) {
+    const int64_t half = args.K / 2;
+    pairs.resize(size_t(2 * half));
+    for (int64_t i = 0; i < half; ++i) {
+      pairs[size_t(i)] = args.A[2 * i];
+      pairs[size_t(half + i)] = args.A[2 * i + 1];
+    }
+    args.A_pairs = pairs.data();
   }
   const int64_t split = args.n_major ? kSplitRows : kSplitColumns;
   const int64_t blocks = (args.N + split - 1) / split;
