@@ -101,9 +101,10 @@ void* RunContext::alloc(int value, size_t bytes) {
     }
   }
   std::shared_ptr<Storage> storage;
-  if (auto it = pool_.find(bytes); it != pool_.end() && !it->second.empty()) {
+  if (auto it = pool_.find(bytes); it != pool_.end()) {
     storage = std::move(it->second.back());
     it->second.pop_back();
+    if (it->second.empty()) pool_.erase(it);
     pool_bytes_ -= bytes;
     --pool_entries_;
   }
@@ -144,13 +145,25 @@ void RunContext::unref(Buf* b) {
         if (t.value == result_value && !t.storage) t.storage = b->storage;
       }
     }
-  } else if (b->writable && b->storage.use_count() == 1 && pool_entries_ < kPoolMaxEntries &&
-             pool_bytes_ + b->storage->size() <= kPoolMaxBytes) {
+  } else if (b->writable && b->storage.use_count() == 1 && b->storage->size() <= kPoolMaxBytes) {
     // Kept (bounded) for the same-sized allocations a while loop makes every iteration; freed at the run's end.
-    pool_bytes_ += b->storage->size();
-    ++pool_entries_;
+    // Smaller blocks make room for a larger one: malloc serves small sizes from its free lists, while a block
+    // of megabytes comes back from the kernel and is faulted in page by page (a decode step's 8 MB sampler
+    // arrays were, once the pool had filled with its thousands of small ones).
     const size_t size = b->storage->size();
-    pool_[size].push_back(std::move(b->storage));
+    while ((pool_entries_ >= kPoolMaxEntries || pool_bytes_ + size > kPoolMaxBytes) && !pool_.empty() &&
+           pool_.begin()->first < size) {
+      auto smallest = pool_.begin();
+      pool_bytes_ -= smallest->first;
+      --pool_entries_;
+      smallest->second.pop_back();
+      if (smallest->second.empty()) pool_.erase(smallest);
+    }
+    if (pool_entries_ < kPoolMaxEntries && pool_bytes_ + size <= kPoolMaxBytes) {
+      pool_bytes_ += size;
+      ++pool_entries_;
+      pool_[size].push_back(std::move(b->storage));
+    }
   }
   b->storage.reset();
   free_bufs_.push_back(b);

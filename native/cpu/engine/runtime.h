@@ -4,6 +4,7 @@
 #include <deque>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -81,7 +82,7 @@ class RunContext {
   std::deque<Buf> bufs_;
   std::vector<Buf*> free_bufs_;
   // Storage released during this run, by size, reusable by an allocation of that size.
-  std::unordered_map<size_t, std::vector<std::shared_ptr<Storage>>> pool_;
+  std::map<size_t, std::vector<std::shared_ptr<Storage>>> pool_;
   size_t pool_entries_ = 0, pool_bytes_ = 0;
   // A decode step releases thousands of small arrays: with a few dozen entries the pool filled with them, and the
   // sampler's 8 MB arrays were allocated afresh (and page-faulted in) every step.
