@@ -323,3 +323,54 @@ TEST(mixed_dot_fused_convert_in_while_body) {
   CHECK_CLOSE(out[0], 1e-5, want);
   CHECK_VALUES(weight, w);  // the weight is read, never written
 }
+
+// A decode step's attention products, small batched f32 dots of a few rows (they now take the few-row kernels):
+// scores q [B, 1, KV, G, H] x keys [B, S, KV, H] over H, and values p [B, 1, KV, G, S] x [B, S, KV, H] over S,
+// batched over B and the KV head, against a double-precision oracle.
+TEST(mixed_dot_small_batched_attention) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (auto [B, KV, G, S, H] : {std::array<int64_t, 5>{8, 1, 4, 19, 256}, {3, 2, 2, 7, 40}, {2, 1, 8, 33, 16}}) {
+    const std::string sh = std::to_string(B) + "x1x" + std::to_string(KV) + "x" + std::to_string(G) + "x";
+    const std::string kt = "tensor<" + std::to_string(B) + "x" + std::to_string(S) + "x" + std::to_string(KV) + "x" +
+                           std::to_string(H) + "xf32>";
+    std::vector<double> q(size_t(B * KV * G * H)), keys(size_t(B * S * KV * H)), p(size_t(B * KV * G * S));
+    for (double& v : q) v = u(rng);
+    for (double& v : keys) v = u(rng);
+    for (double& v : p) v = u(rng);
+    // scores[b, kv, g, s] = sum_h q[b, 0, kv, g, h] keys[b, s, kv, h]; out[b, kv, g, h] = sum_s p[b, 0, kv, g, s] keys[b, s, kv, h]
+    std::vector<double> scores(size_t(B * KV * G * S), 0.0), mixed(size_t(B * KV * G * H), 0.0);
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t kv = 0; kv < KV; ++kv) {
+        for (int64_t g = 0; g < G; ++g) {
+          for (int64_t s = 0; s < S; ++s) {
+            for (int64_t h = 0; h < H; ++h) {
+              const double key = keys[((b * S + s) * KV + kv) * H + h];
+              scores[((b * KV + kv) * G + g) * S + s] += q[((b * KV + kv) * G + g) * H + h] * key;
+              mixed[((b * KV + kv) * G + g) * H + h] += p[((b * KV + kv) * G + g) * S + s] * key;
+            }
+          }
+        }
+      }
+    }
+    const std::string qt = "tensor<" + sh + std::to_string(H) + "xf32>", pt = "tensor<" + sh + std::to_string(S) + "xf32>";
+    const std::string st = "tensor<" + std::to_string(B) + "x" + std::to_string(KV) + "x1x" + std::to_string(G) + "x" +
+                           std::to_string(S) + "xf32>";
+    const std::string mt = "tensor<" + std::to_string(B) + "x" + std::to_string(KV) + "x1x" + std::to_string(G) + "x" +
+                           std::to_string(H) + "xf32>";
+    auto score_out = run_module(
+        module("%q: " + qt + ", %k: " + kt, st,
+               "    %s = \"stablehlo.dot_general\"(%q, %k) {dot_dimension_numbers = #stablehlo.dot<lhs_batching_dimensions"
+               " = [0, 2], rhs_batching_dimensions = [0, 2], lhs_contracting_dimensions = [4], rhs_contracting_dimensions"
+               " = [3]>} : (" + qt + ", " + kt + ") -> " + st + "\n    \"func.return\"(%s) : (" + st + ") -> ()"),
+        {f32({B, 1, KV, G, H}, q), f32({B, S, KV, H}, keys)});
+    CHECK_CLOSE(score_out[0], 1e-5 * double(H), scores);
+    auto mixed_out = run_module(
+        module("%p: " + pt + ", %k: " + kt, mt,
+               "    %m = \"stablehlo.dot_general\"(%p, %k) {dot_dimension_numbers = #stablehlo.dot<lhs_batching_dimensions"
+               " = [0, 2], rhs_batching_dimensions = [0, 2], lhs_contracting_dimensions = [4], rhs_contracting_dimensions"
+               " = [1]>} : (" + pt + ", " + kt + ") -> " + mt + "\n    \"func.return\"(%m) : (" + mt + ") -> ()"),
+        {f32({B, 1, KV, G, S}, p), f32({B, S, KV, H}, keys)});
+    CHECK_CLOSE(mixed_out[0], 1e-5 * double(S), mixed);
+  }
+}
