@@ -94,8 +94,8 @@ std::atomic<int64_t> g_fail_countdown{0};
 // Blocks of at least this many bytes start on a 2 MiB boundary, and their whole 2 MiB pages are offered to the
 // kernel as transparent huge pages (where it offers them only on request). A decode step streams every weight
 // once: with 4 KiB pages that is a TLB miss per 4 KiB and a hardware prefetcher that stops at each page's end;
-// on 2 MiB pages the batch-8 bf16 weight dots ran 11-13% faster (docs/EXPERIMENTS.md). The partial last page
-// keeps small pages, so no block takes more memory than before.
+// on 2 MiB pages the batch-8 bf16 weight dots ran 11-13% faster (docs/EXPERIMENTS.md). The partial last page is
+// not advised, so under `madvise` no block takes more memory than before (under `always` the kernel decides).
 constexpr size_t kHugePage = size_t(2) << 20;
 
 void* allocate_aligned(size_t bytes) {
