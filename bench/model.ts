@@ -19,6 +19,7 @@ import { initParams } from "../models/gemma3/init.js";
 import { countParams, type Gemma3Params } from "../models/gemma3/params.js";
 import { Sampler } from "../models/gemma3/sampler.js";
 import { rawGflops } from "./ops.js";
+import { median } from "./phases.js";
 
 function option(args: string[], name: string, fallback: string): string {
   const found = args.find((arg) => arg.startsWith(`--${name}=`));
@@ -191,12 +192,6 @@ async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArr
 }
 
 const GB = 1e9;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 export async function runModelBench(args: string[]): Promise<void> {
   const name = option(args, "preset", "gemma3-1b");

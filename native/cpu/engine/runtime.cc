@@ -13,8 +13,9 @@ namespace grpo::cpu {
 namespace {
 
 // GRPO_XLA_CPU_PROFILE=1: every step's wall time, summed per op and source line, printed to stderr at exit (the
-// 400 costliest, or the N costliest with GRPO_XLA_CPU_PROFILE=N for N > 1, then totals per op). A while step's time includes its body's, so a sum over the totals counts
-// a loop's body twice. For finding where a program's time goes.
+// 400 costliest, or the N costliest with GRPO_XLA_CPU_PROFILE=N for N > 1, then totals per op). A while step's
+// time includes its body's, so a sum over the totals counts a loop's body twice. For finding where a program's
+// time goes.
 class Profile {
  public:
   static Profile* get() {
@@ -151,15 +152,15 @@ void RunContext::unref(Buf* b) {
     // of megabytes comes back from the kernel and is faulted in page by page (a decode step's 8 MB sampler
     // arrays were, once the pool had filled with its thousands of small ones).
     const size_t size = b->storage->size();
-    while ((pool_entries_ >= kPoolMaxEntries || pool_bytes_ + size > kPoolMaxBytes) && !pool_.empty() &&
-           pool_.begin()->first < size) {
+    auto full = [&] { return pool_entries_ >= kPoolMaxEntries || pool_bytes_ + size > kPoolMaxBytes; };
+    while (full() && !pool_.empty() && pool_.begin()->first < size) {
       auto smallest = pool_.begin();
       pool_bytes_ -= smallest->first;
       --pool_entries_;
       smallest->second.pop_back();
       if (smallest->second.empty()) pool_.erase(smallest);
     }
-    if (pool_entries_ < kPoolMaxEntries && pool_bytes_ + size <= kPoolMaxBytes) {
+    if (!full()) {
       pool_bytes_ += size;
       ++pool_entries_;
       pool_[size].push_back(std::move(b->storage));

@@ -353,24 +353,20 @@ TEST(mixed_dot_small_batched_attention) {
         }
       }
     }
-    const std::string qt = "tensor<" + sh + std::to_string(H) + "xf32>", pt = "tensor<" + sh + std::to_string(S) + "xf32>";
-    const std::string st = "tensor<" + std::to_string(B) + "x" + std::to_string(KV) + "x1x" + std::to_string(G) + "x" +
-                           std::to_string(S) + "xf32>";
-    const std::string mt = "tensor<" + std::to_string(B) + "x" + std::to_string(KV) + "x1x" + std::to_string(G) + "x" +
-                           std::to_string(H) + "xf32>";
-    auto score_out = run_module(
-        module("%q: " + qt + ", %k: " + kt, st,
-               "    %s = \"stablehlo.dot_general\"(%q, %k) {dot_dimension_numbers = #stablehlo.dot<lhs_batching_dimensions"
-               " = [0, 2], rhs_batching_dimensions = [0, 2], lhs_contracting_dimensions = [4], rhs_contracting_dimensions"
-               " = [3]>} : (" + qt + ", " + kt + ") -> " + st + "\n    \"func.return\"(%s) : (" + st + ") -> ()"),
-        {f32({B, 1, KV, G, H}, q), f32({B, S, KV, H}, keys)});
-    CHECK_CLOSE(score_out[0], 1e-5 * double(H), scores);
-    auto mixed_out = run_module(
-        module("%p: " + pt + ", %k: " + kt, mt,
-               "    %m = \"stablehlo.dot_general\"(%p, %k) {dot_dimension_numbers = #stablehlo.dot<lhs_batching_dimensions"
-               " = [0, 2], rhs_batching_dimensions = [0, 2], lhs_contracting_dimensions = [4], rhs_contracting_dimensions"
-               " = [1]>} : (" + pt + ", " + kt + ") -> " + mt + "\n    \"func.return\"(%m) : (" + mt + ") -> ()"),
-        {f32({B, 1, KV, G, S}, p), f32({B, S, KV, H}, keys)});
-    CHECK_CLOSE(mixed_out[0], 1e-5 * double(S), mixed);
+    // lhs [B, 1, KV, G, inner] x keys over the keys' dim `contract`, batched over (0, 2): [B, KV, 1, G, free].
+    auto batched = [&](int64_t inner, int64_t free, int contract, const std::vector<double>& lhs) {
+      const std::string lt = "tensor<" + sh + std::to_string(inner) + "xf32>";
+      const std::string ot = "tensor<" + std::to_string(B) + "x" + std::to_string(KV) + "x1x" + std::to_string(G) +
+                             "x" + std::to_string(free) + "xf32>";
+      return run_module(
+          module("%l: " + lt + ", %k: " + kt, ot,
+                 "    %o = \"stablehlo.dot_general\"(%l, %k) {dot_dimension_numbers = #stablehlo.dot<"
+                 "lhs_batching_dimensions = [0, 2], rhs_batching_dimensions = [0, 2], lhs_contracting_dimensions = [4], "
+                 "rhs_contracting_dimensions = [" + std::to_string(contract) + "]>} : (" + lt + ", " + kt + ") -> " + ot +
+                     "\n    \"func.return\"(%o) : (" + ot + ") -> ()"),
+          {f32({B, 1, KV, G, inner}, lhs), f32({B, S, KV, H}, keys)})[0];
+    };
+    CHECK_CLOSE(batched(H, S, 3, q), 1e-5 * double(H), scores);
+    CHECK_CLOSE(batched(S, H, 1, p), 1e-5 * double(S), mixed);
   }
 }
