@@ -201,8 +201,9 @@ inline void horizontal_sums(const Vec::T (&acc)[MR][R], float* sums) {
 // N x K weights: C[m, n] (+)= dot(A row m, W row n) over k in [k_begin, k_end) for MR rows of A and R rows of W
 // at once, vectors along K and the elements past the last whole vector of K one at a time. k_begin is a multiple
 // of the vector width; `add` adds to C (a later K slice) instead of storing. `ahead` is the prefetch distance
-// in elements from the row being read.
-template <class E, int MR, int R>
+// in elements from the row being read, kLocality the prefetch's hint (3: into L1, 2: into L2; see
+// n_major_rows).
+template <class E, int MR, int R, int kLocality>
 inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0, int64_t k_begin, int64_t k_end, bool add,
                      int64_t ahead) {
   using V = Vec;
@@ -216,7 +217,7 @@ inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0, int64_t k_be
   for (int64_t k = k_begin; k < vec_end; k += V::kWidth) {
     // The rows are separate streams, and the hardware prefetcher alone left 10-30% of the M = 1 rate on the
     // table (a prefetch past a row's or the weight's end is harmless).
-    for (int j = 0; j < R; ++j) __builtin_prefetch(w + j * a.ldw + k + ahead);
+    for (int j = 0; j < R; ++j) __builtin_prefetch(w + j * a.ldw + k + ahead, 0, kLocality);
     typename V::T b[R];
     for (int j = 0; j < R; ++j) b[j] = V::load(w + j * a.ldw + k);
     for (int i = 0; i < MR; ++i) {
@@ -237,38 +238,70 @@ inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0, int64_t k_be
   }
 }
 
-// One row of A against R rows of a bf16 N x K weight, reading 2 x width weights per load: C[0, n] = sum over k of
-// A[k] W[n, k], from even and odd accumulators of each row (a.A_pairs holds A's even and odd elements), over the
-// whole pairs of vectors along K and then the rest one element at a time. Half the instructions per weight of the
-// widening loop (one load and two integer ops per 32 weights, one prefetch per line): 1.19x its rate on one core
-// with the weights in L2, and 3-5% faster on a decode step's dots streamed from memory (docs/EXPERIMENTS.md).
-// At M >= 2 the split of every activation row costs more than it saves (an earlier measurement: 1.5x slower at
-// M = 8), so only one row takes this path.
-template <int R>
-inline void dot_pairs(const SmallDotArgs& a, int64_t n0, int64_t ahead) {
+// One row of A against one row of a bf16 N x K weight, reading 2 x width weights per load: C[0, n] = sum over k
+// of A[k] W[n, k], from even and odd accumulators (a.A_pairs holds A's even and odd elements), two loads per
+// step so that each accumulator's chain of dependent FMAs has a step's time; then one more load if it fits and
+// the rest one element at a time. Half the instructions per weight of the widening loop (one load and two
+// integer ops per 32 weights): 1.19x its rate on one core with the weights in L2, and 3-5% faster on a decode
+// step's dots streamed from memory (docs/EXPERIMENTS.md). At M >= 2 the split of every activation row costs more
+// than it saves (an earlier measurement: 1.5x slower at M = 8), so only one row takes this path.
+inline void dot_pairs(const SmallDotArgs& a, int64_t n, int64_t ahead) {
   using V = Vec;
   constexpr int64_t kStep = 2 * V::kWidth;
-  typename V::T even_acc[R], odd_acc[R];
-  for (int j = 0; j < R; ++j) even_acc[j] = odd_acc[j] = V::zero();
-  const uint16_t* w = static_cast<const uint16_t*>(a.W) + n0 * a.ldw;
+  typename V::T even_acc[2] = {V::zero(), V::zero()}, odd_acc[2] = {V::zero(), V::zero()};
+  const uint16_t* w = static_cast<const uint16_t*>(a.W) + n * a.ldw;
   const float* xe = a.A_pairs;
   const float* xo = a.A_pairs + a.K / 2;
   const int64_t pairs_end = a.K / kStep * kStep;
-  for (int64_t k = 0; k < pairs_end; k += kStep) {
-    for (int j = 0; j < R; ++j) __builtin_prefetch(w + j * a.ldw + k + ahead);
-    const typename V::T e = V::load(xe + k / 2), o = V::load(xo + k / 2);
-    for (int j = 0; j < R; ++j) {
+  int64_t k = 0;
+  for (; k + 2 * kStep <= pairs_end; k += 2 * kStep) {
+    for (int u = 0; u < 2; ++u) {
+      const int64_t ku = k + u * kStep;
+      __builtin_prefetch(w + ku + ahead);
       typename V::T we, wo;
-      V::load_pairs(w + j * a.ldw + k, we, wo);
-      even_acc[j] = V::fma(e, we, even_acc[j]);
-      odd_acc[j] = V::fma(o, wo, odd_acc[j]);
+      V::load_pairs(w + ku, we, wo);
+      even_acc[u] = V::fma(V::load(xe + ku / 2), we, even_acc[u]);
+      odd_acc[u] = V::fma(V::load(xo + ku / 2), wo, odd_acc[u]);
     }
   }
-  for (int j = 0; j < R; ++j) {
-    float s = V::sum(V::add(even_acc[j], odd_acc[j]));
-    for (int64_t k = pairs_end; k < a.K; ++k) s += a.A[k] * widen_bf16(w[j * a.ldw + k]);
-    a.C[n0 + j] = s;
+  if (k < pairs_end) {
+    __builtin_prefetch(w + k + ahead);
+    typename V::T we, wo;
+    V::load_pairs(w + k, we, wo);
+    even_acc[0] = V::fma(V::load(xe + k / 2), we, even_acc[0]);
+    odd_acc[0] = V::fma(V::load(xo + k / 2), wo, odd_acc[0]);
   }
+  float s = V::sum(V::add(V::add(even_acc[0], odd_acc[0]), V::add(even_acc[1], odd_acc[1])));
+  for (k = pairs_end; k < a.K; ++k) s += a.A[k] * widen_bf16(w[k]);
+  a.C[n] = s;
+}
+
+// One row of A against one row of an N x K weight (f32, or bf16 where A_pairs is absent): the single-row
+// counterpart of dot_rows, two vectors per step with an accumulator each, then one more vector if it fits and the
+// rest one element at a time.
+template <class E>
+inline void dot_one(const SmallDotArgs& a, int64_t m, int64_t n, int64_t ahead) {
+  using V = Vec;
+  typename V::T acc[2] = {V::zero(), V::zero()};
+  const E* w = static_cast<const E*>(a.W) + n * a.ldw;
+  const float* x = a.A + m * a.lda;
+  const int64_t vec_end = a.K - a.K % V::kWidth;
+  int64_t k = 0;
+  for (; k + 2 * V::kWidth <= vec_end; k += 2 * V::kWidth) {
+    for (int u = 0; u < 2; ++u) {
+      const int64_t ku = k + u * V::kWidth;
+      // One prefetch per vector: a line per f32 vector on AVX-512, half a line otherwise (harmless repeats).
+      __builtin_prefetch(w + ku + ahead);
+      acc[u] = V::fma(V::load(x + ku), V::load(w + ku), acc[u]);
+    }
+  }
+  if (k < vec_end) {
+    __builtin_prefetch(w + k + ahead);
+    acc[0] = V::fma(V::load(x + k), V::load(w + k), acc[0]);
+  }
+  float s = V::sum(V::add(acc[0], acc[1]));
+  for (k = vec_end; k < a.K; ++k) s += x[k] * weight_at(a, n * a.ldw + k);
+  a.C[m * a.ldc + n] = s;
 }
 
 // A count of weight rows as a type, for the blocks that sweep_rows calls.
@@ -305,24 +338,33 @@ inline void sweep_rows(const SmallDotArgs& a, int64_t n_begin, int64_t n_end, in
   }
 }
 
+// Rows [n_begin, n_end) of an N x K weight for MR rows of A from m0.
+//   - One row of A reads one weight row at a time (dot_pairs, dot_one): a single stream through the matrix. With
+//     three rows at once (three streams 2.3 KB apart at K = 1152) the M = 1 decode dots read 10-18% slower on two
+//     threads, up to 25% on one (docs/EXPERIMENTS.md, "One stream at M = 1").
+//   - More rows read kWeightRows weight rows at once, each weight vector used for every row of A. At the full
+//     height of 8 rows of bf16 weights, A's rows fill most of L1 (36 KiB at K = 1152), and the prefetches go
+//     into L2 only (hint 2): 9-10% faster on one core than prefetching into L1, where the lines 16 KiB ahead
+//     evicted the activations; at 4 rows and for f32 weights (whose deep rows are cut into K slices) hint 3 was
+//     as fast or faster.
 template <class E, int MR>
 inline void n_major_rows(const SmallDotArgs& a, int64_t m0, int64_t n_begin, int64_t n_end) {
-  constexpr int R = Vec::kWeightRows;
-  if constexpr (MR == 1 && sizeof(E) == 2) {
-    if (a.A_pairs != nullptr && a.M == 1) {
-      sweep_rows<R>(a, n_begin, n_end, 0, false, 1, kPrefetchBytes / 2,
-                    [&](auto rows, int64_t n, int64_t, int64_t, bool, int64_t ahead) {
-                      dot_pairs<decltype(rows)::value>(a, n, ahead);
-                    });
-      return;
+  if constexpr (MR == 1) {
+    if (sizeof(E) == 2 && a.A_pairs != nullptr && a.M == 1) {
+      for (int64_t n = n_begin; n < n_end; ++n) dot_pairs(a, n, kPrefetchBytes / 2);
+    } else {
+      for (int64_t n = n_begin; n < n_end; ++n) dot_one<E>(a, m0, n, kPrefetchBytes / int64_t(sizeof(E)));
     }
+    return;
   }
+  constexpr int R = Vec::kWeightRows;
+  constexpr int kLocality = sizeof(E) == 2 && MR >= 8 ? 2 : 3;
   // K slices from four rows of A up (vectors only). The prefetch distance is in bytes, so that a bf16 row has as
   // much memory in flight as an f32 one.
   sweep_rows<R>(a, n_begin, n_end, MR * 4 + R * int64_t(sizeof(E)), MR >= 4 && Vec::kWidth > 1, Vec::kWidth,
                 kPrefetchBytes / int64_t(sizeof(E)),
                 [&](auto rows, int64_t n, int64_t k0, int64_t k1, bool add, int64_t ahead) {
-                  dot_rows<E, MR, decltype(rows)::value>(a, m0, n, k0, k1, add, ahead);
+                  dot_rows<E, MR, decltype(rows)::value, kLocality>(a, m0, n, k0, k1, add, ahead);
                 });
 }
 

@@ -119,9 +119,11 @@ TEST(mixed_dot_small_rows_every_lane) {
         // M: every row block and remainder of every lane, and one past the few-row limit (the horizontal sums
         // run eight accumulators at a time where eight remain).
         for (int64_t M : {1, 2, 3, 4, 5, 6, 7, 8, 9}) {
-          // K: below, at and past the vector widths (8, 16) with tails; N: past the 64-output split and the
-          // 4-row / 4-vector blocks with tails.
-          for (auto [N, K] : {std::pair<int64_t, int64_t>{1, 1}, {3, 5}, {70, 17}, {131, 64}, {67, 129}, {200, 33}}) {
+          // K: below, at and past the vector widths (8, 16) with tails, and (113) an odd count of vectors past
+          // the single-row kernels' two-vector steps; N: past the 64-output split and the 4-row / 4-vector blocks
+          // with tails.
+          for (auto [N, K] : {std::pair<int64_t, int64_t>{1, 1}, {3, 5}, {70, 17}, {131, 64}, {67, 129}, {200, 33},
+                              {9, 113}}) {
             Problem p = make_problem(M, N, K, n_major, bf16, seed++);
             std::vector<float> C(size_t(M * p.ldc), -7.0f);
             supported = small_rows_dot_on(isa, M, N, K, p.A.data(), p.lda, view_of(p), C.data(), p.ldc);
