@@ -436,11 +436,28 @@ inline void rows_of_a(const SmallDotArgs& a, int64_t n_begin, int64_t n_end) {
   }
 }
 
+// Weight bytes of an N x K weight that one pass of every block of rows of A (and every K slice) covers before the
+// next group of weight rows: about what a chunk of the parallel split holds, so that the passes after a group's
+// first one read it from L2. A range handed over whole (one thread, or the last chunks of a very large weight)
+// would otherwise be read from memory once per pass.
+constexpr int64_t kGroupBytes = 256 << 10;
+
+template <class E>
+inline void grouped_rows_of_a(const SmallDotArgs& a, int64_t n_begin, int64_t n_end) {
+  int64_t group = n_end - n_begin;
+  if (a.n_major) {
+    const int64_t row_bytes = a.K > 0 ? a.K * int64_t(sizeof(E)) : 1;
+    const int64_t rows = kGroupBytes / row_bytes / kSplitRows * kSplitRows;
+    group = rows > kSplitRows ? rows : kSplitRows;
+  }
+  for (int64_t n = n_begin; n < n_end; n += group) rows_of_a<E>(a, n, n_end - n < group ? n_end : n + group);
+}
+
 inline void small_dot_range(const SmallDotArgs& a, int64_t n_begin, int64_t n_end) {
   if (a.bf16) {
-    rows_of_a<uint16_t>(a, n_begin, n_end);
+    grouped_rows_of_a<uint16_t>(a, n_begin, n_end);
   } else {
-    rows_of_a<float>(a, n_begin, n_end);
+    grouped_rows_of_a<float>(a, n_begin, n_end);
   }
 }
 
