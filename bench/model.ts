@@ -1,9 +1,12 @@
 // The `model` suite: Gemma3 on the cpu device with random weights. Measured in one run, so the ratios compare like
 // with like on a shared machine:
-//   - raw OpenBLAS sgemm GFLOP/s (build/Release/sgemm_bench, the engine's core type) and memory read bandwidth
-//     (memchr over 1 GiB in this process, and the engine's f32 sum over 1 GiB on every core; the higher counts);
+//   - raw OpenBLAS sgemm GFLOP/s (build/Release/sgemm_bench, the engine's core type), the cores' peak f32 FMA rate
+//     (build/Release/fma_peak, on the engine's thread count) and memory read bandwidth (memchr over 1 GiB in this
+//     process, and the engine's f32 sum over 1 GiB on every core; the higher counts);
 //   - prefill of a 512-token prompt (prompt -> KV cache -> first token) as GFLOP/s and a fraction of raw sgemm;
-//   - decode tokens/s at batch 1 and 8, with weight bytes read per second against the bandwidth: against the
+//   - decode tokens/s at batch 1 and 8, with GFLOP/s against the FMA peak (at batch 8 a bf16 step does 8 FLOP
+//     per weight byte, near this kind of machine's ratio of peak to bandwidth, so both ceilings matter), and
+//     weight bytes read per second against the bandwidth: against the
 //     best-of-five reading above, and run by run against a sustained reading taken just before and just after
 //     each timed run (windowBandwidth: the host's share of memory bandwidth moves within minutes);
 //   - for bf16 and f32 weights; bf16 runs first in a fresh process, so the peak RSS it reports is its own.
@@ -18,7 +21,8 @@ import { type Gemma3Config, isPresetName, preset } from "../models/gemma3/config
 import { initParams } from "../models/gemma3/init.js";
 import { countParams, type Gemma3Params } from "../models/gemma3/params.js";
 import { Sampler } from "../models/gemma3/sampler.js";
-import { rawGflops } from "./ops.js";
+import { headFlops, trunkFlops } from "./analytic.js";
+import { fmaPeak, rawGflops } from "./ops.js";
 import { median } from "./phases.js";
 
 function option(args: string[], name: string, fallback: string): string {
@@ -213,6 +217,14 @@ export async function runModelBench(args: string[]): Promise<void> {
   const sgemm2048 = rawGflops(2048, coreType);
   const rawSgemm = Math.max(sgemm1024, sgemm2048);
   console.log(`sgemm:   ${sgemm1024.toFixed(1)} GFLOP/s at 1024^2, ${sgemm2048.toFixed(1)} at 2048^2 (raw OpenBLAS, ${coreType ?? "auto"})`);
+  const threads = Number(attributes.num_threads ?? cpus().length);
+  const fma = fmaPeak(threads);
+  console.log(
+    fma === null
+      ? "fma:     not measured (the CPU has neither AVX-512 nor AVX2)"
+      : `fma:     ${fma.gflops.toFixed(1)} GFLOP/s peak f32 multiply-add (${fma.isa}, ${threads} threads)`,
+  );
+  const ofPeak = (gflops: number) => (fma === null ? "" : `, ${((100 * gflops) / fma.gflops).toFixed(0)}% of the FMA peak`);
   const config = preset(name);
   // bf16 first, in this fresh process, so the peak RSS after it is bf16 generation's own; then the same weights
   // widened to f32 (faster than drawing them again).
@@ -240,14 +252,19 @@ export async function runModelBench(args: string[]): Promise<void> {
     if (promptLength > 0) {
       console.log(
         `  prefill ${promptLength} tokens: ${r.prefillSeconds.toFixed(2)} s = ${(promptLength / r.prefillSeconds).toFixed(1)} tokens/s, ` +
-          `${r.prefillGflops.toFixed(1)} GFLOP/s = ${((100 * r.prefillGflops) / rawSgemm).toFixed(0)}% of raw sgemm`,
+          `${r.prefillGflops.toFixed(1)} GFLOP/s = ${((100 * r.prefillGflops) / rawSgemm).toFixed(0)}% of raw sgemm${ofPeak(r.prefillGflops)}`,
       );
     }
     for (const d of r.decode) {
       const bytesPerSecond = r.weightBytes / d.secondsPerStep;
+      // The suite's analytic count (checked there against the Programs' dot_general FLOPs): every matrix and the
+      // logits head once per row, attention over the whole cache (16 prompt slots and steps + 1 new ones).
+      const flops = trunkFlops(config, undefined, d.batch, 1, 16 + steps + 1) + headFlops(config, d.batch);
+      const gflops = flops / d.secondsPerStep / 1e9;
       const percent = (x: number) => `${(100 * x).toFixed(0)}%`;
       console.log(
         `  decode batch ${d.batch}: ${(1 / d.secondsPerStep).toFixed(2)} steps/s (slowest of ${plan.repeats} runs ${(1 / d.slowestPerStep).toFixed(2)}) = ${(d.batch / d.secondsPerStep).toFixed(2)} tokens/s, ` +
+          `${gflops.toFixed(1)} GFLOP/s${ofPeak(gflops)}, ` +
           `weights read ${(bytesPerSecond / GB).toFixed(2)} GB/s = ${percent(bytesPerSecond / bandwidth)} of the bandwidth above\n` +
           `    each run against the bandwidth read beside it: ${d.shares.map(percent).join(", ")} (best ${percent(Math.max(...d.shares))}, median ${percent(median(d.shares))}; ` +
           `windows ${d.windows.map((w) => (w / GB).toFixed(1)).join(", ")} GB/s)`,

@@ -90,6 +90,17 @@ export function rawGflops(n: number, coreType: string | undefined): number {
   return (JSON.parse(output.trim()) as { gflops: number }).gflops;
 }
 
+/** The cores' peak f32 multiply-add rate (build/Release/fma_peak): `threads` threads of independent FMA chains on
+ * the widest vectors the CPU has (capped by GRPO_XLA_CPU_SIMD as the engine's kernels are). Null on a CPU with
+ * neither AVX-512 nor AVX2. */
+export function fmaPeak(threads: number): { gflops: number; isa: string } | null {
+  const binary = join(nativeBuildDir(), "fma_peak");
+  if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build:native`);
+  const output = execFileSync(binary, [String(threads)], { encoding: "utf8" });
+  const parsed = JSON.parse(output.trim()) as { gflops: number | null; isa: string };
+  return parsed.gflops === null ? null : { gflops: parsed.gflops, isa: parsed.isa };
+}
+
 /** Sets up tfjs with its wasm backend (wasm files from node_modules) and returns a matMul timer. */
 async function wasmTimer(): Promise<(n: number) => number> {
   const tf = await import("@tensorflow/tfjs-core");
