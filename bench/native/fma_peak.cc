@@ -38,8 +38,9 @@ constexpr int kChains = 12;
   "jnz 1b\n\t"                                                                                                 \
   "vzeroupper"
 
-#define FMA_CHAINS_CLOBBERS \
-  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "cc"
+#define FMA_CHAINS_CLOBBERS                                                                                 \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
+      "xmm13", "cc"
 
 // `iterations` rounds of twelve 512-bit FMAs (16 lanes, 2 FLOP each per FMA).
 __attribute__((target("avx512f"))) void chains_avx512(long iterations) {
