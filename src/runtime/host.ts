@@ -48,33 +48,47 @@ export function writeNumber(t: HostTensor, i: number, value: number): void {
 
 /** Converts any JS values (nested arrays, typed arrays, numbers, booleans) into a host tensor of `dtype`. */
 export function toHostTensor(values: unknown, dtype: DType, shape?: Shape): HostTensor {
-  const flat: number[] = [];
-  let inferred: number[] = [];
   if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+    // Typed arrays are read in place, never through a JS array: one of a few hundred million elements (a
+    // checkpoint's embedding) is past the longest array V8 can grow, and would end the process.
     const view = values as unknown as ArrayLike<number | bigint>;
     if (dtype === "bf16" && values instanceof Uint16Array) {
       const t = hostTensor(dtype, shape ?? [view.length], new Uint16Array(values));
       return t;
     }
-    for (let i = 0; i < view.length; i++) flat.push(Number(view[i]));
-    inferred = [view.length];
-  } else {
-    inferred = inferShape(values, "values");
-    flattenInto(values, flat);
-  }
-  const finalShape = shape ?? inferred;
-  const t = hostTensor(dtype, finalShape);
-  if (flat.length !== t.data.length) {
-    throw new RangeError(`np.array: ${flat.length} values do not fill shape ${showShape(finalShape)} (${t.data.length} elements)`);
-  }
-  for (let i = 0; i < flat.length; i++) {
-    const v = flat[i]!;
-    if ((dtype === "i32" || dtype === "u32" || dtype === "i64") && !Number.isInteger(v)) {
-      throw new TypeError(`np.array: value ${v} at flat index ${i} is not an integer, but the dtype is ${dtype}`);
+    const t = allocateFor(dtype, shape ?? [view.length], view.length);
+    const sameType =
+      (dtype === "f32" && values instanceof Float32Array) ||
+      (dtype === "i32" && values instanceof Int32Array) ||
+      (dtype === "u32" && values instanceof Uint32Array);
+    if (sameType) {
+      (t.data as Float32Array | Int32Array | Uint32Array).set(values as Float32Array | Int32Array | Uint32Array);
+      return t;
     }
-    writeNumber(t, i, v);
+    for (let i = 0; i < view.length; i++) writeChecked(t, i, Number(view[i]));
+    return t;
   }
+  const inferred = inferShape(values, "values");
+  const flat: number[] = [];
+  flattenInto(values, flat);
+  const t = allocateFor(dtype, shape ?? inferred, flat.length);
+  for (let i = 0; i < flat.length; i++) writeChecked(t, i, flat[i]!);
   return t;
+}
+
+/** A host tensor of `shape` for `count` values, or the error saying they do not fill it. */
+function allocateFor(dtype: DType, shape: Shape, count: number): HostTensor {
+  const size = shapeSize(shape);
+  if (count !== size) throw new RangeError(`np.array: ${count} values do not fill shape ${showShape(shape)} (${size} elements)`);
+  return hostTensor(dtype, shape);
+}
+
+/** writeNumber, refusing a non-integer for an integer dtype. */
+function writeChecked(t: HostTensor, i: number, v: number): void {
+  if ((t.dtype === "i32" || t.dtype === "u32" || t.dtype === "i64") && !Number.isInteger(v)) {
+    throw new TypeError(`np.array: value ${v} at flat index ${i} is not an integer, but the dtype is ${t.dtype}`);
+  }
+  writeNumber(t, i, v);
 }
 
 function inferShape(values: unknown, where: string): number[] {
