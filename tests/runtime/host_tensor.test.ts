@@ -29,10 +29,10 @@ describe("toHostTensor from typed arrays", () => {
   });
 
   it("copies integer arrays of their own dtype, and turns any nonzero into true for bool", () => {
-    expect(Array.from(toHostTensor(new Int32Array([-5, 0, 2147483647]), "i32").data)).toEqual([-5, 0, 2147483647]);
-    expect(Array.from(toHostTensor(new Uint32Array([0, 4294967295]), "u32").data)).toEqual([0, 4294967295]);
-    expect(Array.from(toHostTensor(new Uint8Array([0, 1, 7]), "bool").data)).toEqual([0, 1, 1]);
-    expect(Array.from(toHostTensor(new Float32Array([0, -0.5, 3]), "bool").data)).toEqual([0, 1, 1]);
+    expect(Array.from(toHostTensor(new Int32Array([-5, 0, 2147483647]), "i32").data as Int32Array)).toEqual([-5, 0, 2147483647]);
+    expect(Array.from(toHostTensor(new Uint32Array([0, 4294967295]), "u32").data as Uint32Array)).toEqual([0, 4294967295]);
+    expect(Array.from(toHostTensor(new Uint8Array([0, 1, 7]), "bool").data as Uint8Array)).toEqual([0, 1, 1]);
+    expect(Array.from(toHostTensor(new Float32Array([0, -0.5, 3]), "bool").data as Uint8Array)).toEqual([0, 1, 1]);
   });
 
   it("rounds f32 to bf16 to nearest even", () => {
@@ -53,7 +53,7 @@ describe("toHostTensor from typed arrays", () => {
 
   it("np.array keeps a Float32Array's values on the device", async () => {
     const x = np.array(new Float32Array([3, -1, 0.25, 8]), { shape: [2, 2], device: "cpu" });
-    expect(Array.from(await x.data())).toEqual([3, -1, 0.25, 8]);
+    expect(Array.from((await x.data()) as Float32Array)).toEqual([3, -1, 0.25, 8]);
     x.dispose();
   });
 
