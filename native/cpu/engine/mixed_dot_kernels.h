@@ -215,8 +215,9 @@ inline void dot_rows(const SmallDotArgs& a, int64_t m0, int64_t n0, int64_t k_be
   const float* x = a.A + m0 * a.lda;
   const int64_t vec_end = k_end == a.K ? a.K - a.K % V::kWidth : k_end;
   for (int64_t k = k_begin; k < vec_end; k += V::kWidth) {
-    // The rows are separate streams, and the hardware prefetcher alone left 10-30% of the M = 1 rate on the
-    // table (a prefetch past a row's or the weight's end is harmless).
+    // The rows are separate streams, consumed too slowly for the hardware prefetcher to keep them fed: without
+    // these prefetches the M = 8 dots ran at half the rate (a prefetch past a row's or the weight's end is
+    // harmless).
     for (int j = 0; j < R; ++j) __builtin_prefetch(w + j * a.ldw + k + ahead, 0, kLocality);
     typename V::T b[R];
     for (int j = 0; j < R; ++j) b[j] = V::load(w + j * a.ldw + k);
@@ -341,10 +342,10 @@ inline void sweep_rows(const SmallDotArgs& a, int64_t n_begin, int64_t n_end, in
 // Rows [n_begin, n_end) of an N x K weight for MR rows of A from m0.
 //   - One row of A reads one weight row at a time (dot_pairs, dot_one): a single stream through the matrix. With
 //     three rows at once (three streams 2.3 KB apart at K = 1152) the M = 1 decode dots read 10-18% slower on two
-//     threads, up to 25% on one (docs/EXPERIMENTS.md, "One stream at M = 1").
+//     threads, up to 25% on one (docs/EXPERIMENTS.md, 2026-12-01 18:00-18:45).
 //   - More rows read kWeightRows weight rows at once, each weight vector used for every row of A. At the full
 //     height of 8 rows of bf16 weights, A's rows fill most of L1 (36 KiB at K = 1152), and the prefetches go
-//     into L2 only (hint 2): 9-10% faster on one core than prefetching into L1, where the lines 16 KiB ahead
+//     into L2 only (hint 2): 5-12% faster on one core than prefetching into L1, where the lines 16 KiB ahead
 //     evicted the activations; at 4 rows and for f32 weights (whose deep rows are cut into K slices) hint 3 was
 //     as fast or faster.
 template <class E, int MR>
@@ -438,8 +439,8 @@ inline void rows_of_a(const SmallDotArgs& a, int64_t n_begin, int64_t n_end) {
 
 // Weight bytes of an N x K weight that one pass of every block of rows of A (and every K slice) covers before the
 // next group of weight rows: about what a chunk of the parallel split holds, so that the passes after a group's
-// first one read it from L2. A range handed over whole (one thread, or the last chunks of a very large weight)
-// would otherwise be read from memory once per pass.
+// first one read it from L2. A range handed over whole (one thread) or in large chunks (a very large weight, whose
+// chunk count the split caps) would otherwise be read from memory once per pass.
 constexpr int64_t kGroupBytes = 256 << 10;
 
 template <class E>
