@@ -154,6 +154,7 @@ interface Plan {
 
 async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArray>, dtype: "f32" | "bf16", initSeconds: number, plan: Plan): Promise<DtypeResult> {
   const { promptLength, steps } = plan;
+  const weightBytes = countParams(config) * (dtype === "bf16" ? 2 : 4);
   const prompt = (length: number, row: number) => Array.from({ length }, (_, i) => 2 + ((i * 131 + row * 17) % (config.vocabSize - 2)));
   // Prefill: a promptLength-token prompt, one token drawn (no decode step). The first call compiles.
   let prefillSeconds = Number.NaN;
@@ -173,7 +174,6 @@ async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArr
     await short.generate(prompts, options); // compile
     const perStep: number[] = [];
     const windows: number[] = [];
-    const weightBytes = countParams(config) * (dtype === "bf16" ? 2 : 4);
     for (let rep = 0; rep < plan.repeats; rep++) {
       windows.push(await windowBandwidth(steps * weightBytes));
       const run = await short.generate(prompts, options);
@@ -190,7 +190,7 @@ async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArr
     prefillSeconds,
     prefillGflops: prefillFlops(config, promptLength) / prefillSeconds / 1e9,
     decode,
-    weightBytes: countParams(config) * (dtype === "bf16" ? 2 : 4),
+    weightBytes,
     peakRss: maxRssBytes(),
   };
 }

@@ -81,9 +81,15 @@ async function oursGflops(backend: PjrtBackend, n: number, reps: number): Promis
   return gflops(n, median(times));
 }
 
-export function rawGflops(n: number, coreType: string | undefined): number {
-  const binary = join(nativeBuildDir(), "sgemm_bench");
+/** The path of a native bench tool in the build directory, or an error saying how to build it. */
+function nativeTool(name: string): string {
+  const binary = join(nativeBuildDir(), name);
   if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build:native`);
+  return binary;
+}
+
+export function rawGflops(n: number, coreType: string | undefined): number {
+  const binary = nativeTool("sgemm_bench");
   const env = { ...process.env };
   if (coreType !== undefined) env.OPENBLAS_CORETYPE = coreType;
   const output = execFileSync(binary, [String(n), String(repsFor(n))], { env, encoding: "utf8" });
@@ -94,9 +100,7 @@ export function rawGflops(n: number, coreType: string | undefined): number {
  * the widest vectors the CPU has (capped by GRPO_XLA_CPU_SIMD as the engine's kernels are). Null on a CPU with
  * neither AVX-512 nor AVX2. */
 export function fmaPeak(threads: number): { gflops: number; isa: string } | null {
-  const binary = join(nativeBuildDir(), "fma_peak");
-  if (!existsSync(binary)) throw new Error(`${binary} is missing: run npm run build:native`);
-  const output = execFileSync(binary, [String(threads)], { encoding: "utf8" });
+  const output = execFileSync(nativeTool("fma_peak"), [String(threads)], { encoding: "utf8" });
   const parsed = JSON.parse(output.trim()) as { gflops: number | null; isa: string };
   return parsed.gflops === null ? null : { gflops: parsed.gflops, isa: parsed.isa };
 }

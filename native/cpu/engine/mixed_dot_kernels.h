@@ -351,7 +351,7 @@ inline void sweep_rows(const SmallDotArgs& a, int64_t n_begin, int64_t n_end, in
 template <class E, int MR>
 inline void n_major_rows(const SmallDotArgs& a, int64_t m0, int64_t n_begin, int64_t n_end) {
   if constexpr (MR == 1) {
-    if (sizeof(E) == 2 && a.A_pairs != nullptr && a.M == 1) {
+    if (sizeof(E) == 2 && a.A_pairs != nullptr) {  // run_range sets A_pairs for one row of A only
       for (int64_t n = n_begin; n < n_end; ++n) dot_pairs(a, n, kPrefetchBytes / 2);
     } else {
       for (int64_t n = n_begin; n < n_end; ++n) dot_one<E>(a, m0, n, kPrefetchBytes / int64_t(sizeof(E)));
