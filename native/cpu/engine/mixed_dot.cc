@@ -2,9 +2,12 @@
 // for many rows. The scalar lane is compiled here, without SIMD flags.
 #include "mixed_dot.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <vector>
 
@@ -20,6 +23,10 @@ namespace mixed {
 
 void small_dot_scalar(const SmallDotArgs& args, int64_t n_begin, int64_t n_end) {
   small_dot_range(args, n_begin, n_end);
+}
+
+void widen_scalar(const uint16_t* src, int64_t ld, int64_t r_begin, int64_t r_end, int64_t cols, float* dst) {
+  widen_range(src, ld, r_begin, r_end, cols, dst);
 }
 
 void run_range(RangeKernel kernel, const SmallDotArgs& in) {
@@ -65,6 +72,7 @@ using mixed::SmallDotArgs;
 struct Lane {
   const char* name;
   RangeKernel kernel;
+  mixed::WidenKernel widen;
   bool (*supported)();
 };
 
@@ -80,9 +88,9 @@ bool always() { return true; }
 
 // Widest first.
 constexpr Lane kLanes[] = {
-    {"avx512", mixed::small_dot_avx512, has_avx512},
-    {"avx2", mixed::small_dot_avx2, has_avx2},
-    {"scalar", mixed::small_dot_scalar, always},
+    {"avx512", mixed::small_dot_avx512, mixed::widen_avx512, has_avx512},
+    {"avx2", mixed::small_dot_avx2, mixed::widen_avx2, has_avx2},
+    {"scalar", mixed::small_dot_scalar, mixed::widen_scalar, always},
 };
 
 const Lane& chosen_lane() {
@@ -106,21 +114,45 @@ SmallDotArgs make_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t 
                       n_major ? w.n_stride : w.k_stride, C, ldc};
 }
 
-// f32 bytes of one widened panel: a few times L2, so sgemm's own blocking has room and A is repacked rarely.
-constexpr int64_t kPanelFloats = int64_t(4) << 20 >> 2;
+// f32 bytes of one widened panel. Each sgemm call packs its slice of A (or rereads C) and joins its threads, so
+// fewer, larger panels cost less: over the seven weights of a Gemma3-1B layer at 512 rows, bf16 through 16 MiB
+// panels took 1.06-1.08x the time of sgemm on f32 weights, 4 MiB panels 1.10-1.17x, 2 MiB 1.20-1.27x, and
+// 32 MiB no less than 16 (docs/EXPERIMENTS.md, 2026-12-01 19:50-20:05).
+constexpr int64_t kPanelFloats = int64_t(16) << 20 >> 2;
 
-// dst[r, c] = widened src[r * ld + c]: a rows x cols block of a bf16 matrix, made contiguous f32.
-void widen_rows(const uint16_t* src, int64_t ld, int64_t rows, int64_t cols, float* dst) {
-  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const uint16_t* s = src + r * ld;
-      float* d = dst + r * cols;
-      for (int64_t c = 0; c < cols; ++c) {
-        const uint32_t bits = uint32_t(s[c]) << 16;
-        std::memcpy(d + c, &bits, 4);
-      }
-    }
-  });
+// The panel: one block per thread, kept between dots and grown to the largest panel asked for (at most
+// kPanelFloats). A fresh block per dot would be zero-filled or faulted in again on every call; a prefill makes
+// 182 such dots. It is scratch outside the device memory that Storage accounts for.
+float* panel_scratch(int64_t floats) {
+  struct Block {
+    void* data = nullptr;
+    size_t bytes = 0;
+    ~Block() { std::free(data); }
+  };
+  thread_local Block block;
+  const size_t bytes = size_t(floats) * sizeof(float);
+  if (block.bytes < bytes) {
+    constexpr size_t kHugePage = size_t(2) << 20;
+    const size_t rounded = (bytes + kHugePage - 1) & ~(kHugePage - 1);
+    void* p = std::aligned_alloc(kHugePage, rounded);
+    if (p == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, rounded, MADV_HUGEPAGE);  // advice only, as for Storage blocks (types.cc)
+#endif
+    std::free(block.data);
+    block.data = p;
+    block.bytes = rounded;
+  }
+  return static_cast<float*>(block.data);
+}
+
+// dst[r, c] = widened src[r * ld + c]: a rows x cols block of a bf16 matrix, made contiguous f32, by the chosen
+// lane's vectors (the engine's other code is built for baseline x86-64, where this loop ran 5-10 ms per 1B layer
+// slower than the AVX-512 lane).
+void widen_rows(const uint16_t* src, int64_t ld, int64_t rows, int64_t cols, float* dst,
+                mixed::WidenKernel widen = chosen_lane().widen) {
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(cols, 1)),
+               [&](int64_t r0, int64_t r1) { widen(src, ld, r0, r1, cols, dst); });
 }
 
 }  // namespace
@@ -144,6 +176,16 @@ bool small_rows_dot_on(const std::string& isa, int64_t M, int64_t N, int64_t K, 
   throw std::invalid_argument("unknown instruction set " + isa);
 }
 
+bool widen_bf16_on(const std::string& isa, const uint16_t* src, int64_t ld, int64_t rows, int64_t cols, float* dst) {
+  for (const Lane& l : kLanes) {
+    if (isa != l.name) continue;
+    if (!l.supported()) return false;
+    widen_rows(src, ld, rows, cols, dst, l.widen);
+    return true;
+  }
+  throw std::invalid_argument("unknown instruction set " + isa);
+}
+
 void panel_dot(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const WeightView& w, float* C,
                int64_t ldc) {
   if (M <= 0 || N <= 0) return;
@@ -158,31 +200,31 @@ void panel_dot(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, con
   // K-panels when K > N (a down projection), N-panels otherwise.
   const bool k_panels = K > N;
   const int64_t panel_rows = std::min(k_panels ? K : N, std::max<int64_t>(kPanelFloats / (k_panels ? N : K), 16));
-  std::vector<float> panel(size_t(panel_rows * (k_panels ? N : K)));
+  float* const panel = panel_scratch(panel_rows * (k_panels ? N : K));
   if (!k_panels && a.n_major) {
     // nb rows of the N x K weight: C[:, n0 .. n0 + nb).
     for (int64_t n0 = 0; n0 < N; n0 += panel_rows) {
       const int64_t rows = std::min(panel_rows, N - n0);
-      widen_rows(W + n0 * a.ldw, a.ldw, rows, K, panel.data());
-      sgemm(false, true, M, rows, K, 1.0f, A, lda, panel.data(), K, 0.0f, C + n0, ldc);
+      widen_rows(W + n0 * a.ldw, a.ldw, rows, K, panel);
+      sgemm(false, true, M, rows, K, 1.0f, A, lda, panel, K, 0.0f, C + n0, ldc);
     }
   } else if (!k_panels) {
     // nb columns of the K x N weight, widened into a K x nb panel.
     for (int64_t n0 = 0; n0 < N; n0 += panel_rows) {
       const int64_t cols = std::min(panel_rows, N - n0);
-      widen_rows(W + n0, a.ldw, K, cols, panel.data());
-      sgemm(false, false, M, cols, K, 1.0f, A, lda, panel.data(), cols, 0.0f, C + n0, ldc);
+      widen_rows(W + n0, a.ldw, K, cols, panel);
+      sgemm(false, false, M, cols, K, 1.0f, A, lda, panel, cols, 0.0f, C + n0, ldc);
     }
   } else {
     // kb slices of K, accumulated into C.
     for (int64_t k0 = 0; k0 < K; k0 += panel_rows) {
       const int64_t depth = std::min(panel_rows, K - k0);
       if (a.n_major) {
-        widen_rows(W + k0, a.ldw, N, depth, panel.data());  // N x depth
-        sgemm(false, true, M, N, depth, 1.0f, A + k0, lda, panel.data(), depth, k0 == 0 ? 0.0f : 1.0f, C, ldc);
+        widen_rows(W + k0, a.ldw, N, depth, panel);  // N x depth
+        sgemm(false, true, M, N, depth, 1.0f, A + k0, lda, panel, depth, k0 == 0 ? 0.0f : 1.0f, C, ldc);
       } else {
-        widen_rows(W + k0 * a.ldw, a.ldw, depth, N, panel.data());  // depth x N
-        sgemm(false, false, M, N, depth, 1.0f, A + k0, lda, panel.data(), N, k0 == 0 ? 0.0f : 1.0f, C, ldc);
+        widen_rows(W + k0 * a.ldw, a.ldw, depth, N, panel);  // depth x N
+        sgemm(false, false, M, N, depth, 1.0f, A + k0, lda, panel, N, k0 == 0 ? 0.0f : 1.0f, C, ldc);
       }
     }
   }

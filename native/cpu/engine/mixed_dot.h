@@ -38,4 +38,8 @@ std::string small_rows_isa();
 bool small_rows_dot_on(const std::string& isa, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
                        const WeightView& w, float* C, int64_t ldc);
 
+// dst[r * cols + c] = the f32 value of bf16 src[r * ld + c] (r < rows, c < cols), widened by the named
+// instruction set's lane as panel_dot widens its panels (over the engine's threads); false when this CPU lacks it.
+bool widen_bf16_on(const std::string& isa, const uint16_t* src, int64_t ld, int64_t rows, int64_t cols, float* dst);
+
 }  // namespace grpo::cpu

@@ -12,4 +12,8 @@ void small_dot_avx2(const SmallDotArgs& args, int64_t n_begin, int64_t n_end) {
   small_dot_range(args, n_begin, n_end);
 }
 
+void widen_avx2(const uint16_t* src, int64_t ld, int64_t r_begin, int64_t r_end, int64_t cols, float* dst) {
+  widen_range(src, ld, r_begin, r_end, cols, dst);
+}
+
 }  // namespace grpo::cpu::mixed

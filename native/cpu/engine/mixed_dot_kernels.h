@@ -42,6 +42,14 @@ void small_dot_avx512(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 void small_dot_avx2(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 void small_dot_scalar(const SmallDotArgs& args, int64_t n_begin, int64_t n_end);
 
+// dst[r * cols + c] = the f32 value of bf16 src[r * ld + c] for rows [r_begin, r_end): the panel path's widening
+// (mixed_dot.cc), one lane per instruction set as the kernels are.
+using WidenKernel = void (*)(const uint16_t* src, int64_t ld, int64_t r_begin, int64_t r_end, int64_t cols,
+                             float* dst);
+void widen_avx512(const uint16_t* src, int64_t ld, int64_t r_begin, int64_t r_end, int64_t cols, float* dst);
+void widen_avx2(const uint16_t* src, int64_t ld, int64_t r_begin, int64_t r_end, int64_t cols, float* dst);
+void widen_scalar(const uint16_t* src, int64_t ld, int64_t r_begin, int64_t r_end, int64_t cols, float* dst);
+
 // The whole product through one range kernel, split over the engine's threads (mixed_dot.cc); a zero K writes
 // zeros. Benches reach kernels of their own through it.
 void run_range(RangeKernel kernel, const SmallDotArgs& args);
@@ -452,6 +460,17 @@ inline void grouped_rows_of_a(const SmallDotArgs& a, int64_t n_begin, int64_t n_
     group = rows > kSplitRows ? rows : kSplitRows;
   }
   for (int64_t n = n_begin; n < n_end; n += group) rows_of_a<E>(a, n, n_end - n < group ? n_end : n + group);
+}
+
+// The body of the widen_* lanes: a widening load and a store per vector, then the row's tail one at a time.
+inline void widen_range(const uint16_t* src, int64_t ld, int64_t r_begin, int64_t r_end, int64_t cols, float* dst) {
+  for (int64_t r = r_begin; r < r_end; ++r) {
+    const uint16_t* s = src + r * ld;
+    float* d = dst + r * cols;
+    int64_t c = 0;
+    for (; c + Vec::kWidth <= cols; c += Vec::kWidth) Vec::store(d + c, Vec::load(s + c));
+    for (; c < cols; ++c) d[c] = widen_bf16(s[c]);
+  }
 }
 
 inline void small_dot_range(const SmallDotArgs& a, int64_t n_begin, int64_t n_end) {

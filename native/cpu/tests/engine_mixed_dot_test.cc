@@ -184,19 +184,50 @@ TEST(mixed_dot_small_rows_zero_k) {
 }
 
 TEST(mixed_dot_panels) {
-  // Large enough that the weight splits into several widened panels (4 MiB of f32 each), on both layouts, with
-  // K > N (panels along K, accumulated) and K < N (panels of outputs); M past the few-row limit.
+  // Large enough that the weight splits into several widened panels (16 MiB of f32 each: three here), on both
+  // layouts, with K > N (panels along K, accumulated) and K < N (panels of outputs); M past the few-row limit.
   uint32_t seed = 100;
   for (bool n_major : {true, false}) {
     for (bool bf16 : {true, false}) {
       for (bool deep : {true, false}) {
-        const int64_t M = 11, N = deep ? 700 : 4100, K = deep ? 4100 : 700;
+        const int64_t M = 11, N = deep ? 700 : 13000, K = deep ? 13000 : 700;
         Problem p = make_problem(M, N, K, n_major, bf16, seed++);
         std::vector<float> C(size_t(M * p.ldc), -7.0f);
         panel_dot(M, N, K, p.A.data(), p.lda, view_of(p), C.data(), p.ldc);
         check_product(p, C, std::string("panels") + (bf16 ? " bf16" : " f32") + (n_major ? " NxK" : " KxN"), __LINE__);
       }
     }
+  }
+}
+
+TEST(mixed_dot_widen_every_lane) {
+  // The panels' widening on each instruction set: every bf16 bit pattern becomes the f32 with those bits on top
+  // and zeros below (NaNs, infinities, subnormals and signed zeros included), rows read at a stride past their
+  // length, widths below one vector, at a vector, and with tails after whole vectors.
+  std::mt19937 rng(11);
+  for (const std::string isa : {"avx512", "avx2", "scalar"}) {
+    bool supported = true;
+    for (int64_t cols : {1, 7, 8, 15, 16, 17, 33, 700}) {
+      const int64_t rows = cols == 700 ? 100 : 37, ld = cols + 5;  // 100 x 705 holds every pattern
+      std::vector<uint16_t> src(size_t(rows * ld));
+      for (size_t i = 0; i < src.size(); ++i) {
+        src[i] = i < 65536 && cols == 700 ? uint16_t(i) : uint16_t(rng());  // all 65,536 patterns at width 700
+      }
+      std::vector<float> dst(size_t(rows * cols), -7.0f);
+      supported = widen_bf16_on(isa, src.data(), ld, rows, cols, dst.data());
+      if (!supported) break;
+      int64_t wrong = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < cols; ++c) {
+          uint32_t bits;
+          std::memcpy(&bits, &dst[size_t(r * cols + c)], 4);
+          if (bits != uint32_t(src[size_t(r * ld + c)]) << 16) ++wrong;
+        }
+      }
+      if (wrong != 0) std::fprintf(stderr, "  %s widen, %lld columns: %lld wrong\n", isa.c_str(), (long long)cols, (long long)wrong);
+      CHECK(wrong == 0);
+    }
+    std::printf("  widen lane %s: %s\n", isa.c_str(), supported ? "checked" : "not on this CPU");
   }
 }
 
