@@ -17,9 +17,10 @@ import * as np from "../src/lib/np.js";
 import * as lax from "../src/ops/index.js";
 import { maskedMean } from "./masked.js";
 
-/** Where the head's matmul runs: in the embedding's dtype (as the model's own forward does; bf16 logits are
- * then widened to f32 for the softmax), or in f32 (both operands widened; exact logits, but an f32 copy of a
- * bf16 embedding, V * D * 4 bytes, lives for the whole computation). */
+/** Where the head's matmul runs: in the embedding's dtype (with a bf16 embedding the hidden states are rounded to
+ * bf16 and the logits come out in bf16, then are widened to f32 for the softmax; the model's own `forward` and the
+ * sampler instead compute f32 logits from f32 hidden states), or in f32 (both operands widened; exact logits, but
+ * an f32 copy of a bf16 embedding, V * D * 4 bytes, lives for the whole computation). */
 export type LogitsDtype = "embed" | "f32";
 
 /** "loop": one compiled while loop over the chunks (forward only). "split": the chunks unrolled statically and

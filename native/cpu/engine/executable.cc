@@ -160,8 +160,11 @@ class Planner {
     std::unordered_map<size_t, BroadcastOperand> broadcast;  // binary ops that read a broadcast's source
   };
 
-  // convert(bf16 -> f32) read only by a dot_general of the same block: the dot reads the bf16 value itself, so
+  // convert(bf16 -> f32) read only by dot_generals of the same block: each dot reads the bf16 value itself, so
   // a weight is never widened whole (the dot's kernels widen it in registers or in panels). XLA fuses the same.
+  // A train step reads each frozen weight twice, in the forward dot and in the backward one for the input's
+  // cotangent; with one reader required, those converts were kept and every bf16 weight of the 1B model lived
+  // as an f32 copy from the forward pass to the backward one.
   Fusions find_fusions(const ir::Region& region, const std::vector<std::set<int>>& captures) const {
     Fusions f;
     f.skip.assign(region.ops.size(), 0);
@@ -177,11 +180,15 @@ class Planner {
         continue;
       }
       const auto& users = readers[op.results[0]];
-      if (users.size() != 1 || region.ops[users[0]].kind != OpKind::kDotGeneral) continue;
-      const size_t dot = users[0];
-      if (!f.operands.count(dot)) f.operands[dot] = region.ops[dot].operands;
-      for (int& v : f.operands[dot]) {
-        if (v == op.results[0]) v = op.operands[0];
+      const bool dots_only = !users.empty() && std::all_of(users.begin(), users.end(), [&](size_t u) {
+        return region.ops[u].kind == OpKind::kDotGeneral;
+      });
+      if (!dots_only) continue;
+      for (const size_t dot : users) {
+        if (!f.operands.count(dot)) f.operands[dot] = region.ops[dot].operands;
+        for (int& v : f.operands[dot]) {
+          if (v == op.results[0]) v = op.operands[0];
+        }
       }
       f.skip[j] = 1;
     }

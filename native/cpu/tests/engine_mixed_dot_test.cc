@@ -293,6 +293,63 @@ TEST(mixed_dot_fused_convert_modules) {
   }
 }
 
+namespace {
+
+// A train step's two reads of a frozen weight: y = x W^T (forward) and dx = dy W (the input's cotangent), from one
+// convert of the bf16 W [N, K]. With `also_return`, the converted weight is returned as well (then it is written).
+std::string two_dot_module(int64_t M, int64_t N, int64_t K, bool also_return) {
+  const std::string d = std::to_string(M) + "x", xt = "tensor<" + d + std::to_string(K) + "xf32>",
+                    yt = "tensor<" + d + std::to_string(N) + "xf32>",
+                    w16 = "tensor<" + std::to_string(N) + "x" + std::to_string(K) + "xbf16>",
+                    w32 = "tensor<" + std::to_string(N) + "x" + std::to_string(K) + "xf32>";
+  const std::string results = also_return ? "(" + yt + ", " + xt + ", " + w32 + ")" : "(" + yt + ", " + xt + ")";
+  return module("%x: " + xt + ", %dy: " + yt + ", %w: " + w16, results,
+                "    %wf = \"stablehlo.convert\"(%w) : (" + w16 + ") -> " + w32 +
+                    "\n    %y = \"stablehlo.dot_general\"(%x, %wf) {dot_dimension_numbers = #stablehlo.dot<"
+                    "lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [1]>} : (" + xt + ", " + w32 +
+                    ") -> " + yt +
+                    "\n    %dx = \"stablehlo.dot_general\"(%dy, %wf) {dot_dimension_numbers = #stablehlo.dot<"
+                    "lhs_contracting_dimensions = [1], rhs_contracting_dimensions = [0]>} : (" + yt + ", " + w32 +
+                    ") -> " + xt + "\n    \"func.return\"(%y, %dx" +
+                    (also_return ? ", %wf) : " + results : ") : " + results) + " -> ()");
+}
+
+}  // namespace
+
+TEST(mixed_dot_fused_convert_read_by_two_dots) {
+  // One convert read by two dots, each reading the weight along another dim: both read the bf16 weight, and the
+  // f32 copy is never written (two steps, not three), at few rows (the streaming kernels, both layouts) and at
+  // prefill height (panels). Returning the converted weight keeps the convert as its own step.
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t M : {3, 40}) {
+    for (bool also_return : {false, true}) {
+      const int64_t N = 70, K = 53;
+      std::vector<double> x(size_t(M * K)), dy(size_t(M * N)), w(size_t(N * K));
+      for (double& v : x) v = u(rng);
+      for (double& v : dy) v = u(rng);
+      for (double& v : w) v = bf16_to_float(random_bf16(rng));
+      std::vector<double> want_y(size_t(M * N), 0.0), want_dx(size_t(M * K), 0.0);
+      for (int64_t m = 0; m < M; ++m) {
+        for (int64_t n = 0; n < N; ++n) {
+          for (int64_t k = 0; k < K; ++k) {
+            want_y[m * N + n] += float(x[m * K + k]) * w[n * K + k];
+            want_dx[m * K + k] += float(dy[m * N + n]) * w[n * K + k];
+          }
+        }
+      }
+      auto out = run_module(two_dot_module(M, N, K, also_return),
+                            {f32({M, K}, x), f32({M, N}, dy), make_tensor(DType::kBF16, {N, K}, w)});
+      CHECK_CLOSE(out[0], 2e-5, want_y);
+      CHECK_CLOSE(out[1], 2e-5, want_dx);
+      if (also_return) CHECK_VALUES(out[2], w);
+    }
+    const int64_t fused = compile(two_dot_module(M, 70, 53, false))->code_size_bytes();
+    const int64_t apart = compile(two_dot_module(M, 70, 53, true))->code_size_bytes();
+    CHECK(2 * apart == 3 * fused);
+  }
+}
+
 TEST(mixed_dot_bf16_operand_and_result) {
   // bf16 operands straight into the dot (no convert), the lhs contracted on its first dim (read transposed),
   // and a bf16 result: [K, M] x [N, K] -> [M, N].
