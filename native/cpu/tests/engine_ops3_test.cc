@@ -1,4 +1,6 @@
 // gather, scatter, while, donation and error messages.
+#include <functional>
+
 #include "test_harness.h"
 
 using namespace grpo::cpu;
@@ -438,4 +440,69 @@ TEST(binary_ops_read_broadcast_sources) {
   CHECK_VALUES(run_module(broadcast_binary_module("tensor<2x1x40xf32>", "tensor<2x3x40xf32>", "tensor<2x3x40xf32>",
                                                   "0, 1, 2", "add", true),
                           {f32({2, 1, 40}, s3), f32({2, 3, 40}, x3)})[0], want3);
+}
+
+namespace {
+
+// One broadcast_in_dim of %s to `xt` read by three ops: x * b, b - x and compare(x, b) LT; with `also_return` the
+// broadcast is returned as well (then it is written out).
+std::string broadcast_three_readers_module(const std::string& st, const std::string& xt, const std::string& bt,
+                                           const std::string& bdims, bool also_return) {
+  const std::string results =
+      "(" + xt + ", " + xt + ", " + bt + (also_return ? ", " + xt : std::string()) + ")";
+  return module("%s: " + st + ", %x: " + xt, results,
+                "    %b = \"stablehlo.broadcast_in_dim\"(%s) {broadcast_dimensions = array<i64" +
+                    (bdims.empty() ? std::string() : ": " + bdims) + ">} : (" + st + ") -> " + xt + "\n    %p = \"stablehlo.multiply\"(%x, %b) : (" + xt + ", " + xt + ") -> " +
+                    xt + "\n    %q = \"stablehlo.subtract\"(%b, %x) : (" + xt + ", " + xt + ") -> " + xt +
+                    "\n    %c = \"stablehlo.compare\"(%x, %b) {comparison_direction = "
+                    "#stablehlo<comparison_direction LT>} : (" + xt + ", " + xt + ") -> " + bt +
+                    "\n    \"func.return\"(%p, %q, %c" + (also_return ? ", %b" : std::string()) + ") : " + results +
+                    " -> ()");
+}
+
+}  // namespace
+
+// A broadcast read by several binary ops and compares (a train step's GeGLU constants, read by the forward and the
+// backward pass) is not written out either: each reader reads its source, whichever side it is on. Scalar, per-row
+// and every-row sources; the program has one step fewer than when the broadcast is also returned.
+TEST(binary_ops_share_a_broadcast_source) {
+  const int B = 3, V = 5000;
+  std::vector<double> x(B * V), row(V), col(B);
+  for (int i = 0; i < B * V; ++i) x[i] = double((i * 29) % 97) * 0.25 - 12;
+  for (int v = 0; v < V; ++v) row[v] = double(v % 11) - 5;
+  for (int b = 0; b < B; ++b) col[b] = 1.5 * (b + 1) - 3;
+  const std::string xt = "tensor<3x5000xf32>", bt = "tensor<3x5000xi1>";
+  struct Case {
+    std::string st, bdims;
+    std::vector<int64_t> dims;
+    std::vector<double> src;
+    std::function<double(int, int)> at;
+  };
+  const std::vector<Case> cases = {
+      {"tensor<f32>", "", {}, {2.5}, [](int, int) { return 2.5; }},
+      {"tensor<3x1xf32>", "0, 1", {B, 1}, col, [&](int b, int) { return col[b]; }},
+      {"tensor<5000xf32>", "1", {V}, row, [&](int, int v) { return row[v]; }},
+  };
+  for (const Case& c : cases) {
+    std::vector<double> want_p(B * V), want_q(B * V), want_c(B * V);
+    for (int b = 0; b < B; ++b) {
+      for (int v = 0; v < V; ++v) {
+        const int i = b * V + v;
+        const float s = float(c.at(b, v));
+        want_p[i] = float(x[i]) * s;
+        want_q[i] = s - float(x[i]);
+        want_c[i] = float(x[i]) < s;
+      }
+    }
+    for (bool keep : {false, true}) {
+      auto out = run_module(broadcast_three_readers_module(c.st, xt, bt, c.bdims, keep),
+                            {f32(c.dims, c.src), f32({B, V}, x)});
+      CHECK_VALUES(out[0], want_p);
+      CHECK_VALUES(out[1], want_q);
+      CHECK_VALUES(out[2], want_c);
+    }
+    const int64_t fused = compile(broadcast_three_readers_module(c.st, xt, bt, c.bdims, false))->code_size_bytes();
+    const int64_t apart = compile(broadcast_three_readers_module(c.st, xt, bt, c.bdims, true))->code_size_bytes();
+    CHECK(4 * fused == 3 * apart);  // three steps against four
+  }
 }
