@@ -208,10 +208,12 @@ TEST(mixed_dot_widen_every_lane) {
   for (const std::string isa : {"avx512", "avx2", "scalar"}) {
     bool supported = true;
     for (int64_t cols : {1, 7, 8, 15, 16, 17, 33, 700}) {
-      const int64_t rows = cols == 700 ? 100 : 37, ld = cols + 5;  // 100 x 705 holds every pattern
+      const int64_t rows = cols == 700 ? 100 : 37, ld = cols + 5;
       std::vector<uint16_t> src(size_t(rows * ld));
-      for (size_t i = 0; i < src.size(); ++i) {
-        src[i] = i < 65536 && cols == 700 ? uint16_t(i) : uint16_t(rng());  // all 65,536 patterns at width 700
+      for (uint16_t& v : src) v = uint16_t(rng());
+      if (cols == 700) {
+        // The 100 x 700 elements read hold all 65,536 patterns, in order (the 5 skipped per row stay random).
+        for (int64_t p = 0; p < 65536; ++p) src[size_t(p / cols * ld + p % cols)] = uint16_t(p);
       }
       std::vector<float> dst(size_t(rows * cols), -7.0f);
       supported = widen_bf16_on(isa, src.data(), ld, rows, cols, dst.data());
