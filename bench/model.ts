@@ -152,6 +152,9 @@ interface Plan {
   repeats: number;
 }
 
+/** Prompt tokens before the timed decode steps. */
+const DECODE_PROMPT = 16;
+
 async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArray>, dtype: "f32" | "bf16", initSeconds: number, plan: Plan): Promise<DtypeResult> {
   const { promptLength, steps } = plan;
   const weightBytes = countParams(config) * (dtype === "bf16" ? 2 : 4);
@@ -165,11 +168,11 @@ async function measureDtype(config: Gemma3Config, params: Gemma3Params<DeviceArr
     for (let rep = 0; rep < plan.repeats; rep++) times.push((await sampler.generate([prompt(promptLength, 0)], { maxNewTokens: 1, stopTokens: [] })).seconds.prefill);
     prefillSeconds = Math.min(...times);
   }
-  // Decode: a 16-token prompt, then `steps` iterations of the decode loop, timed on their own.
+  // Decode: a DECODE_PROMPT-token prompt, then `steps` iterations of the decode loop, timed on their own.
   const decode: DtypeResult["decode"] = [];
   for (const batch of plan.batches) {
-    const prompts = Array.from({ length: batch }, (_, row) => prompt(16, row));
-    const short = new Sampler(config, params, { device: "cpu", promptBucket: 16 });
+    const prompts = Array.from({ length: batch }, (_, row) => prompt(DECODE_PROMPT, row));
+    const short = new Sampler(config, params, { device: "cpu", promptBucket: DECODE_PROMPT });
     const options = { maxNewTokens: steps + 1, stopTokens: [] };
     await short.generate(prompts, options); // compile
     const perStep: number[] = [];
@@ -258,8 +261,8 @@ export async function runModelBench(args: string[]): Promise<void> {
     for (const d of r.decode) {
       const bytesPerSecond = r.weightBytes / d.secondsPerStep;
       // The suite's analytic count (checked there against the Programs' dot_general FLOPs): every matrix and the
-      // logits head once per row, attention over the whole cache (16 prompt slots and steps + 1 new ones).
-      const flops = trunkFlops(config, undefined, d.batch, 1, 16 + steps + 1) + headFlops(config, d.batch);
+      // logits head once per row, attention over the whole cache (the prompt's slots and steps + 1 new ones).
+      const flops = trunkFlops(config, undefined, d.batch, 1, DECODE_PROMPT + steps + 1) + headFlops(config, d.batch);
       const gflops = flops / d.secondsPerStep / 1e9;
       const percent = (x: number) => `${(100 * x).toFixed(0)}%`;
       console.log(

@@ -59,6 +59,10 @@ class Storage {
   size_t size_;
 };
 
+// A block laid out as Storage's are (64-byte aligned; from 2 MiB up, 2 MiB-aligned with its whole huge pages
+// advised: types.cc), for scratch that lives outside Storage's accounting; release it with std::free.
+void* allocate_block(size_t bytes);
+
 // Fault injection for tests of failure paths: the n-th Storage allocation from now on (counted across threads)
 // throws std::bad_alloc as a real out-of-memory would; n = 0 disarms. The plugin arms it per execution from
 // GRPO_XLA_CPU_FAIL_ALLOCATION (see native/cpu/plugin_executables.cc).

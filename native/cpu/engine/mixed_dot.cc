@@ -2,12 +2,9 @@
 // for many rows. The scalar lane is compiled here, without SIMD flags.
 #include "mixed_dot.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <stdexcept>
 #include <vector>
 
@@ -132,16 +129,10 @@ float* panel_scratch(int64_t floats) {
   thread_local Block block;
   const size_t bytes = size_t(floats) * sizeof(float);
   if (block.bytes < bytes) {
-    constexpr size_t kHugePage = size_t(2) << 20;
-    const size_t rounded = (bytes + kHugePage - 1) & ~(kHugePage - 1);
-    void* p = std::aligned_alloc(kHugePage, rounded);
-    if (p == nullptr) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    madvise(p, rounded, MADV_HUGEPAGE);  // advice only, as for Storage blocks (types.cc)
-#endif
+    void* p = allocate_block(bytes);
     std::free(block.data);
     block.data = p;
-    block.bytes = rounded;
+    block.bytes = bytes;
   }
   return static_cast<float*>(block.data);
 }

@@ -102,16 +102,7 @@ void* allocate_aligned(size_t bytes) {
   if (g_fail_countdown.load(std::memory_order_relaxed) > 0 && g_fail_countdown.fetch_sub(1) == 1) {
     throw std::bad_alloc();
   }
-  // aligned_alloc wants a multiple of the alignment; a zero-byte tensor still gets a distinct pointer.
-  size_t rounded = std::max<size_t>(64, (bytes + 63) & ~size_t(63));
-  const bool huge = bytes >= kHugePage;
-  void* p = std::aligned_alloc(huge ? kHugePage : 64, huge ? (rounded + kHugePage - 1) & ~(kHugePage - 1) : rounded);
-  if (!p) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  // Advice only: where huge pages are off or none is free, the block keeps small pages.
-  if (huge) madvise(p, bytes & ~(kHugePage - 1), MADV_HUGEPAGE);
-#endif
-  return p;
+  return allocate_block(bytes);
 }
 
 void track_allocation(size_t bytes) {
@@ -123,6 +114,19 @@ void track_allocation(size_t bytes) {
 }
 
 }  // namespace
+
+void* allocate_block(size_t bytes) {
+  // aligned_alloc wants a multiple of the alignment; a zero-byte tensor still gets a distinct pointer.
+  size_t rounded = std::max<size_t>(64, (bytes + 63) & ~size_t(63));
+  const bool huge = bytes >= kHugePage;
+  void* p = std::aligned_alloc(huge ? kHugePage : 64, huge ? (rounded + kHugePage - 1) & ~(kHugePage - 1) : rounded);
+  if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  // Advice only: where huge pages are off or none is free, the block keeps small pages.
+  if (huge) madvise(p, bytes & ~(kHugePage - 1), MADV_HUGEPAGE);
+#endif
+  return p;
+}
 
 Storage::Storage(size_t bytes) : data_(allocate_aligned(bytes)), size_(bytes) {
   std::memset(data_, 0, bytes);
